@@ -1,0 +1,110 @@
+// Package access decides who may do what (IAM-08, IAM-09). Every HTTP route
+// declares the Permission it needs, and Decide is the one function that answers,
+// for a principal, a permission and a resource, whether the action is allowed —
+// and if not, whether the refusal must look like "not found" (the resource is
+// outside the principal's organizations or clients) or "forbidden".
+package access
+
+import (
+	"strongroom.dev/strongroom"
+)
+
+// Permission is what a route or service operation needs.
+type Permission string
+
+// The permissions. Public and Authenticated need no organization; the others are
+// checked against the principal's role in the target organization.
+const (
+	Public           Permission = "public"        // anyone, signed in or not
+	Authenticated    Permission = "authenticated" // any signed-in principal
+	OrgRead          Permission = "org.read"
+	MembersRead      Permission = "members.read"
+	MembersWrite     Permission = "members.write"
+	ClientsRead      Permission = "clients.read"
+	ClientsWrite     Permission = "clients.write"
+	CollectionsRead  Permission = "collections.read"
+	CollectionsWrite Permission = "collections.write"
+	RecordsRead      Permission = "records.read"
+	RecordsWrite     Permission = "records.write"
+)
+
+// roleGrants is the permission table: least privilege, one place.
+var roleGrants = map[strongroom.Role]map[Permission]bool{
+	strongroom.RoleAdmin: {
+		OrgRead: true, MembersRead: true, MembersWrite: true, ClientsRead: true, ClientsWrite: true,
+		CollectionsRead: true, CollectionsWrite: true, RecordsRead: true, RecordsWrite: true,
+	},
+	strongroom.RoleEditor: {
+		OrgRead: true, ClientsRead: true, CollectionsRead: true, RecordsRead: true, RecordsWrite: true,
+	},
+	strongroom.RoleViewer: {
+		OrgRead: true, ClientsRead: true, CollectionsRead: true, RecordsRead: true,
+	},
+}
+
+// Permissions lists every organization permission, for tests and documentation.
+func Permissions() []Permission {
+	return []Permission{OrgRead, MembersRead, MembersWrite, ClientsRead, ClientsWrite,
+		CollectionsRead, CollectionsWrite, RecordsRead, RecordsWrite}
+}
+
+// Granted reports whether role holds perm.
+func Granted(role strongroom.Role, perm Permission) bool { return roleGrants[role][perm] }
+
+// Known reports whether perm is a declared permission.
+func Known(perm Permission) bool {
+	if perm == Public || perm == Authenticated {
+		return true
+	}
+	for _, p := range Permissions() {
+		if p == perm {
+			return true
+		}
+	}
+	return false
+}
+
+// Resource is what an action targets. Tenant is empty for actions outside any
+// organization; Client is set when the target belongs to a client.
+type Resource struct {
+	Tenant strongroom.TenantID
+	Client *strongroom.ClientID
+}
+
+// Decision is Decide's answer.
+type Decision int
+
+// The decisions.
+const (
+	Allow           Decision = iota
+	Unauthenticated          // no valid credentials: 401
+	NotFound                 // outside the principal's reach: 404, like a missing resource
+	Forbidden                // visible but not permitted for the role: 403
+)
+
+// Decide is the one access decision.
+func Decide(p *strongroom.Principal, perm Permission, res Resource) Decision {
+	if perm == Public {
+		return Allow
+	}
+	if !p.Authenticated() {
+		return Unauthenticated
+	}
+	if perm == Authenticated {
+		return Allow
+	}
+	if !Known(perm) {
+		return Forbidden // an undeclared permission is never granted
+	}
+	m := p.Membership
+	if res.Tenant == "" || m == nil || m.TenantID != res.Tenant {
+		return NotFound
+	}
+	if !p.Visibility().Allows(res.Client) {
+		return NotFound
+	}
+	if !Granted(m.Role, perm) {
+		return Forbidden
+	}
+	return Allow
+}

@@ -1,0 +1,74 @@
+package access
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"strongroom.dev/strongroom"
+)
+
+// TestRoleTable pins the permission table (IAM-08): least privilege, written
+// out literally so that a change to roleGrants is a deliberate change here too.
+func TestRoleTable(t *testing.T) {
+	want := map[strongroom.Role][]Permission{
+		strongroom.RoleAdmin: {OrgRead, MembersRead, MembersWrite, ClientsRead, ClientsWrite,
+			CollectionsRead, CollectionsWrite, RecordsRead, RecordsWrite},
+		strongroom.RoleEditor: {OrgRead, ClientsRead, CollectionsRead, RecordsRead, RecordsWrite},
+		strongroom.RoleViewer: {OrgRead, ClientsRead, CollectionsRead, RecordsRead},
+	}
+	for _, role := range strongroom.Roles {
+		var got []Permission
+		for _, p := range Permissions() {
+			if Granted(role, p) {
+				got = append(got, p)
+			}
+		}
+		if diff := cmp.Diff(want[role], got); diff != "" {
+			t.Errorf("%s permissions (-want +got):\n%s", role, diff)
+		}
+	}
+}
+
+func TestDecide(t *testing.T) {
+	const a, b = strongroom.TenantID("org-a"), strongroom.TenantID("org-b")
+	c1, c2 := strongroom.ClientID("c1"), strongroom.ClientID("c2")
+	member := func(role strongroom.Role, clients ...strongroom.ClientID) *strongroom.Principal {
+		return &strongroom.Principal{Kind: strongroom.PrincipalUser, UserID: "u",
+			Membership: &strongroom.Membership{TenantID: a, UserID: "u", Role: role, Clients: clients}}
+	}
+	anon := &strongroom.Principal{Kind: strongroom.PrincipalAnonymous}
+	signedIn := &strongroom.Principal{Kind: strongroom.PrincipalUser, UserID: "u"}
+	tests := []struct {
+		name string
+		p    *strongroom.Principal
+		perm Permission
+		res  Resource
+		want Decision
+	}{
+		{"public for anyone", anon, Public, Resource{}, Allow},
+		{"anonymous needs credentials", anon, Authenticated, Resource{}, Unauthenticated},
+		{"anonymous on org route", anon, RecordsRead, Resource{Tenant: a}, Unauthenticated},
+		{"signed in, no org needed", signedIn, Authenticated, Resource{}, Allow},
+		{"signed in, not a member", signedIn, OrgRead, Resource{Tenant: a}, NotFound},
+		{"member of A targets B", member(strongroom.RoleAdmin), RecordsRead, Resource{Tenant: b}, NotFound},
+		{"no tenant named", member(strongroom.RoleAdmin), RecordsRead, Resource{}, NotFound},
+		{"viewer reads", member(strongroom.RoleViewer), RecordsRead, Resource{Tenant: a}, Allow},
+		{"viewer writes", member(strongroom.RoleViewer), RecordsWrite, Resource{Tenant: a}, Forbidden},
+		{"editor writes", member(strongroom.RoleEditor), RecordsWrite, Resource{Tenant: a}, Allow},
+		{"editor manages members", member(strongroom.RoleEditor), MembersWrite, Resource{Tenant: a}, Forbidden},
+		{"assigned editor, own client", member(strongroom.RoleEditor, c1), RecordsWrite, Resource{Tenant: a, Client: &c1}, Allow},
+		{"assigned editor, other client", member(strongroom.RoleEditor, c1), RecordsRead, Resource{Tenant: a, Client: &c2}, NotFound},
+		{"assigned viewer, other client, write", member(strongroom.RoleViewer, c1), RecordsWrite, Resource{Tenant: a, Client: &c2}, NotFound},
+		{"unassigned editor sees every client", member(strongroom.RoleEditor), RecordsRead, Resource{Tenant: a, Client: &c2}, Allow},
+		{"admin never limited", member(strongroom.RoleAdmin, c1), RecordsRead, Resource{Tenant: a, Client: &c2}, Allow},
+		{"undeclared permission", member(strongroom.RoleAdmin), Permission("made.up"), Resource{Tenant: a}, Forbidden},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Decide(tt.p, tt.perm, tt.res); got != tt.want {
+				t.Errorf("Decide = %d, want %d", got, tt.want)
+			}
+		})
+	}
+}

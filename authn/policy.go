@@ -1,0 +1,49 @@
+package authn
+
+import (
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"strongroom.dev/strongroom"
+)
+
+// Policy is the password policy (NIST SP 800-63B-4): a length range counted in
+// Unicode code points and no composition rules. The identity issue adds the
+// blocklist of common and breached passwords.
+type Policy struct {
+	MinLength int // default 15 (passwords as the only factor); never below 8
+	MaxLength int // at least 64
+}
+
+// DefaultPolicy is the policy for passwords that are the only factor.
+var DefaultPolicy = Policy{MinLength: 15, MaxLength: 128}
+
+// Check returns a validation error naming what is wrong, or nil. Nothing is
+// truncated or normalized away: every code point counts.
+func (p Policy) Check(password, email, orgName string) error {
+	if !utf8.ValidString(password) {
+		return fieldError("/password", "must be valid UTF-8 text")
+	}
+	n := utf8.RuneCountInString(password)
+	if n < p.MinLength {
+		return fieldError("/password", "must be at least %d characters long", p.MinLength)
+	}
+	if n > p.MaxLength {
+		return fieldError("/password", "must be at most %d characters long", p.MaxLength)
+	}
+	lower := strings.ToLower(password)
+	if local, _, ok := strings.Cut(strings.ToLower(email), "@"); ok && len(local) >= 3 && strings.Contains(lower, local) {
+		return fieldError("/password", "must not contain your e-mail address")
+	}
+	if o := strings.ToLower(strings.TrimSpace(orgName)); len(o) >= 3 && strings.Contains(lower, o) {
+		return fieldError("/password", "must not contain the organization name")
+	}
+	return nil
+}
+
+func fieldError(path, format string, args ...any) error {
+	e := strongroom.Errorf(strongroom.EVALIDATION, "the password does not meet the policy")
+	e.Fields = []strongroom.FieldError{{Path: path, Message: fmt.Sprintf(format, args...)}}
+	return e
+}

@@ -1,0 +1,281 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"strongroom.dev/strongroom/httpapi"
+	"strongroom.dev/strongroom/store"
+)
+
+// Config is Strongroom's configuration. Each field is one setting with a flag
+// (--name), an environment variable (STRONGROOM_NAME) and a key in the optional
+// JSON config file; later sources win: defaults < file < environment < flags.
+type Config struct {
+	Addr              string
+	DataDir           string
+	Database          string
+	MaxBodyBytes      int64
+	CORSOrigins       []string
+	TrustedProxies    []netip.Prefix
+	SessionTTL        time.Duration
+	PasswordMinLength int
+	LogLevel          string
+	LogFormat         string
+	ShutdownTimeout   time.Duration
+}
+
+// setting describes one configuration value.
+type setting struct {
+	name string // flag name and config-file key
+	def  string
+	help string
+	set  func(c *Config, v string) error
+}
+
+func (s setting) env() string {
+	return "STRONGROOM_" + strings.ToUpper(strings.ReplaceAll(s.name, "-", "_"))
+}
+
+// settings is the documented table of configuration (the README's table is
+// generated from the same text: keep them in step).
+var settings = []setting{
+	{"addr", "127.0.0.1:8080", "address to listen on (host:port)", func(c *Config, v string) error {
+		if !strings.Contains(v, ":") {
+			return errors.New("must be host:port, such as 127.0.0.1:8080")
+		}
+		c.Addr = v
+		return nil
+	}},
+	{"data-dir", "./strongroom-data", "folder for the embedded database and local files (created 0700)", func(c *Config, v string) error {
+		if v == "" {
+			return errors.New("must not be empty")
+		}
+		c.DataDir = v
+		return nil
+	}},
+	{"database", "", "empty for embedded SQLite in the data dir, or a postgres:// URL (the application role)", func(c *Config, v string) error {
+		if v != "" && !store.IsPostgresURL(v) {
+			return errors.New("must be empty or start with postgres:// or postgresql://")
+		}
+		c.Database = v
+		return nil
+	}},
+	{"max-body-bytes", "1048576", "largest accepted request body in bytes (larger: 413)", func(c *Config, v string) error {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 1024 || n > 1<<30 {
+			return errors.New("must be a number of bytes from 1024 to 1073741824")
+		}
+		c.MaxBodyBytes = n
+		return nil
+	}},
+	{"cors-origins", "", "comma-separated origins allowed cross-origin access (https://app.example.com)", func(c *Config, v string) error {
+		c.CORSOrigins = splitList(v)
+		o := httpapi.Options{CORSOrigins: c.CORSOrigins}
+		return o.Validate()
+	}},
+	{"trusted-proxies", "", "comma-separated proxy addresses or CIDRs whose X-Forwarded-For is believed", func(c *Config, v string) error {
+		c.TrustedProxies = nil
+		for _, p := range splitList(v) {
+			if !strings.Contains(p, "/") {
+				a, err := netip.ParseAddr(p)
+				if err != nil {
+					return fmt.Errorf("%q is not an address or CIDR", p)
+				}
+				p = netip.PrefixFrom(a, a.BitLen()).String()
+			}
+			pfx, err := netip.ParsePrefix(p)
+			if err != nil {
+				return fmt.Errorf("%q is not an address or CIDR", p)
+			}
+			c.TrustedProxies = append(c.TrustedProxies, pfx.Masked())
+		}
+		return nil
+	}},
+	{"session-ttl", "12h", "absolute lifetime of a session (Go duration, 5m to 720h)", func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 5*time.Minute || d > 720*time.Hour {
+			return errors.New("must be a duration from 5m to 720h")
+		}
+		c.SessionTTL = d
+		return nil
+	}},
+	{"password-min-length", "15", "minimum password length in characters (NIST SP 800-63B-4: 15 without MFA; never below 8)", func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 8 || n > 64 {
+			return errors.New("must be a number from 8 to 64")
+		}
+		c.PasswordMinLength = n
+		return nil
+	}},
+	{"log-level", "info", "debug, info, warn or error", func(c *Config, v string) error {
+		switch v {
+		case "debug", "info", "warn", "error":
+			c.LogLevel = v
+			return nil
+		}
+		return errors.New("must be debug, info, warn or error")
+	}},
+	{"log-format", "text", "text or json", func(c *Config, v string) error {
+		if v != "text" && v != "json" {
+			return errors.New("must be text or json")
+		}
+		c.LogFormat = v
+		return nil
+	}},
+	{"shutdown-timeout", "15s", "how long a graceful shutdown waits for requests in flight", func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 || d > 10*time.Minute {
+			return errors.New("must be a duration from 0s to 10m")
+		}
+		c.ShutdownTimeout = d
+		return nil
+	}},
+}
+
+func splitList(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// maxConfigFile bounds the config file; it is small by nature.
+const maxConfigFile = 1 << 20
+
+// loadConfig builds the configuration for a subcommand from defaults, the
+// config file (--config or STRONGROOM_CONFIG), the environment and args.
+func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string) (*Config, error) {
+	given := map[string]string{}
+	for _, s := range settings {
+		fs.Func(s.name, fmt.Sprintf("%s (env %s, default %q)", s.help, s.env(), s.def), func(v string) error {
+			given[s.name] = v
+			return nil
+		})
+	}
+	configPath := fs.String("config", getenv("STRONGROOM_CONFIG"), "optional JSON config file whose keys are the flag names (env STRONGROOM_CONFIG)")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	c := &Config{}
+	for _, s := range settings {
+		if err := s.set(c, s.def); err != nil {
+			return nil, fmt.Errorf("default of %s: %w", s.name, err)
+		}
+	}
+	if *configPath != "" {
+		file, err := readConfigFile(*configPath)
+		if err != nil {
+			return nil, err
+		}
+		if err := apply(c, file, "config file"); err != nil {
+			return nil, err
+		}
+	}
+	env := map[string]string{}
+	for _, s := range settings {
+		if v, ok := lookupEnv(getenv, s.env()); ok {
+			env[s.name] = v
+		}
+	}
+	if err := apply(c, env, "environment"); err != nil {
+		return nil, err
+	}
+	if err := apply(c, given, "flag"); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func lookupEnv(getenv func(string) string, k string) (string, bool) {
+	v := getenv(k)
+	return v, v != ""
+}
+
+func apply(c *Config, vals map[string]string, source string) error {
+	names := make([]string, 0, len(vals))
+	for k := range vals {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		s, ok := findSetting(name)
+		if !ok {
+			return fmt.Errorf("%s: unknown setting %q", source, name)
+		}
+		if err := s.set(c, vals[name]); err != nil {
+			if source == "environment" {
+				return fmt.Errorf("%s %s: %w", source, s.env(), err)
+			}
+			return fmt.Errorf("%s %s: %w", source, name, err)
+		}
+	}
+	return nil
+}
+
+func findSetting(name string) (setting, bool) {
+	for _, s := range settings {
+		if s.name == name {
+			return s, true
+		}
+	}
+	return setting{}, false
+}
+
+// readConfigFile reads a JSON object of setting names to strings, numbers or
+// lists of strings; unknown keys are refused.
+func readConfigFile(path string) (map[string]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("opening config file: %w", err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxConfigFile+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading config file: %w", err)
+	}
+	if len(b) > maxConfigFile {
+		return nil, errors.New("config file is larger than 1 MiB")
+	}
+	var raw map[string]json.RawMessage
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec.UseNumber()
+	if err := dec.Decode(&raw); err != nil {
+		return nil, fmt.Errorf("config file %s: not a JSON object: %w", path, err)
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("config file %s: data after the JSON object", path)
+	}
+	out := map[string]string{}
+	for k, v := range raw {
+		var s string
+		var n json.Number
+		var list []string
+		switch {
+		case json.Unmarshal(v, &s) == nil:
+			out[k] = s
+		case json.Unmarshal(v, &n) == nil:
+			out[k] = n.String()
+		case json.Unmarshal(v, &list) == nil:
+			out[k] = strings.Join(list, ",")
+		default:
+			return nil, fmt.Errorf("config file %s: %q must be a string, a number or a list of strings", path, k)
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,141 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"strongroom.dev/strongroom/store"
+)
+
+// checkPostgres returns what makes a PostgreSQL store unfit to serve.
+func checkPostgres(ctx context.Context, st *store.Store) []string {
+	var problems []string
+	status, err := st.SchemaStatus(ctx)
+	if err != nil {
+		return []string{err.Error()}
+	}
+	switch {
+	case status.Applied < status.Latest:
+		problems = append(problems, fmt.Sprintf("schema is at version %d, this binary needs %d: run 'strongroom migrate' as the schema owner", status.Applied, status.Latest))
+	case status.Applied > status.Latest:
+		problems = append(problems, fmt.Sprintf("schema is at version %d, newer than this binary (%d): upgrade the binary", status.Applied, status.Latest))
+	}
+	role, err := st.Role(ctx)
+	if err != nil {
+		return append(problems, err.Error())
+	}
+	return append(problems, role.Problems()...)
+}
+
+func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg, err := parseConfig("migrate", "Apply database migrations. On PostgreSQL, pass the schema owner's URL with --database; the server itself connects as a login role in strongroom_app", args, stderr)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg, stderr)
+	st, err := openStore(ctx, cfg, log, false)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	applied, err := st.Migrate(ctx)
+	if err != nil {
+		return err
+	}
+	status, err := st.SchemaStatus(ctx)
+	if err != nil {
+		return err
+	}
+	if len(applied) == 0 {
+		fmt.Fprintf(stdout, "schema is current (version %d)\n", status.Applied)
+	} else {
+		fmt.Fprintf(stdout, "applied migrations %v; schema is at version %d\n", applied, status.Applied)
+	}
+	return nil
+}
+
+// runDoctor checks the configuration and the database and explains every
+// problem; it exits non-zero when anything would make serving unsafe.
+func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg, err := parseConfig("doctor", "Check the configuration and the database, and explain anything unsafe", args, stderr)
+	if err != nil {
+		return err
+	}
+	failed := false
+	report := func(ok bool, what, detail string) {
+		mark := "ok  "
+		if !ok {
+			mark, failed = "FAIL", true
+		}
+		fmt.Fprintf(stdout, "%s %s", mark, what)
+		if detail != "" {
+			fmt.Fprintf(stdout, ": %s", detail)
+		}
+		fmt.Fprintln(stdout)
+	}
+	report(true, "configuration", "valid")
+	if cfg.Database == "" {
+		fi, err := os.Stat(cfg.DataDir)
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+			report(true, "data folder", cfg.DataDir+" does not exist yet; serve creates it with mode 0700")
+		case err != nil:
+			report(false, "data folder", err.Error())
+		case fi.Mode().Perm()&0o077 != 0:
+			report(false, "data folder", fmt.Sprintf("%s has mode %o; others can read it: chmod 700 %s", cfg.DataDir, fi.Mode().Perm(), cfg.DataDir))
+		default:
+			report(true, "data folder", cfg.DataDir+" (mode 0700)")
+		}
+	}
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	log := newLogger(cfg, io.Discard)
+	if cfg.Database == "" {
+		if _, err := os.Stat(cfg.DataDir); err != nil {
+			report(true, "database", "embedded SQLite; created at first start")
+			return doctorResult(failed)
+		}
+	}
+	st, err := store.Open(cctx, store.Config{URL: cfg.Database, Path: cfg.DataDir + "/strongroom.db", Logger: log})
+	if err != nil {
+		report(false, "database", err.Error())
+		return doctorResult(failed)
+	}
+	defer st.Close()
+	if err := st.Ping(cctx); err != nil {
+		report(false, "database", err.Error())
+		return doctorResult(failed)
+	}
+	report(true, "database", string(st.Engine())+" reachable")
+	if st.Engine() == store.Postgres {
+		problems := checkPostgres(cctx, st)
+		for _, p := range problems {
+			report(false, "database role and schema", p)
+		}
+		if len(problems) == 0 {
+			report(true, "database role and schema", "schema current; role owns nothing, no BYPASSRLS, not superuser")
+		}
+	} else {
+		status, err := st.SchemaStatus(cctx)
+		switch {
+		case err != nil:
+			report(false, "schema", err.Error())
+		case status.Applied > status.Latest:
+			report(false, "schema", fmt.Sprintf("version %d is newer than this binary (%d)", status.Applied, status.Latest))
+		default:
+			report(true, "schema", fmt.Sprintf("version %d of %d (serve migrates the embedded store)", status.Applied, status.Latest))
+		}
+	}
+	return doctorResult(failed)
+}
+
+func doctorResult(failed bool) error {
+	if failed {
+		return errors.New("problems found")
+	}
+	return nil
+}

@@ -1,0 +1,151 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"strongroom.dev/strongroom/authn"
+	"strongroom.dev/strongroom/httpapi"
+	"strongroom.dev/strongroom/service"
+	"strongroom.dev/strongroom/store"
+	"strongroom.dev/strongroom/web"
+)
+
+func newLogger(cfg *Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// openStore opens the configured store. In embedded mode it creates the data
+// folder (0700) and migrates; on PostgreSQL it requires the schema to be current
+// and the role to be safe (see doctor).
+func openStore(ctx context.Context, cfg *Config, log *slog.Logger, migrate bool) (*store.Store, error) {
+	if cfg.Database == "" {
+		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+			return nil, fmt.Errorf("creating data folder: %w", err)
+		}
+		if err := os.Chmod(cfg.DataDir, 0o700); err != nil {
+			return nil, fmt.Errorf("restricting data folder: %w", err)
+		}
+	}
+	st, err := store.Open(ctx, store.Config{URL: cfg.Database, Path: filepath.Join(cfg.DataDir, "strongroom.db"), Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	if migrate {
+		applied, err := st.Migrate(ctx)
+		if err != nil {
+			st.Close()
+			return nil, err
+		}
+		if len(applied) > 0 {
+			log.Info("applied migrations", "versions", applied)
+		}
+	}
+	return st, nil
+}
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg, err := parseConfig("serve", "Run the Strongroom server", args, stderr)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg, stderr)
+	started := time.Now()
+	embedded := cfg.Database == ""
+	st, err := openStore(ctx, cfg, log, embedded)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if !embedded {
+		if problems := checkPostgres(ctx, st); len(problems) > 0 {
+			for _, p := range problems {
+				log.Error("refusing to start", "problem", p)
+			}
+			return errors.New("unsafe or outdated database; run 'strongroom doctor' for details")
+		}
+	}
+	hasher, err := authn.NewHasher(authn.DefaultParams)
+	if err != nil {
+		return err
+	}
+	policy := authn.DefaultPolicy
+	policy.MinLength = cfg.PasswordMinLength
+	svc, err := service.New(service.Config{Store: st, Hasher: hasher, Policy: policy, SessionTTL: cfg.SessionTTL, Logger: log})
+	if err != nil {
+		return err
+	}
+	api, err := httpapi.New(svc, log, httpapi.Options{
+		MaxBodyBytes: cfg.MaxBodyBytes, CORSOrigins: cfg.CORSOrigins, TrustedProxies: cfg.TrustedProxies,
+		Version: buildVersion(),
+	}, web.Handler())
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", cfg.Addr, err)
+	}
+	srv := &http.Server{
+		Handler:           api,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	url := "http://" + ln.Addr().String()
+	log.Info("strongroom started", "version", buildVersion(), "addr", ln.Addr().String(),
+		"engine", string(st.Engine()), "startup", time.Since(started).Round(time.Millisecond))
+	printBanner(stdout, url, cfg, embedded)
+
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serving: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", "timeout", cfg.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutting down: %w", err)
+	}
+	return nil
+}
+
+func printBanner(w io.Writer, url string, cfg *Config, embedded bool) {
+	where := "PostgreSQL"
+	if embedded {
+		where = "embedded SQLite in " + cfg.DataDir
+	}
+	fmt.Fprintf(w, `
+Strongroom is running at %s (%s).
+
+Create the first account and organization:
+
+  curl -sS -X POST %s/api/v1/signup \
+    -H 'Content-Type: application/json' \
+    -d '{"email":"you@example.com","password":"a long passphrase of 15+ characters","organization":"Example Inc"}'
+
+The answer holds a session token: send it as "Authorization: Bearer <token>".
+Open %s/ for the quickstart, %s/api/openapi.json for the API. Stop with Ctrl-C.
+
+`, url, where, url, url, url)
+}

@@ -1,0 +1,170 @@
+// Package httpapi is Strongroom's HTTP API: the route table with the permission
+// each route needs, the middleware every request passes (request IDs, security
+// headers, CORS, CSRF protection, body limits), strict JSON decoding, and RFC 9457
+// problem responses. Handlers only translate HTTP to service calls.
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strings"
+
+	"strongroom.dev/strongroom"
+	"strongroom.dev/strongroom/access"
+	"strongroom.dev/strongroom/service"
+)
+
+// Options configure the HTTP layer.
+type Options struct {
+	MaxBodyBytes   int64          // request body limit; default 1 MiB
+	CORSOrigins    []string       // origins allowed cross-origin access, e.g. https://app.example.com
+	TrustedProxies []netip.Prefix // peers whose X-Forwarded-For is believed
+	HSTS           bool           // send Strict-Transport-Security (when served over TLS)
+	Version        string
+}
+
+// Validate checks the options.
+func (o *Options) Validate() error {
+	if o.MaxBodyBytes < 0 {
+		return errors.New("max body bytes must not be negative")
+	}
+	for _, origin := range o.CORSOrigins {
+		u, err := url.Parse(origin)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Path != "" || u.RawQuery != "" {
+			return errors.New("CORS origins must be scheme://host[:port], such as https://app.example.com")
+		}
+	}
+	return nil
+}
+
+// Server serves the API.
+type Server struct {
+	svc     *service.Service
+	log     *slog.Logger
+	opts    Options
+	handler http.Handler
+	routes  []Route
+}
+
+// New returns a Server. extra, if non-nil, serves every path the API does not
+// (the console and its assets).
+func New(svc *service.Service, log *slog.Logger, opts Options, extra http.Handler) (*Server, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	if opts.MaxBodyBytes == 0 {
+		opts.MaxBodyBytes = 1 << 20
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	s := &Server{svc: svc, log: log, opts: opts}
+	s.routes = s.routeTable()
+	mux := http.NewServeMux()
+	methods := map[string][]string{}
+	for _, rt := range s.routes {
+		mux.Handle(rt.Method+" "+rt.Path, s.wrap(rt))
+		methods[rt.Path] = append(methods[rt.Path], rt.Method)
+	}
+	// Every API path answers a wrong method with a problem and an Allow header.
+	for path, ms := range methods {
+		allow := strings.Join(ms, ", ")
+		mux.Handle(path, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Allow", allow)
+			writeProblem(w, Problem{Type: ProblemTypeBase + "method_not_allowed", Title: "Method Not Allowed",
+				Status: http.StatusMethodNotAllowed, Detail: "allowed: " + allow, RequestID: requestID(r.Context())})
+		}))
+	}
+	mux.Handle("/api/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, r, s.log, strongroom.Errorf(strongroom.ENOTFOUND, "no such API route"))
+	}))
+	if extra != nil {
+		mux.Handle("/", extra)
+	} else {
+		mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			writeError(w, r, s.log, strongroom.Errorf(strongroom.ENOTFOUND, "not found"))
+		}))
+	}
+	s.handler = s.outer(mux)
+	return s, nil
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// Routes returns the route table (for tests and documentation).
+func (s *Server) Routes() []Route { return append([]Route(nil), s.routes...) }
+
+// Route is one API route with the permission it needs. Every route must declare
+// one (security invariant 2); routes under /orgs/{org} are checked against the
+// caller's role in that organization.
+type Route struct {
+	Method  string
+	Path    string
+	Perm    access.Permission
+	Summary string
+	handle  func(w http.ResponseWriter, r *http.Request) error
+}
+
+// InOrg reports whether the route targets one organization.
+func (rt Route) InOrg() bool { return strings.Contains(rt.Path, "{org}") }
+
+// wrap resolves the principal, enters the organization, makes the route-level
+// access decision, and runs the handler, turning errors into problems.
+func (s *Server) wrap(rt Route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, err := s.principal(r, rt)
+		if err == nil {
+			var org strongroom.TenantID
+			if rt.InOrg() {
+				org = strongroom.TenantID(r.PathValue("org"))
+			}
+			err = s.svc.Authorize(ctx, rt.Perm, access.Resource{Tenant: org})
+		}
+		if err == nil {
+			err = rt.handle(w, r.WithContext(ctx))
+		}
+		if err != nil {
+			if strongroom.ErrorCode(err) == strongroom.EUNAUTHORIZED {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="strongroom"`)
+			}
+			writeError(w, r, s.log, err)
+		}
+	})
+}
+
+// principal authenticates the request (a bearer token, if any) and, for
+// organization routes, attaches the caller's membership.
+func (s *Server) principal(r *http.Request, rt Route) (context.Context, error) {
+	ctx := r.Context()
+	ua := r.UserAgent()
+	if len(ua) > 256 {
+		ua = ua[:256]
+	}
+	base := strongroom.Principal{Kind: strongroom.PrincipalAnonymous, IP: s.clientIP(r),
+		DeviceType: DeviceType(ua), UserAgent: ua, RequestID: requestID(ctx)}
+	p := &base
+	if h := r.Header.Get("Authorization"); h != "" {
+		scheme, token, ok := strings.Cut(h, " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") {
+			return ctx, strongroom.Errorf(strongroom.EUNAUTHORIZED, "the Authorization header must be: Bearer <token>")
+		}
+		var err error
+		if p, err = s.svc.Authenticate(ctx, strings.TrimSpace(token), base); err != nil {
+			return ctx, err
+		}
+	}
+	ctx = strongroom.WithPrincipal(ctx, p)
+	if rt.InOrg() && rt.Perm != access.Public {
+		q, err := s.svc.EnterOrg(ctx, strongroom.TenantID(r.PathValue("org")))
+		if err != nil {
+			return ctx, err
+		}
+		ctx = strongroom.WithPrincipal(ctx, q)
+	}
+	return ctx, nil
+}

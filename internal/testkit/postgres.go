@@ -1,0 +1,154 @@
+package testkit
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"net/url"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // "pgx" driver for the admin connection
+
+	"strongroom.dev/strongroom/store"
+)
+
+// RequirePostgresEnv set to 1 turns "PostgreSQL is not available" skips into
+// failures (CI sets it).
+const RequirePostgresEnv = "STRONGROOM_REQUIRE_POSTGRES"
+
+// TestPostgresEnv names the admin connection URL of the test PostgreSQL server.
+const TestPostgresEnv = "STRONGROOM_TEST_POSTGRES"
+
+const defaultTestPostgres = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+
+// AppLoginRole is the login role tests connect as: a member of strongroom_app,
+// exactly as the documented production setup.
+const AppLoginRole = "strongroom_test_login"
+
+// PostgresDB is a throwaway database on the test server.
+type PostgresDB struct {
+	Name     string
+	OwnerURL string // the schema owner (the admin user): for migrations
+	AppURL   string // the application login role: owns nothing, no BYPASSRLS
+}
+
+func adminURL() string {
+	if u := os.Getenv(TestPostgresEnv); u != "" {
+		return u
+	}
+	return defaultTestPostgres
+}
+
+// NewPostgresDB creates an empty database, migrated by its owner, and the
+// application login role; it drops the database when the test ends. Without a
+// reachable server it skips (or fails when RequirePostgresEnv=1).
+func NewPostgresDB(t testing.TB) PostgresDB {
+	t.Helper()
+	admin, err := sql.Open("pgx", adminURL())
+	if err != nil {
+		t.Fatalf("opening admin connection: %v", err)
+	}
+	t.Cleanup(func() { admin.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := admin.PingContext(ctx); err != nil {
+		SkipOrFail(t, RequirePostgresEnv, "PostgreSQL is not reachable at %s (set %s): %v", redact(adminURL()), TestPostgresEnv, err)
+	}
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	name := "strongroom_test_" + hex.EncodeToString(b[:])
+	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
+		t.Fatalf("creating database: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if _, err := admin.ExecContext(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+			t.Logf("dropping test database %s: %v", name, err)
+		}
+	})
+	db := PostgresDB{Name: name, OwnerURL: withDatabase(t, adminURL(), name, "")}
+	owner, err := store.Open(ctx, store.Config{URL: db.OwnerURL})
+	if err != nil {
+		t.Fatalf("opening test database as owner: %v", err)
+	}
+	if _, err := owner.Migrate(ctx); err != nil {
+		owner.Close()
+		t.Fatalf("migrating test database: %v", err)
+	}
+	owner.Close()
+	// The login role is cluster-wide and shared by all test databases; concurrent
+	// test packages may race to create it.
+	if _, err := admin.ExecContext(ctx, `DO $$ BEGIN
+		CREATE ROLE `+AppLoginRole+` LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS IN ROLE strongroom_app;
+		EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$`); err != nil {
+		t.Fatalf("creating application login role: %v", err)
+	}
+	db.AppURL = withDatabase(t, adminURL(), name, AppLoginRole)
+	return db
+}
+
+// OpenPostgresStore opens a migrated throwaway database as the application role.
+func OpenPostgresStore(t testing.TB) (*store.Store, PostgresDB) {
+	t.Helper()
+	db := NewPostgresDB(t)
+	s, err := store.Open(context.Background(), store.Config{URL: db.AppURL})
+	if err != nil {
+		t.Fatalf("opening store as application role: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s, db
+}
+
+// OpenSQLiteStore opens a migrated SQLite store in a temporary folder.
+func OpenSQLiteStore(t testing.TB) *store.Store {
+	t.Helper()
+	s, err := store.Open(context.Background(), store.Config{Path: filepath.Join(t.TempDir(), "strongroom.db")})
+	if err != nil {
+		t.Fatalf("opening sqlite store: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if _, err := s.Migrate(context.Background()); err != nil {
+		t.Fatalf("migrating sqlite store: %v", err)
+	}
+	return s
+}
+
+// Engine is one storage engine a test runs against.
+type Engine struct {
+	Name string
+	Open func(t testing.TB) *store.Store
+}
+
+// Engines lists both engines: every storage test runs against each.
+func Engines() []Engine {
+	return []Engine{
+		{Name: "sqlite", Open: OpenSQLiteStore},
+		{Name: "postgres", Open: func(t testing.TB) *store.Store { s, _ := OpenPostgresStore(t); return s }},
+	}
+}
+
+func withDatabase(t testing.TB, base, db, user string) string {
+	t.Helper()
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatalf("parsing %s: %v", TestPostgresEnv, err)
+	}
+	u.Path = "/" + db
+	if user != "" {
+		u.User = url.User(user)
+	}
+	return u.String()
+}
+
+func redact(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(unparseable URL)"
+	}
+	return u.Redacted()
+}

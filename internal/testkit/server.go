@@ -1,0 +1,154 @@
+package testkit
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"strongroom.dev/strongroom/authn"
+	"strongroom.dev/strongroom/httpapi"
+	"strongroom.dev/strongroom/service"
+	"strongroom.dev/strongroom/store"
+	"strongroom.dev/strongroom/web"
+)
+
+// FastHashParams make argon2id cheap for tests that sign many users up. They are
+// for tests only; the server always uses authn.DefaultParams or stronger.
+var FastHashParams = authn.Params{Memory: 64, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16}
+
+// Server is the whole HTTP stack on a store, served on 127.0.0.1.
+type Server struct {
+	URL     string
+	Store   *store.Store
+	Service *service.Service
+	API     *httpapi.Server
+	client  *http.Client
+}
+
+// NewServer starts the HTTP stack on st with opts.
+func NewServer(t testing.TB, st *store.Store, opts httpapi.Options) *Server {
+	t.Helper()
+	h, err := authn.NewHasher(FastHashParams)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := service.New(service.Config{Store: st, Hasher: h})
+	if err != nil {
+		t.Fatal(err)
+	}
+	api, err := httpapi.New(svc, nil, opts, web.Handler())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(api)
+	t.Cleanup(ts.Close)
+	return &Server{URL: ts.URL, Store: st, Service: svc, API: api, client: ts.Client()}
+}
+
+// Response is a captured HTTP response.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// JSON decodes the body into a generic value.
+func (r Response) JSON(t testing.TB) map[string]any {
+	t.Helper()
+	var v map[string]any
+	if err := json.Unmarshal(r.Body, &v); err != nil {
+		t.Fatalf("response is not a JSON object (status %d): %v: %s", r.Status, err, r.Body)
+	}
+	return v
+}
+
+// Request is one API call. Body may be a string (sent as is), []byte, or any
+// value (JSON-encoded). ContentType defaults to application/json with a body.
+type Request struct {
+	Method      string
+	Path        string
+	Token       string
+	Body        any
+	ContentType string
+	Header      map[string]string
+}
+
+// Do sends req and captures the response.
+func (s *Server) Do(t testing.TB, req Request) Response {
+	t.Helper()
+	var body io.Reader
+	switch b := req.Body.(type) {
+	case nil:
+	case string:
+		body = strings.NewReader(b)
+	case []byte:
+		body = bytes.NewReader(b)
+	default:
+		enc, err := json.Marshal(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body = bytes.NewReader(enc)
+	}
+	r, err := http.NewRequest(req.Method, s.URL+req.Path, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if req.Body != nil {
+		ct := req.ContentType
+		if ct == "" {
+			ct = "application/json"
+		}
+		r.Header.Set("Content-Type", ct)
+	}
+	if req.Token != "" {
+		r.Header.Set("Authorization", "Bearer "+req.Token)
+	}
+	for k, v := range req.Header {
+		r.Header.Set(k, v)
+	}
+	resp, err := s.client.Do(r)
+	if err != nil {
+		t.Fatalf("%s %s: %v", req.Method, req.Path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Response{Status: resp.StatusCode, Header: resp.Header, Body: b}
+}
+
+// Account is a signed-up user with their first organization.
+type Account struct {
+	Email  string
+	Token  string
+	UserID string
+	OrgID  string
+}
+
+// Signup creates an account and organization over the API.
+func (s *Server) Signup(t testing.TB, email, org string) Account {
+	t.Helper()
+	r := s.Do(t, Request{Method: "POST", Path: "/api/v1/signup", Body: map[string]string{
+		"email": email, "password": "correct horse battery staple", "organization": org}})
+	if r.Status != http.StatusCreated {
+		t.Fatalf("signup %s: status %d: %s", email, r.Status, r.Body)
+	}
+	v := r.JSON(t)
+	return Account{Email: email, Token: v["token"].(string),
+		UserID: v["user"].(map[string]any)["id"].(string), OrgID: v["organization"].(map[string]any)["id"].(string)}
+}
+
+// MustStatus fails the test unless r has the wanted status.
+func MustStatus(t testing.TB, r Response, want int) Response {
+	t.Helper()
+	if r.Status != want {
+		t.Fatalf("status %d, want %d: %s", r.Status, want, r.Body)
+	}
+	return r
+}

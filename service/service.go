@@ -1,0 +1,191 @@
+// Package service is where Strongroom decides access and does the work: each
+// method takes the principal from the context, asks access.Decide, runs one
+// tenant-bound store transaction, and appends the audit event for the work in that
+// same transaction. HTTP handlers call it; it never sees HTTP.
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+
+	"strongroom.dev/strongroom"
+	"strongroom.dev/strongroom/access"
+	"strongroom.dev/strongroom/authn"
+	"strongroom.dev/strongroom/store"
+)
+
+// Config configures a Service.
+type Config struct {
+	Store      *store.Store
+	Hasher     *authn.Hasher
+	Policy     authn.Policy
+	SessionTTL time.Duration // absolute session lifetime; default 12h
+	Logger     *slog.Logger
+	Now        func() time.Time // nil: time.Now
+	Rand       io.Reader        // nil: crypto/rand
+}
+
+// Service is Strongroom's application service.
+type Service struct {
+	store      *store.Store
+	hasher     *authn.Hasher
+	policy     authn.Policy
+	sessionTTL time.Duration
+	log        *slog.Logger
+	now        func() time.Time
+	rand       io.Reader
+
+	// Caches for the per-request lookups. They are exact within one process
+	// (invalidated on every write) and are used only on the embedded engine, which
+	// has one process; PostgreSQL deployments may run several replicas.
+	sessions *cache[string, *strongroom.Session]
+	members  *cache[memberKey, *strongroom.Membership]
+	colls    *cache[collKey, *collection]
+	schemas  *cache[strongroom.CollectionID, *compiledSchema]
+}
+
+// New returns a Service.
+func New(cfg Config) (*Service, error) {
+	if cfg.Store == nil || cfg.Hasher == nil {
+		return nil, errors.New("service: store and hasher are required")
+	}
+	s := &Service{
+		store:      cfg.Store,
+		hasher:     cfg.Hasher,
+		policy:     cfg.Policy,
+		sessionTTL: cfg.SessionTTL,
+		log:        cfg.Logger,
+		now:        cfg.Now,
+		rand:       cfg.Rand,
+	}
+	if s.policy.MinLength == 0 {
+		s.policy = authn.DefaultPolicy
+	}
+	if s.sessionTTL <= 0 {
+		s.sessionTTL = 12 * time.Hour
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	enabled := cfg.Store.Engine() == store.SQLite
+	s.sessions = newCache[string, *strongroom.Session](enabled, 10000)
+	s.members = newCache[memberKey, *strongroom.Membership](enabled, 10000)
+	s.colls = newCache[collKey, *collection](enabled, 10000)
+	s.schemas = newCache[strongroom.CollectionID, *compiledSchema](true, 10000) // collections are immutable
+	return s, nil
+}
+
+// Ready reports whether the store answers (for /readyz).
+func (s *Service) Ready(ctx context.Context) error { return s.store.Ping(ctx) }
+
+// newID returns a new UUIDv7: time-ordered, so record IDs sort by creation.
+func (s *Service) newID() (string, error) {
+	var id uuid.UUID
+	var err error
+	if s.rand != nil {
+		id, err = uuid.NewV7FromReader(s.rand)
+	} else {
+		id, err = uuid.NewV7()
+	}
+	if err != nil {
+		return "", fmt.Errorf("generating id: %w", err)
+	}
+	return id.String(), nil
+}
+
+// ValidID reports whether s is a canonical UUID, as all Strongroom IDs are. Path
+// parameters are checked with it before any lookup.
+func ValidID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	u, err := uuid.Parse(s)
+	return err == nil && u.String() == s
+}
+
+// Authorize is the access decision for a principal, permission and resource. A
+// refusal is audited as denied and returned as the matching error: ENOTFOUND for
+// anything outside the principal's reach (exactly like a missing resource),
+// EFORBIDDEN for a permission the role lacks, EUNAUTHORIZED without credentials.
+func (s *Service) Authorize(ctx context.Context, perm access.Permission, res access.Resource) error {
+	p := strongroom.PrincipalFrom(ctx)
+	d := access.Decide(p, perm, res)
+	if d == access.Allow {
+		return nil
+	}
+	reason := map[access.Decision]string{
+		access.Unauthenticated: "unauthenticated",
+		access.NotFound:        "outside the principal's organizations or clients",
+		access.Forbidden:       "role lacks " + string(perm),
+	}[d]
+	s.auditDenied(ctx, res.Tenant, string(perm), reason)
+	switch d {
+	case access.Unauthenticated:
+		return strongroom.Errorf(strongroom.EUNAUTHORIZED, "authentication required")
+	case access.Forbidden:
+		return strongroom.Errorf(strongroom.EFORBIDDEN, "your role does not allow this")
+	default:
+		return strongroom.Errorf(strongroom.ENOTFOUND, "not found")
+	}
+}
+
+// auditDenied records a refused request in the target organization's log when it
+// exists (its Admins see the probe), otherwise in the platform log. Unauthenticated
+// requests are not audited here: they are counted by rate limiting and metrics.
+func (s *Service) auditDenied(ctx context.Context, tenant strongroom.TenantID, perm, reason string) {
+	p := strongroom.PrincipalFrom(ctx)
+	if !p.Authenticated() {
+		return
+	}
+	meta, _ := json.Marshal(map[string]string{"permission": perm})
+	write := func(t strongroom.TenantID) error {
+		return s.store.Write(ctx, store.TenantScope(t), func(tx *store.Tx) error {
+			if t != strongroom.PlatformTenant {
+				if _, err := tx.Organization(ctx); err != nil {
+					return err
+				}
+			}
+			e := strongroom.NewAuditEvent(p, t, "access.denied", "organization", string(tenant), strongroom.ResultDenied)
+			e.Reason, e.Metadata = reason, meta
+			return tx.AppendAudit(ctx, &e)
+		})
+	}
+	target := strongroom.PlatformTenant
+	if ValidID(string(tenant)) {
+		target = tenant
+	}
+	err := write(target)
+	if target != strongroom.PlatformTenant && strongroom.ErrorCode(err) == strongroom.ENOTFOUND {
+		err = write(strongroom.PlatformTenant) // no such organization
+	}
+	if err != nil {
+		s.log.Error("auditing denied request", "err", err, "request_id", p.RequestID)
+	}
+}
+
+// audit appends an event for the principal in ctx to tx's tenant.
+func audit(ctx context.Context, tx *store.Tx, action, targetType, targetID string, meta any) error {
+	e := strongroom.NewAuditEvent(strongroom.PrincipalFrom(ctx), tx.Tenant(), action, targetType, targetID, strongroom.ResultSuccess)
+	if meta != nil {
+		b, err := json.Marshal(meta)
+		if err != nil {
+			return fmt.Errorf("encoding audit metadata: %w", err)
+		}
+		e.Metadata = b
+	}
+	return tx.AppendAudit(ctx, &e)
+}
+
+// clock is the current time in UTC at the microsecond precision both engines
+// store, so that what a write returns equals what a later read returns.
+func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }

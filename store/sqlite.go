@@ -1,0 +1,74 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/url"
+	"runtime"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// sqlitePragmas are applied to every connection, busy_timeout first so the others
+// wait for a lock instead of failing. synchronous=FULL makes every commit durable
+// (fsync of the WAL); group commit keeps that affordable.
+var sqlitePragmas = []string{
+	"busy_timeout(10000)",
+	"journal_mode(WAL)",
+	"foreign_keys(ON)",
+	"synchronous(FULL)",
+}
+
+func sqliteDSN(path string, readOnly bool) string {
+	v := url.Values{}
+	for _, p := range sqlitePragmas {
+		v.Add("_pragma", p)
+	}
+	if readOnly {
+		v.Add("_pragma", "query_only(ON)")
+	}
+	return "file:" + path + "?" + v.Encode()
+}
+
+func (s *Store) openSQLite(ctx context.Context, cfg Config) error {
+	if cfg.Path == "" {
+		return fmt.Errorf("opening sqlite: no database path")
+	}
+	w, err := sql.Open("sqlite", sqliteDSN(cfg.Path, false))
+	if err != nil {
+		return fmt.Errorf("opening sqlite writer: %w", err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+	// The writer connection creates the file and switches it to WAL before any
+	// reader opens it.
+	if err := w.PingContext(ctx); err != nil {
+		w.Close()
+		return fmt.Errorf("opening sqlite %s: %w", cfg.Path, err)
+	}
+	r, err := sql.Open("sqlite", sqliteDSN(cfg.Path, true))
+	if err != nil {
+		w.Close()
+		return fmt.Errorf("opening sqlite readers: %w", err)
+	}
+	n := cfg.ReadConns
+	if n <= 0 {
+		n = max(4, 2*runtime.GOMAXPROCS(0))
+	}
+	r.SetMaxOpenConns(n)
+	r.SetMaxIdleConns(n)
+	r.SetConnMaxLifetime(0)
+	r.SetConnMaxIdleTime(0)
+	s.read, s.write = r, w
+	gw, err := newGroupWriter(ctx, s)
+	if err != nil {
+		r.Close()
+		w.Close()
+		return err
+	}
+	s.writer = gw
+	return nil
+}
