@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"net/url"
 	"os"
 	"sort"
 	"strconv"
@@ -198,6 +199,12 @@ func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string) (*C
 	}
 	if err := apply(c, given, "flag"); err != nil {
 		return nil, err
+	}
+	if u, err := url.Parse(given["database"]); err == nil && u.User != nil {
+		if _, ok := u.User.Password(); ok {
+			return nil, errors.New("flag database: a password on the command line is visible to every user of the machine; " +
+				"pass the URL in STRONGROOM_DATABASE or the config file, or the password in PGPASSFILE")
+		}
 	}
 	return c, nil
 }

@@ -1,0 +1,217 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"flag"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"strongroom.dev/strongroom/internal/testkit"
+)
+
+func TestConfigPrecedence(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "strongroom.json")
+	if err := os.WriteFile(file, []byte(`{"addr":"127.0.0.1:9001","data-dir":"/from-file","max-body-bytes":2048,"cors-origins":["https://a.example","https://b.example"]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"STRONGROOM_CONFIG": file, "STRONGROOM_DATA_DIR": "/from-env", "STRONGROOM_ADDR": "127.0.0.1:9002"}
+	fs := flag.NewFlagSet("test", flag.ContinueOnError)
+	cfg, err := loadConfig(fs, []string{"--addr", "127.0.0.1:9003"}, func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]any{"addr": cfg.Addr, "data": cfg.DataDir, "body": cfg.MaxBodyBytes, "cors": cfg.CORSOrigins,
+		"ttl": cfg.SessionTTL, "min": cfg.PasswordMinLength}
+	want := map[string]any{"addr": "127.0.0.1:9003", "data": "/from-env", "body": int64(2048),
+		"cors": []string{"https://a.example", "https://b.example"}, "ttl": 12 * time.Hour, "min": 15}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("flags > env > file > defaults (-want +got):\n%s", diff)
+	}
+}
+
+func TestConfigDefaults(t *testing.T) {
+	cfg, err := loadConfig(flag.NewFlagSet("t", flag.ContinueOnError), nil, func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Addr != "127.0.0.1:8080" || cfg.DataDir != "./strongroom-data" || cfg.Database != "" || cfg.MaxBodyBytes != 1<<20 {
+		t.Errorf("defaults: %+v", cfg)
+	}
+}
+
+func TestConfigRejects(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{"bad addr flag", []string{"--addr", "nocolon"}, nil, "flag addr"},
+		{"mysql url", []string{"--database", "mysql://x"}, nil, "postgres://"},
+		{"password in argv", []string{"--database", "postgres://app:secret@db/strongroom"}, nil, "STRONGROOM_DATABASE"},
+		{"password floor", []string{"--password-min-length", "7"}, nil, "8 to 64"},
+		{"tiny body", []string{"--max-body-bytes", "10"}, nil, "1024"},
+		{"bad cors", []string{"--cors-origins", "app.example"}, nil, "CORS"},
+		{"bad proxy", []string{"--trusted-proxies", "10.0.0.0/99"}, nil, "CIDR"},
+		{"bad env", nil, map[string]string{"STRONGROOM_SESSION_TTL": "forever"}, "STRONGROOM_SESSION_TTL"},
+		{"unknown file key", []string{"--config", write("u.json", `{"adress":"x"}`)}, nil, `unknown setting "adress"`},
+		{"file not object", []string{"--config", write("a.json", `[1]`)}, nil, "not a JSON object"},
+		{"file trailing", []string{"--config", write("t.json", `{} {}`)}, nil, "data after"},
+		{"file bad value", []string{"--config", write("v.json", `{"addr":{"x":1}}`)}, nil, "must be a string"},
+		{"missing file", []string{"--config", filepath.Join(dir, "nope.json")}, nil, "opening config file"},
+		{"stray argument", []string{"extra"}, nil, "unexpected argument"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fs := flag.NewFlagSet("t", flag.ContinueOnError)
+			fs.SetOutput(io.Discard)
+			_, err := loadConfig(fs, tt.args, func(k string) string { return tt.env[k] })
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error %v, want one containing %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestHelp(t *testing.T) {
+	for _, cmd := range []string{"serve", "migrate", "doctor", "version"} {
+		t.Run(cmd, func(t *testing.T) {
+			var out, errb bytes.Buffer
+			if code := run(context.Background(), []string{cmd, "--help"}, &out, &errb); code != 0 {
+				t.Fatalf("exit %d: %s", code, errb.String())
+			}
+			if !strings.Contains(errb.String(), "Usage: strongroom "+cmd) {
+				t.Errorf("help lacks usage line: %s", errb.String())
+			}
+			if cmd != "version" && !strings.Contains(errb.String(), "STRONGROOM_DATA_DIR") {
+				t.Errorf("help does not name the environment variables: %s", errb.String())
+			}
+		})
+	}
+	var out bytes.Buffer
+	if code := run(context.Background(), []string{"help"}, &out, io.Discard); code != 0 || !strings.Contains(out.String(), "serve") {
+		t.Errorf("help: exit %d, %s", code, out.String())
+	}
+	if code := run(context.Background(), []string{"bogus"}, io.Discard, io.Discard); code != 2 {
+		t.Errorf("unknown command: exit %d, want 2", code)
+	}
+}
+
+// TestServeStartsFast runs `serve` on the embedded default and expects /healthz
+// to answer within a second of start, the data folder to be 0700, the banner to
+// say where to open Strongroom, and a clean shutdown on cancel.
+func TestServeStartsFast(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	done := make(chan int, 1)
+	start := time.Now()
+	go func() {
+		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--data-dir", dir, "--log-level", "warn"}, pw, io.Discard)
+		pw.Close()
+	}()
+	url := ""
+	sc := bufio.NewScanner(pr)
+	re := regexp.MustCompile(`running at (http://127\.0\.0\.1:\d+)`)
+	for sc.Scan() {
+		if m := re.FindStringSubmatch(sc.Text()); m != nil {
+			url = m[1]
+			break
+		}
+	}
+	go func() { _, _ = io.Copy(io.Discard, pr) }()
+	if url == "" {
+		t.Fatal("serve printed no address")
+	}
+	resp, err := http.Get(url + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	elapsed := time.Since(start)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("/healthz: %d", resp.StatusCode)
+	}
+	t.Logf("healthz answered %v after start", elapsed)
+	if elapsed > time.Second && os.Getenv("STRONGROOM_STRICT_TIMING") == "1" {
+		t.Errorf("healthz answered after %v, want < 1s", elapsed)
+	}
+	fi, err := os.Stat(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o700 {
+		t.Errorf("data folder mode %o, want 700", fi.Mode().Perm())
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Errorf("serve exited %d after shutdown", code)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("serve did not shut down")
+	}
+}
+
+func TestMigrateAndDoctorOnPostgres(t *testing.T) {
+	db := testkit.NewPostgresDB(t)
+	var out bytes.Buffer
+	if code := run(context.Background(), []string{"migrate", "--database", db.OwnerURL, "--log-level", "error"}, &out, io.Discard); code != 0 {
+		t.Fatalf("migrate exit %d", code)
+	}
+	if !strings.Contains(out.String(), "schema is current") {
+		t.Errorf("migrate output: %s", out.String())
+	}
+	out.Reset()
+	if code := run(context.Background(), []string{"doctor", "--database", db.AppURL}, &out, io.Discard); code != 0 {
+		t.Fatalf("doctor as the application role: exit %d:\n%s", code, out.String())
+	}
+	out.Reset()
+	// The owner can disable row-level security: serving as it must be refused.
+	if code := run(context.Background(), []string{"doctor", "--database", db.OwnerURL}, &out, io.Discard); code != 1 {
+		t.Fatalf("doctor as the owner: exit %d, want 1:\n%s", code, out.String())
+	}
+	if !strings.Contains(out.String(), "FAIL database role") {
+		t.Errorf("doctor does not explain the unsafe role:\n%s", out.String())
+	}
+	if code := run(context.Background(), []string{"serve", "--database", db.OwnerURL, "--addr", "127.0.0.1:0", "--log-level", "error"}, io.Discard, io.Discard); code != 1 {
+		t.Errorf("serve as the owner: exit %d, want 1 (refused)", code)
+	}
+}
+
+func TestDoctorEmbedded(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if code := run(context.Background(), []string{"doctor", "--data-dir", dir}, &out, io.Discard); code != 1 {
+		t.Fatalf("doctor with a world-readable data folder: exit %d, want 1:\n%s", code, out.String())
+	}
+	if !strings.Contains(out.String(), "chmod 700") {
+		t.Errorf("doctor does not say how to fix the folder:\n%s", out.String())
+	}
+}
