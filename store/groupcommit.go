@@ -125,7 +125,21 @@ func (g *groupWriter) runBatch(batch []*writeJob) {
 		return
 	}
 	for _, j := range batch {
-		j.err = g.runJob(ctx, j)
+		var broken bool
+		broken, j.err = g.runJob(ctx, j)
+		if broken {
+			// The batch transaction may be gone (SQLite rolls back by itself
+			// after some errors) and later savepoints would commit on their
+			// own: end the batch and fail every write of it. The cause is
+			// formatted, not wrapped, so that no caller matches another's error.
+			err := fmt.Errorf("write batch aborted: %v", j.err)
+			g.s.log.Error("sqlite write batch aborted", "err", j.err, "batch", len(batch))
+			_, _ = g.conn.ExecContext(ctx, "ROLLBACK")
+			for _, j := range batch {
+				j.res <- err
+			}
+			return
+		}
 	}
 	if _, err := g.conn.ExecContext(ctx, "COMMIT"); err != nil {
 		err = fmt.Errorf("committing write batch: %w", err)
@@ -141,13 +155,15 @@ func (g *groupWriter) runBatch(batch []*writeJob) {
 	}
 }
 
-// runJob runs one write inside a savepoint of the batch transaction.
-func (g *groupWriter) runJob(ctx context.Context, j *writeJob) (err error) {
+// runJob runs one write inside a savepoint of the batch transaction. broken
+// reports that the savepoint could not be rolled back or released, which leaves
+// the batch transaction in an unknown state.
+func (g *groupWriter) runJob(ctx context.Context, j *writeJob) (broken bool, err error) {
 	if err := j.ctx.Err(); err != nil {
-		return err
+		return false, err
 	}
 	if _, err := g.conn.ExecContext(ctx, "SAVEPOINT w"); err != nil {
-		return fmt.Errorf("opening savepoint: %w", err)
+		return false, fmt.Errorf("opening savepoint: %w", err)
 	}
 	defer func() {
 		if p := recover(); p != nil {
@@ -155,13 +171,50 @@ func (g *groupWriter) runJob(ctx context.Context, j *writeJob) (err error) {
 		}
 		if err != nil {
 			if _, rerr := g.conn.ExecContext(ctx, "ROLLBACK TO w"); rerr != nil {
+				broken = true
 				err = errors.Join(err, fmt.Errorf("rolling back savepoint: %w", rerr))
 			}
 		}
 		if _, rerr := g.conn.ExecContext(ctx, "RELEASE w"); rerr != nil {
+			broken = true
 			err = errors.Join(err, fmt.Errorf("releasing savepoint: %w", rerr))
 		}
 	}()
-	tx := &Tx{s: g.s, q: g.conn, scope: j.scope, writable: true}
-	return j.fn(tx)
+	tx := &Tx{s: g.s, q: jobConn{g.conn}, scope: j.scope, writable: true}
+	return false, j.fn(tx)
+}
+
+// jobConn is the querier of a job's Tx: the batch connection, without the
+// caller's cancellation. The driver answers a context cancelled while a
+// statement runs with sqlite3_interrupt, and SQLite answers an interrupted write
+// by rolling back the whole transaction, every other write of the batch with
+// it. Instead, a cancelled caller fails at its next statement, inside its own
+// savepoint.
+type jobConn struct{ c *sql.Conn }
+
+// ctx returns the context to run a statement with. A context that is already
+// done is passed as it is: the driver refuses it before running anything.
+func (jobConn) ctx(ctx context.Context) context.Context {
+	if ctx.Err() != nil {
+		return ctx
+	}
+	return context.WithoutCancel(ctx)
+}
+
+func (q jobConn) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return q.c.ExecContext(q.ctx(ctx), query, args...)
+}
+
+func (q jobConn) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return q.c.QueryContext(q.ctx(ctx), query, args...)
+}
+
+func (q jobConn) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	return q.c.QueryRowContext(q.ctx(ctx), query, args...)
 }

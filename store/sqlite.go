@@ -18,6 +18,9 @@ var sqlitePragmas = []string{
 	"journal_mode(WAL)",
 	"foreign_keys(ON)",
 	"synchronous(FULL)",
+	// REPLACE fires delete triggers only with recursive triggers on, so the audit
+	// log's append-only triggers also refuse REPLACE INTO.
+	"recursive_triggers(ON)",
 }
 
 func sqliteDSN(path string, readOnly bool) string {

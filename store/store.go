@@ -134,7 +134,9 @@ func (s *Store) Read(ctx context.Context, scope Scope, fn func(*Tx) error) error
 // audit events it appends commit together or not at all. On SQLite, concurrent
 // writes are group-committed: fn runs inside a savepoint of a batch transaction,
 // so fn must not block on anything but the database and must not call the store
-// again (it would wait for itself).
+// again (it would wait for itself). fn must return every store error it gets: a
+// failed statement aborts a PostgreSQL transaction, so carrying on after one
+// would commit on SQLite but fail on PostgreSQL.
 func (s *Store) Write(ctx context.Context, scope Scope, fn func(*Tx) error) error {
 	if s.engine == SQLite {
 		return s.writer.submit(ctx, scope, fn)

@@ -124,3 +124,10 @@ CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events
 BEGIN
     SELECT RAISE(ABORT, 'audit events are append-only');
 END;
+-- INSERT OR REPLACE removes the conflicting row without delete triggers (unless
+-- recursive_triggers is on), so an insert that would collide is refused first.
+CREATE TRIGGER audit_events_no_replace BEFORE INSERT ON audit_events
+WHEN EXISTS (SELECT 1 FROM audit_events WHERE seq = NEW.seq)
+BEGIN
+    SELECT RAISE(ABORT, 'audit events are append-only');
+END;
