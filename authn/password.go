@@ -104,8 +104,8 @@ func (h *Hasher) NeedsRehash(hash string) bool {
 // Upper bounds on stored parameters, so a corrupted or hostile hash cannot make
 // verification allocate without limit.
 const (
-	maxMemory = 4 * 1024 * 1024 // 4 GiB in KiB
-	maxTime   = 64
+	maxMemory = 1024 * 1024 // 1 GiB in KiB
+	maxTime   = 16
 )
 
 func parsePHC(s string) (Params, []byte, []byte, error) {

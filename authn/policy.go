@@ -20,8 +20,11 @@ type Policy struct {
 var DefaultPolicy = Policy{MinLength: 15, MaxLength: 128}
 
 // Check returns a validation error naming what is wrong, or nil. Nothing is
-// truncated or normalized away: every code point counts.
+// truncated or normalized away: every code point counts. A minimum below 8 or a
+// maximum below 64 is raised to that floor.
 func (p Policy) Check(password, email, orgName string) error {
+	p.MinLength = max(p.MinLength, 8)
+	p.MaxLength = max(p.MaxLength, 64)
 	if !utf8.ValidString(password) {
 		return fieldError("/password", "must be valid UTF-8 text")
 	}

@@ -44,6 +44,8 @@ func WellFormed(token, prefix string) bool {
 	if !ok || len(rest) != 43 {
 		return false
 	}
-	_, err := base64.RawURLEncoding.DecodeString(rest)
-	return err == nil
+	// The decoder skips \r and \n, so check the decoded length too: 43 characters
+	// of the alphabet are exactly 32 bytes.
+	b, err := base64.RawURLEncoding.DecodeString(rest)
+	return err == nil && len(b) == 32
 }

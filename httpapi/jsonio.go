@@ -8,6 +8,8 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
+	"strings"
 	"unicode/utf8"
 
 	"strongroom.dev/strongroom"
@@ -48,8 +50,8 @@ func checkJSONType(r *http.Request, allowed ...string) error {
 	return strongroom.Errorf(strongroom.EUNSUPPORTED, "Content-Type must be application/json")
 }
 
-// decodeJSON strictly decodes one JSON value into v: valid UTF-8, no unknown
-// fields, no trailing data. Errors name the problem without echoing the body.
+// decodeJSON strictly decodes one JSON value into v: valid UTF-8, no unknown,
+// misspelled-case or duplicate fields (exactFields), no trailing data. Errors name the problem without echoing the body.
 func decodeJSON(r *http.Request, v any) error {
 	if err := checkJSONType(r); err != nil {
 		return err
@@ -66,7 +68,6 @@ func unmarshalStrict(b []byte, v any) error {
 		return strongroom.Errorf(strongroom.EINVALID, "the request body is not valid UTF-8")
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
 	dec.UseNumber()
 	if err := dec.Decode(v); err != nil {
 		return jsonError(err)
@@ -76,6 +77,61 @@ func unmarshalStrict(b []byte, v any) error {
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return strongroom.Errorf(strongroom.EINVALID, "the request body has data after the JSON value")
+	}
+	return exactFields(b, v)
+}
+
+// exactFields refuses what encoding/json lets through into a struct: member names
+// that match a field only case-insensitively ("Role" for "role"), and duplicate
+// members (the last would win). A strict API accepts each field once, spelled
+// exactly. b has already been decoded into v without error.
+func exactFields(b []byte, v any) error {
+	t := reflect.TypeOf(v)
+	if t == nil || t.Kind() != reflect.Pointer || t.Elem().Kind() != reflect.Struct {
+		return nil
+	}
+	known := map[string]bool{}
+	for i := 0; i < t.Elem().NumField(); i++ {
+		f := t.Elem().Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "-" || !f.IsExported() {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		known[name] = true
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil // null: nothing to check
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return strongroom.Errorf(strongroom.EINVALID, "malformed JSON")
+		}
+		name, _ := tok.(string)
+		field := name
+		if len(field) > 64 {
+			field = field[:64]
+		}
+		switch {
+		case !known[name]:
+			e := strongroom.Errorf(strongroom.EINVALID, "unknown field")
+			e.Fields = []strongroom.FieldError{{Path: "/" + field, Message: "is not a known field (names are case-sensitive)"}}
+			return e
+		case seen[name]:
+			e := strongroom.Errorf(strongroom.EINVALID, "duplicate field")
+			e.Fields = []strongroom.FieldError{{Path: "/" + field, Message: "appears more than once"}}
+			return e
+		}
+		seen[name] = true
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return strongroom.Errorf(strongroom.EINVALID, "malformed JSON")
+		}
 	}
 	return nil
 }
@@ -99,29 +155,8 @@ func jsonError(err error) error {
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return strongroom.Errorf(strongroom.EINVALID, "malformed JSON: unexpected end")
 	default:
-		// DisallowUnknownFields reports `json: unknown field "x"`; the field name
-		// comes from the request itself, so it is safe to repeat (quoted).
-		if f, ok := unknownField(err.Error()); ok {
-			e := strongroom.Errorf(strongroom.EINVALID, "unknown field")
-			e.Fields = []strongroom.FieldError{{Path: "/" + f, Message: "is not a known field"}}
-			return e
-		}
 		return strongroom.Errorf(strongroom.EINVALID, "malformed JSON")
 	}
-}
-
-// unknownField extracts the field name from encoding/json's unknown-field error,
-// which has no typed form.
-func unknownField(msg string) (string, bool) {
-	const prefix = `json: unknown field "`
-	if len(msg) > len(prefix) && msg[:len(prefix)] == prefix && msg[len(msg)-1] == '"' {
-		f := msg[len(prefix) : len(msg)-1]
-		if len(f) > 64 {
-			f = f[:64]
-		}
-		return f, true
-	}
-	return "", false
 }
 
 // jsonPointer turns encoding/json's dotted field path into a JSON Pointer.

@@ -236,15 +236,23 @@ func (s *Service) Record(ctx context.Context, org strongroom.TenantID, coll stri
 	return r, err
 }
 
-// ParseIfMatch reads an If-Match header: "" (no precondition) gives 0, a quoted
-// or bare version number gives it, anything else is EINVALID.
+// ParseIfMatch reads an If-Match header: "" and "*" (no precondition beyond the
+// record existing) give 0, a quoted or bare version number gives it, a weak ETag
+// never matches (RFC 9110 compares If-Match strongly): EPRECONDITION; anything
+// else is EINVALID.
 func ParseIfMatch(h string) (int64, error) {
-	if h == "" {
+	v := strings.TrimSpace(h)
+	if v == "" || v == "*" {
 		return 0, nil
 	}
-	v := strings.Trim(strings.TrimSpace(h), `"`)
+	if strings.HasPrefix(v, "W/") {
+		return 0, strongroom.Errorf(strongroom.EPRECONDITION, "a weak ETag never matches If-Match")
+	}
+	if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
+		v = v[1 : len(v)-1] // one pair of quotes: the ETag form
+	}
 	n, err := strconv.ParseInt(v, 10, 64)
-	if err != nil || n <= 0 {
+	if err != nil || n <= 0 || strings.TrimLeft(v, "0123456789") != "" {
 		return 0, strongroom.Errorf(strongroom.EINVALID, "If-Match must be the record's ETag, such as \"3\"")
 	}
 	return n, nil

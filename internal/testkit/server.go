@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -36,11 +37,12 @@ func NewServer(t testing.TB, st *store.Store, opts httpapi.Options) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := service.New(service.Config{Store: st, Hasher: h})
+	log := slog.New(slog.DiscardHandler)
+	svc, err := service.New(service.Config{Store: st, Hasher: h, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
-	api, err := httpapi.New(svc, nil, opts, web.Handler())
+	api, err := httpapi.New(svc, log, opts, web.Handler())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,97 @@
+package authn_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"strongroom.dev/strongroom"
+	"strongroom.dev/strongroom/authn"
+)
+
+func TestPolicyCheck(t *testing.T) {
+	const (
+		email = "alice@example.com"
+		org   = "Acme Corp"
+	)
+	fields := func(msg string) []strongroom.FieldError {
+		return []strongroom.FieldError{{Path: "/password", Message: msg}}
+	}
+	tooShort := fields("must be at least 15 characters long")
+	tooLong := fields("must be at most 128 characters long")
+	tests := []struct {
+		name     string
+		password string
+		email    string
+		org      string
+		want     []strongroom.FieldError // nil: accepted
+	}{
+		{"15 ASCII characters", strings.Repeat("x", 15), email, org, nil},
+		{"14 ASCII characters", strings.Repeat("x", 14), email, org, tooShort},
+		{"empty", "", email, org, tooShort},
+		{"128 characters", strings.Repeat("x", 128), email, org, nil},
+		{"129 characters", strings.Repeat("x", 129), email, org, tooLong},
+		// Lengths are code points, not bytes: an emoji is one character.
+		{"15 emoji (60 bytes)", strings.Repeat("🙂", 15), email, org, nil},
+		{"14 emoji (56 bytes)", strings.Repeat("🙂", 14), email, org, tooShort},
+		{"128 emoji (512 bytes)", strings.Repeat("🙂", 128), email, org, nil},
+		{"129 emoji", strings.Repeat("🙂", 129), email, org, tooLong},
+		{"15 CJK characters", strings.Repeat("北", 15), email, org, nil},
+		// Nothing is normalized away: a combining mark counts on its own.
+		{"7 e + combining acute (14 code points)", strings.Repeat("e\u0301", 7), email, org, tooShort},
+		{"8 e + combining acute (16 code points)", strings.Repeat("e\u0301", 8), email, org, nil},
+		{"no composition rules", "all lower case words", email, org, nil},
+		{"invalid UTF-8", strings.Repeat("\xff", 20), email, org, fields("must be valid UTF-8 text")},
+		{"truncated UTF-8 sequence", strings.Repeat("x", 20) + "\xe2\x82", email, org, fields("must be valid UTF-8 text")},
+		{"contains e-mail local part", "my name is alice, hi", email, org, fields("must not contain your e-mail address")},
+		{"contains local part, other case", "my name is ALICE, hi", email, org, fields("must not contain your e-mail address")},
+		{"e-mail upper case", "my name is alice, hi", "ALICE@EXAMPLE.COM", org, fields("must not contain your e-mail address")},
+		{"short local part not checked", "my name is al capone", "al@example.com", org, nil},
+		{"contains organization name", "we are acme corp forever", email, org, fields("must not contain the organization name")},
+		{"organization name with spaces around", "we are acme corp forever", email, "  Acme Corp  ", fields("must not contain the organization name")},
+		{"short organization name not checked", "ab ab ab ab ab ab", email, "ab", nil},
+		{"non-ASCII organization name", "welcome to zoë 北京 team", email, "Zoë 北京", fields("must not contain the organization name")},
+		{"no e-mail given", "alice alice alice", "", "", nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := authn.DefaultPolicy.Check(tc.password, tc.email, tc.org)
+			if tc.want == nil {
+				if err != nil {
+					t.Fatalf("Check refused: %v %v", err, strongroom.ErrorFields(err))
+				}
+				return
+			}
+			if code := strongroom.ErrorCode(err); code != strongroom.EVALIDATION {
+				t.Fatalf("Check = %v (code %q), want a %s error", err, code, strongroom.EVALIDATION)
+			}
+			if diff := cmp.Diff(tc.want, strongroom.ErrorFields(err)); diff != "" {
+				t.Errorf("fields (-want +got):\n%s", diff)
+			}
+			if strings.Contains(strongroom.ErrorMessage(err), tc.password) && tc.password != "" {
+				t.Errorf("message %q repeats the password", strongroom.ErrorMessage(err))
+			}
+		})
+	}
+}
+
+func TestPolicyCustomLengths(t *testing.T) {
+	p := authn.Policy{MinLength: 8, MaxLength: 64}
+	for _, tc := range []struct {
+		name     string
+		password string
+		ok       bool
+	}{
+		{"8", strings.Repeat("z", 8), true},
+		{"7", strings.Repeat("z", 7), false},
+		{"64", strings.Repeat("z", 64), true},
+		{"65", strings.Repeat("z", 65), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := p.Check(tc.password, "bob@example.com", "Org"); (err == nil) != tc.ok {
+				t.Errorf("Check(%d characters) = %v, want ok=%v", len(tc.password), err, tc.ok)
+			}
+		})
+	}
+}
