@@ -147,7 +147,7 @@ func (s *Service) SignInPassword(ctx context.Context, email, password string) (*
 		return nil, errBadCredentials
 	}
 	var user *strongroom.User
-	err = s.store.Read(ctx, store.Scope{}, func(tx *store.Tx) error {
+	err = s.store.Lookup(ctx, store.Scope{}, func(tx *store.Tx) error {
 		var err error
 		user, err = tx.UserByEmail(ctx, norm)
 		return err
@@ -226,7 +226,7 @@ func (s *Service) Authenticate(ctx context.Context, token string, base strongroo
 	key := string(authn.HashToken(token))
 	sess, ok := s.sessions.get(key)
 	if !ok {
-		err := s.store.Read(ctx, store.Scope{}, func(tx *store.Tx) error {
+		err := s.store.Lookup(ctx, store.Scope{}, func(tx *store.Tx) error {
 			var err error
 			sess, err = tx.SessionByTokenHash(ctx, []byte(key))
 			return err

@@ -18,7 +18,7 @@ func (s *Service) Clients(ctx context.Context, org strongroom.TenantID) ([]stron
 	}
 	vis := strongroom.PrincipalFrom(ctx).Visibility()
 	var out []strongroom.Client
-	err := s.store.Read(ctx, store.TenantScope(org), func(tx *store.Tx) error {
+	err := s.store.Lookup(ctx, store.TenantScope(org), func(tx *store.Tx) error {
 		var err error
 		out, err = tx.Clients(ctx, vis)
 		return err
@@ -35,7 +35,7 @@ func (s *Service) Client(ctx context.Context, org strongroom.TenantID, id strong
 		return nil, strongroom.Errorf(strongroom.ENOTFOUND, "client not found")
 	}
 	var c *strongroom.Client
-	err := s.store.Read(ctx, store.TenantScope(org), func(tx *store.Tx) error {
+	err := s.store.Lookup(ctx, store.TenantScope(org), func(tx *store.Tx) error {
 		var err error
 		c, err = tx.Client(ctx, id)
 		return err

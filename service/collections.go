@@ -167,7 +167,7 @@ func (s *Service) collection(ctx context.Context, org strongroom.TenantID, name 
 		return c, nil
 	}
 	var sc *strongroom.Collection
-	err := s.store.Read(ctx, store.TenantScope(org), func(tx *store.Tx) error {
+	err := s.store.Lookup(ctx, store.TenantScope(org), func(tx *store.Tx) error {
 		var err error
 		sc, err = tx.CollectionByName(ctx, name)
 		return err

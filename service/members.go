@@ -57,7 +57,7 @@ func (s *Service) Organization(ctx context.Context, org strongroom.TenantID) (*s
 		return nil, err
 	}
 	var o *strongroom.Organization
-	err := s.store.Read(ctx, store.TenantScope(org), func(tx *store.Tx) error {
+	err := s.store.Lookup(ctx, store.TenantScope(org), func(tx *store.Tx) error {
 		var err error
 		o, err = tx.Organization(ctx)
 		return err
@@ -74,7 +74,7 @@ func (s *Service) Members(ctx context.Context, org strongroom.TenantID) ([]stron
 		return nil, err
 	}
 	var out []strongroom.Membership
-	err := s.store.Read(ctx, store.TenantScope(org), func(tx *store.Tx) error {
+	err := s.store.Lookup(ctx, store.TenantScope(org), func(tx *store.Tx) error {
 		var err error
 		out, err = tx.Members(ctx)
 		return err

@@ -228,7 +228,7 @@ func (s *Service) Record(ctx context.Context, org strongroom.TenantID, coll stri
 	}
 	vis := strongroom.PrincipalFrom(ctx).Visibility()
 	var r *strongroom.Record
-	err = s.store.Read(ctx, store.TenantScope(org), func(tx *store.Tx) error {
+	err = s.store.Lookup(ctx, store.TenantScope(org), func(tx *store.Tx) error {
 		var err error
 		r, err = tx.Record(ctx, c.ID, id, vis)
 		return err
@@ -409,7 +409,7 @@ func (s *Service) Records(ctx context.Context, org strongroom.TenantID, coll str
 	want := q.Limit
 	q.Limit++
 	var items []strongroom.Record
-	err = s.store.Read(ctx, store.TenantScope(org), func(tx *store.Tx) error {
+	err = s.store.Lookup(ctx, store.TenantScope(org), func(tx *store.Tx) error {
 		var err error
 		items, err = tx.Records(ctx, q)
 		return err

@@ -66,6 +66,7 @@ func (s *Store) openSQLite(ctx context.Context, cfg Config) error {
 	r.SetConnMaxLifetime(0)
 	r.SetConnMaxIdleTime(0)
 	s.read, s.write = r, w
+	s.stmts.db = r
 	gw, err := newGroupWriter(ctx, s)
 	if err != nil {
 		r.Close()

@@ -51,6 +51,7 @@ type Store struct {
 	read   *sql.DB // read pool
 	write  *sql.DB // SQLite: the single writer connection; PostgreSQL: same as read
 	writer *groupWriter
+	stmts  stmtCache // SQLite: prepared statements of Lookup
 	log    *slog.Logger
 	now    func() time.Time
 }
@@ -95,6 +96,7 @@ func (s *Store) Close() error {
 	if s.writer != nil {
 		s.writer.stop()
 	}
+	s.stmts.close()
 	err := s.read.Close()
 	if s.write != s.read {
 		err = errors.Join(err, s.write.Close())
