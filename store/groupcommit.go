@@ -17,13 +17,12 @@ const maxBatch = 256
 // alone), the batch commits with one fsync, and then every waiting caller is
 // answered. Durable commits per second become batches per second times batch size.
 type groupWriter struct {
-	s     *Store
-	conn  *sql.Conn
-	jobs  chan *writeJob
-	quit  chan struct{}
-	done  chan struct{}
-	once  sync.Once
-	ready bool
+	s    *Store
+	conn *sql.Conn
+	jobs chan *writeJob
+	quit chan struct{}
+	done chan struct{}
+	once sync.Once
 }
 
 type writeJob struct {
