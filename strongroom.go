@@ -88,7 +88,8 @@ type Record struct {
 	ID           RecordID
 	ClientID     *ClientID
 	Version      int64
-	Data         []byte // canonical JSON of the document
+	Data         []byte // the sealed canonical JSON of the document (an envelope)
+	KeyID        uint32 // the data-key version that sealed Data
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
 }

@@ -3,7 +3,6 @@ package service
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -15,7 +14,9 @@ import (
 
 	"strongroom.dev/strongroom"
 	"strongroom.dev/strongroom/access"
+	"strongroom.dev/strongroom/envelope"
 	"strongroom.dev/strongroom/filter"
+	"strongroom.dev/strongroom/keyring"
 	"strongroom.dev/strongroom/store"
 )
 
@@ -114,23 +115,17 @@ func canonicalJSON(v any) ([]byte, error) {
 	return bytes.TrimRight(buf.Bytes(), "\n"), nil
 }
 
-// term derives the index term of a searchable field's value. It is a hash bound
-// to tenant, collection and field; the encryption work replaces it with a keyed
-// HMAC under a per-tenant key (a blind index), so that equal values stay
-// findable but the database holds no plaintext of them.
-func term(t strongroom.TenantID, c strongroom.CollectionID, field string, canonical []byte) []byte {
-	h := sha256.New()
-	for _, part := range [][]byte{[]byte("strongroom term v0"), []byte(t), []byte(c), []byte(field)} {
-		h.Write(part)
-		h.Write([]byte{0})
-	}
-	h.Write(canonical)
-	return h.Sum(nil)
+// term derives the blind-index term of a searchable field's value: an HMAC
+// under the tenant's index key, bound to collection and field, so that equal
+// values stay findable but the database holds no plaintext of them
+// (docs/crypto.md says what this reveals).
+func term(keys *keyring.TenantKeys, c strongroom.CollectionID, field string, canonical []byte) []byte {
+	return keys.Index.Term([]byte(c), []byte(field), canonical)
 }
 
 // terms returns the index terms of a record's searchable fields that hold
 // scalar values.
-func terms(c *collection, v any) []store.Term {
+func terms(keys *keyring.TenantKeys, c *collection, v any) []store.Term {
 	var out []store.Term
 	for _, f := range c.Searchable {
 		val, ok := lookup(v, f)
@@ -138,7 +133,7 @@ func terms(c *collection, v any) []store.Term {
 			continue
 		}
 		if canon, ok := filter.Canonical(val); ok {
-			out = append(out, store.Term{Field: f, Term: term(c.TenantID, c.ID, f, canon)})
+			out = append(out, store.Term{Field: f, Term: term(keys, c.ID, f, canon)})
 		}
 	}
 	return out
@@ -198,12 +193,20 @@ func (s *Service) CreateRecord(ctx context.Context, org strongroom.TenantID, col
 	if err != nil {
 		return nil, err
 	}
+	keys, err := s.keys.Keys(ctx, org)
+	if err != nil {
+		return nil, err
+	}
 	now := s.clock()
 	r := &strongroom.Record{CollectionID: c.ID, ID: strongroom.RecordID(id), ClientID: in.ClientID,
-		Version: 1, Data: data, CreatedAt: now, UpdatedAt: now}
-	ts := terms(c, v)
+		Version: 1, CreatedAt: now, UpdatedAt: now}
+	sealed := *r
+	if err := s.seal(keys, &sealed, data); err != nil {
+		return nil, err
+	}
+	ts := terms(keys, c, v)
 	err = s.store.Write(ctx, store.TenantScope(org), func(tx *store.Tx) error {
-		if err := tx.CreateRecord(ctx, r, ts); err != nil {
+		if err := tx.CreateRecord(ctx, &sealed, ts); err != nil {
 			return clientFKError(err)
 		}
 		return audit(ctx, tx, "record.create", "record", id, map[string]string{"collection": coll})
@@ -211,7 +214,43 @@ func (s *Service) CreateRecord(ctx context.Context, org strongroom.TenantID, col
 	if err != nil {
 		return nil, err
 	}
+	r.TenantID, r.Data = org, data
 	return r, nil
+}
+
+// recordAD binds a record's sealed payload to its tenant, table, row and field:
+// a ciphertext copied to another record or tenant does not open.
+func recordAD(t strongroom.TenantID, c strongroom.CollectionID, id strongroom.RecordID) envelope.AD {
+	return envelope.AD{Tenant: string(t), Table: "records", Row: string(c) + "/" + string(id), Field: "data"}
+}
+
+// seal puts data, sealed with the tenant's current key, into r.
+func (s *Service) seal(keys *keyring.TenantKeys, r *strongroom.Record, data []byte) error {
+	env, err := envelope.Seal(keys.Current, recordAD(keys.Tenant, r.CollectionID, r.ID), data, s.rand)
+	if err != nil {
+		return fmt.Errorf("sealing record: %w", err)
+	}
+	r.Data, r.KeyID = env, keys.Current.ID()
+	return nil
+}
+
+// open replaces a stored record's sealed payload with its plaintext. A record
+// that does not open is an error, never empty data.
+func (s *Service) open(keys *keyring.TenantKeys, r *strongroom.Record) error {
+	id, err := envelope.KeyID(r.Data)
+	if err != nil {
+		return fmt.Errorf("record %s: %w", r.ID, err)
+	}
+	k, ok := keys.Key(id)
+	if !ok {
+		return fmt.Errorf("record %s is sealed with key %d, which the keyring does not hold", r.ID, id)
+	}
+	p, err := envelope.Open(k, recordAD(keys.Tenant, r.CollectionID, r.ID), r.Data)
+	if err != nil {
+		return fmt.Errorf("opening record %s: %w", r.ID, err)
+	}
+	r.Data = p
+	return nil
 }
 
 // Record returns one record the principal may see.
@@ -226,6 +265,10 @@ func (s *Service) Record(ctx context.Context, org strongroom.TenantID, coll stri
 	if !ValidID(string(id)) {
 		return nil, strongroom.Errorf(strongroom.ENOTFOUND, "record not found")
 	}
+	keys, err := s.keys.Keys(ctx, org)
+	if err != nil {
+		return nil, err
+	}
 	vis := strongroom.PrincipalFrom(ctx).Visibility()
 	var r *strongroom.Record
 	err = s.store.Lookup(ctx, store.TenantScope(org), func(tx *store.Tx) error {
@@ -233,7 +276,10 @@ func (s *Service) Record(ctx context.Context, org strongroom.TenantID, coll stri
 		r, err = tx.Record(ctx, c.ID, id, vis)
 		return err
 	})
-	return r, err
+	if err != nil {
+		return nil, err
+	}
+	return r, s.open(keys, r)
 }
 
 // ParseIfMatch reads an If-Match header: "" and "*" (no precondition beyond the
@@ -262,7 +308,7 @@ func ParseIfMatch(h string) (int64, error) {
 // loads the visible record, checks the If-Match version (0: none), and calls
 // change, all in one transaction.
 func (s *Service) updateRecord(ctx context.Context, org strongroom.TenantID, coll string, id strongroom.RecordID, ifMatch int64,
-	change func(tx *store.Tx, c *collection, r *strongroom.Record) error) error {
+	change func(tx *store.Tx, c *collection, keys *keyring.TenantKeys, r *strongroom.Record) error) error {
 	if err := s.Authorize(ctx, access.RecordsWrite, access.Resource{Tenant: org}); err != nil {
 		return err
 	}
@@ -273,6 +319,10 @@ func (s *Service) updateRecord(ctx context.Context, org strongroom.TenantID, col
 	if !ValidID(string(id)) {
 		return strongroom.Errorf(strongroom.ENOTFOUND, "record not found")
 	}
+	keys, err := s.keys.Keys(ctx, org)
+	if err != nil {
+		return err
+	}
 	vis := strongroom.PrincipalFrom(ctx).Visibility()
 	return s.store.Write(ctx, store.TenantScope(org), func(tx *store.Tx) error {
 		r, err := tx.Record(ctx, c.ID, id, vis)
@@ -282,7 +332,7 @@ func (s *Service) updateRecord(ctx context.Context, org strongroom.TenantID, col
 		if ifMatch != 0 && ifMatch != r.Version {
 			return strongroom.Errorf(strongroom.EPRECONDITION, "the record is at version %d, not %d", r.Version, ifMatch)
 		}
-		return change(tx, c, r)
+		return change(tx, c, keys, r)
 	})
 }
 
@@ -292,12 +342,12 @@ func (s *Service) ReplaceRecord(ctx context.Context, org strongroom.TenantID, co
 		return nil, err
 	}
 	var out *strongroom.Record
-	err := s.updateRecord(ctx, org, coll, id, ifMatch, func(tx *store.Tx, c *collection, r *strongroom.Record) error {
+	err := s.updateRecord(ctx, org, coll, id, ifMatch, func(tx *store.Tx, c *collection, keys *keyring.TenantKeys, r *strongroom.Record) error {
 		v, data, err := decodeData(c, in.Data)
 		if err != nil {
 			return err
 		}
-		return s.saveRecord(ctx, tx, c, r, v, data, in.ClientID, "record.replace", &out)
+		return s.saveRecord(ctx, tx, c, keys, r, v, data, in.ClientID, "record.replace", &out)
 	})
 	return out, err
 }
@@ -312,7 +362,10 @@ func (s *Service) PatchRecord(ctx context.Context, org strongroom.TenantID, coll
 		return nil, validation("", "the merge patch of a record's data must be a JSON object")
 	}
 	var out *strongroom.Record
-	err = s.updateRecord(ctx, org, coll, id, ifMatch, func(tx *store.Tx, c *collection, r *strongroom.Record) error {
+	err = s.updateRecord(ctx, org, coll, id, ifMatch, func(tx *store.Tx, c *collection, keys *keyring.TenantKeys, r *strongroom.Record) error {
+		if err := s.open(keys, r); err != nil {
+			return err
+		}
 		cur, err := jsonschema.UnmarshalJSON(bytes.NewReader(r.Data))
 		if err != nil {
 			return fmt.Errorf("decoding stored record: %w", err)
@@ -321,19 +374,24 @@ func (s *Service) PatchRecord(ctx context.Context, org strongroom.TenantID, coll
 		if err != nil {
 			return err
 		}
-		return s.saveRecord(ctx, tx, c, r, v, data, r.ClientID, "record.patch", &out)
+		return s.saveRecord(ctx, tx, c, keys, r, v, data, r.ClientID, "record.patch", &out)
 	})
 	return out, err
 }
 
-func (s *Service) saveRecord(ctx context.Context, tx *store.Tx, c *collection, r *strongroom.Record, v any, data []byte,
+func (s *Service) saveRecord(ctx context.Context, tx *store.Tx, c *collection, keys *keyring.TenantKeys, r *strongroom.Record, v any, data []byte,
 	client *strongroom.ClientID, action string, out **strongroom.Record) error {
 	next := *r
-	next.Data, next.ClientID, next.Version, next.UpdatedAt = data, client, r.Version+1, s.clock()
-	if err := tx.UpdateRecord(ctx, &next, terms(c, v)); err != nil {
+	next.ClientID, next.Version, next.UpdatedAt = client, r.Version+1, s.clock()
+	if err := s.seal(keys, &next, data); err != nil {
+		return err
+	}
+	if err := tx.UpdateRecord(ctx, &next, terms(keys, c, v)); err != nil {
 		return clientFKError(err)
 	}
-	*out = &next
+	plain := next
+	plain.Data = data
+	*out = &plain
 	return audit(ctx, tx, action, "record", string(r.ID), map[string]any{"collection": c.Name, "version": next.Version})
 }
 
@@ -359,7 +417,7 @@ func mergePatch(target, patch any) any {
 
 // DeleteRecord deletes a record.
 func (s *Service) DeleteRecord(ctx context.Context, org strongroom.TenantID, coll string, id strongroom.RecordID, ifMatch int64) error {
-	return s.updateRecord(ctx, org, coll, id, ifMatch, func(tx *store.Tx, c *collection, r *strongroom.Record) error {
+	return s.updateRecord(ctx, org, coll, id, ifMatch, func(tx *store.Tx, c *collection, _ *keyring.TenantKeys, r *strongroom.Record) error {
 		if err := tx.DeleteRecord(ctx, c.ID, r.ID, r.Version); err != nil {
 			return err
 		}
@@ -373,6 +431,10 @@ func (s *Service) Records(ctx context.Context, org strongroom.TenantID, coll str
 		return nil, err
 	}
 	c, err := s.collection(ctx, org, coll)
+	if err != nil {
+		return nil, err
+	}
+	keys, err := s.keys.Keys(ctx, org)
 	if err != nil {
 		return nil, err
 	}
@@ -403,7 +465,7 @@ func (s *Service) Records(ctx context.Context, org strongroom.TenantID, coll str
 			if !searchable(c, cond.Field) {
 				return nil, strongroom.Errorf(strongroom.EINVALID, "filter: field %q is not searchable in this collection", cond.Field)
 			}
-			q.Terms = append(q.Terms, store.Term{Field: cond.Field, Term: term(org, c.ID, cond.Field, cond.Value)})
+			q.Terms = append(q.Terms, store.Term{Field: cond.Field, Term: term(keys, c.ID, cond.Field, cond.Value)})
 		}
 	}
 	want := q.Limit
@@ -416,6 +478,11 @@ func (s *Service) Records(ctx context.Context, org strongroom.TenantID, coll str
 	})
 	if err != nil {
 		return nil, err
+	}
+	for i := range items {
+		if err := s.open(keys, &items[i]); err != nil {
+			return nil, err
+		}
 	}
 	page := &Page{Items: items}
 	if len(items) > want {

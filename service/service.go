@@ -18,12 +18,14 @@ import (
 	"strongroom.dev/strongroom"
 	"strongroom.dev/strongroom/access"
 	"strongroom.dev/strongroom/authn"
+	"strongroom.dev/strongroom/keyring"
 	"strongroom.dev/strongroom/store"
 )
 
 // Config configures a Service.
 type Config struct {
 	Store      *store.Store
+	Keyring    *keyring.Keyring
 	Hasher     *authn.Hasher
 	Policy     authn.Policy
 	SessionTTL time.Duration // absolute session lifetime; default 12h
@@ -35,6 +37,7 @@ type Config struct {
 // Service is Strongroom's application service.
 type Service struct {
 	store      *store.Store
+	keys       *keyring.Keyring
 	hasher     *authn.Hasher
 	policy     authn.Policy
 	sessionTTL time.Duration
@@ -53,11 +56,12 @@ type Service struct {
 
 // New returns a Service.
 func New(cfg Config) (*Service, error) {
-	if cfg.Store == nil || cfg.Hasher == nil {
-		return nil, errors.New("service: store and hasher are required")
+	if cfg.Store == nil || cfg.Hasher == nil || cfg.Keyring == nil {
+		return nil, errors.New("service: store, keyring and hasher are required")
 	}
 	s := &Service{
 		store:      cfg.Store,
+		keys:       cfg.Keyring,
 		hasher:     cfg.Hasher,
 		policy:     cfg.Policy,
 		sessionTTL: cfg.SessionTTL,
@@ -189,3 +193,11 @@ func audit(ctx context.Context, tx *store.Tx, action, targetType, targetID strin
 // clock is the current time in UTC at the microsecond precision both engines
 // store, so that what a write returns equals what a later read returns.
 func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
+
+// AuditPlatform appends an event for the principal in ctx to the platform log
+// (operator and system actions that concern no single organization).
+func (s *Service) AuditPlatform(ctx context.Context, action, targetType, targetID string, meta any) error {
+	return s.store.Write(ctx, store.TenantScope(strongroom.PlatformTenant), func(tx *store.Tx) error {
+		return audit(ctx, tx, action, targetType, targetID, meta)
+	})
+}

@@ -27,6 +27,7 @@ func (s *Store) openPostgres(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("connecting to postgres: %w", err)
 	}
 	s.read, s.write = db, db
+	s.keys, s.keysTable = db, "strongroom_keyring.tenant_keys"
 	return nil
 }
 

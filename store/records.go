@@ -28,13 +28,13 @@ type RecordQuery struct {
 	Limit int
 }
 
-const recordColumns = "collection_id, id, client_id, version, data, created_at, updated_at"
+const recordColumns = "collection_id, id, client_id, version, data, key_id, created_at, updated_at"
 
 func scanRecord(t strongroom.TenantID, row interface{ Scan(...any) error }) (*strongroom.Record, error) {
 	r := strongroom.Record{TenantID: t}
 	var client sql.NullString
 	var created, updated int64
-	if err := row.Scan(&r.CollectionID, &r.ID, &client, &r.Version, &r.Data, &created, &updated); err != nil {
+	if err := row.Scan(&r.CollectionID, &r.ID, &client, &r.Version, &r.Data, &r.KeyID, &created, &updated); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, strongroom.Errorf(strongroom.ENOTFOUND, "record not found")
 		}
@@ -66,9 +66,9 @@ func (tx *Tx) CreateRecord(ctx context.Context, r *strongroom.Record, terms []Te
 		return err
 	}
 	_, err = tx.exec(ctx,
-		`INSERT INTO records (tenant_id, collection_id, id, client_id, version, data, created_at, updated_at)
-		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		string(t), string(r.CollectionID), string(r.ID), nullClient(r.ClientID), r.Version, r.Data,
+		`INSERT INTO records (tenant_id, collection_id, id, client_id, version, data, key_id, created_at, updated_at)
+		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		string(t), string(r.CollectionID), string(r.ID), nullClient(r.ClientID), r.Version, r.Data, r.KeyID,
 		micros(r.CreatedAt), micros(r.UpdatedAt))
 	if isForeignKeyViolation(err) {
 		return ErrUnknownClient
@@ -119,9 +119,9 @@ func (tx *Tx) UpdateRecord(ctx context.Context, r *strongroom.Record, terms []Te
 		return err
 	}
 	res, err := tx.exec(ctx,
-		`UPDATE records SET client_id = $1, version = $2, data = $3, updated_at = $4
-		 WHERE tenant_id = $5 AND collection_id = $6 AND id = $7 AND version = $8`,
-		nullClient(r.ClientID), r.Version, r.Data, micros(r.UpdatedAt),
+		`UPDATE records SET client_id = $1, version = $2, data = $3, key_id = $4, updated_at = $5
+		 WHERE tenant_id = $6 AND collection_id = $7 AND id = $8 AND version = $9`,
+		nullClient(r.ClientID), r.Version, r.Data, r.KeyID, micros(r.UpdatedAt),
 		string(t), string(r.CollectionID), string(r.ID), r.Version-1)
 	if isForeignKeyViolation(err) {
 		return ErrUnknownClient
@@ -206,6 +206,70 @@ func (tx *Tx) CountRecords(ctx context.Context, coll strongroom.CollectionID) (i
 	if err := tx.q.QueryRowContext(ctx, "SELECT count(*) FROM records WHERE tenant_id = $1 AND collection_id = $2",
 		string(t), string(coll)).Scan(&n); err != nil {
 		return 0, fmt.Errorf("counting records: %w", err)
+	}
+	return n, nil
+}
+
+// RecordsSealedBefore lists up to limit records of the bound tenant whose
+// payload is sealed with a key version older than keyID, in (collection, id)
+// order after the given position: the work list of key rotation.
+func (tx *Tx) RecordsSealedBefore(ctx context.Context, keyID uint32, afterColl strongroom.CollectionID, afterID strongroom.RecordID, limit int) ([]strongroom.Record, error) {
+	t, err := tx.tenant()
+	if err != nil {
+		return nil, err
+	}
+	rows, err := tx.q.QueryContext(ctx,
+		"SELECT "+recordColumns+` FROM records WHERE tenant_id = $1 AND key_id < $2
+		 AND (collection_id > $3 OR (collection_id = $3 AND id > $4))
+		 ORDER BY collection_id, id LIMIT $5`,
+		string(t), keyID, string(afterColl), string(afterID), limit)
+	if err != nil {
+		return nil, fmt.Errorf("listing records to reseal: %w", err)
+	}
+	defer rows.Close()
+	var out []strongroom.Record
+	for rows.Next() {
+		r, err := scanRecord(t, rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *r)
+	}
+	return out, rows.Err()
+}
+
+// ResealRecord replaces a record's sealed payload and key version without
+// changing its version or times (the content is the same). It changes nothing
+// if the record was updated since it was read (its version differs).
+func (tx *Tx) ResealRecord(ctx context.Context, r *strongroom.Record) (bool, error) {
+	t, err := tx.tenant()
+	if err != nil {
+		return false, err
+	}
+	res, err := tx.exec(ctx,
+		"UPDATE records SET data = $1, key_id = $2 WHERE tenant_id = $3 AND collection_id = $4 AND id = $5 AND version = $6",
+		r.Data, r.KeyID, string(t), string(r.CollectionID), string(r.ID), r.Version)
+	if err != nil {
+		return false, fmt.Errorf("resealing record: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("resealing record: %w", err)
+	}
+	return n == 1, nil
+}
+
+// CountRecordsSealedBefore counts the bound tenant's records still sealed with
+// a key version older than keyID (rotation progress).
+func (tx *Tx) CountRecordsSealedBefore(ctx context.Context, keyID uint32) (int64, error) {
+	t, err := tx.tenant()
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	if err := tx.q.QueryRowContext(ctx, "SELECT count(*) FROM records WHERE tenant_id = $1 AND key_id < $2",
+		string(t), keyID).Scan(&n); err != nil {
+		return 0, fmt.Errorf("counting records to reseal: %w", err)
 	}
 	return n, nil
 }

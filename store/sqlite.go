@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"net/url"
+	"path/filepath"
 	"runtime"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -67,10 +68,20 @@ func (s *Store) openSQLite(ctx context.Context, cfg Config) error {
 	r.SetConnMaxIdleTime(0)
 	s.read, s.write = r, w
 	s.stmts.db = r
+	kp := cfg.KeyringPath
+	if kp == "" {
+		kp = filepath.Join(filepath.Dir(cfg.Path), "keyring.db")
+	}
+	if err := s.openSQLiteKeyring(ctx, kp); err != nil {
+		r.Close()
+		w.Close()
+		return err
+	}
 	gw, err := newGroupWriter(ctx, s)
 	if err != nil {
 		r.Close()
 		w.Close()
+		s.keys.Close()
 		return err
 	}
 	s.writer = gw

@@ -37,6 +37,9 @@ type Config struct {
 	URL string
 	// Path is the SQLite database file (embedded mode).
 	Path string
+	// KeyringPath is the SQLite keyring file (embedded mode); default: keyring.db
+	// beside Path. On PostgreSQL the keyring is the strongroom_keyring schema.
+	KeyringPath string
 	// ReadConns is the size of the read pool (default 2×GOMAXPROCS, at least 4).
 	ReadConns int
 	// Logger receives store diagnostics; nil means slog.Default().
@@ -52,8 +55,12 @@ type Store struct {
 	write  *sql.DB // SQLite: the single writer connection; PostgreSQL: same as read
 	writer *groupWriter
 	stmts  stmtCache // SQLite: prepared statements of Lookup
-	log    *slog.Logger
-	now    func() time.Time
+	// keys holds the keyring (see keys.go): a separate SQLite database, or the
+	// main PostgreSQL database with the table in schema strongroom_keyring.
+	keys      *sql.DB
+	keysTable string
+	log       *slog.Logger
+	now       func() time.Time
 }
 
 // Open opens the store. It does not migrate; call Migrate (embedded mode) or run
@@ -100,6 +107,9 @@ func (s *Store) Close() error {
 	err := s.read.Close()
 	if s.write != s.read {
 		err = errors.Join(err, s.write.Close())
+	}
+	if s.keys != nil && s.keys != s.read {
+		err = errors.Join(err, s.keys.Close())
 	}
 	return err
 }

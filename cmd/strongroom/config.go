@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -30,6 +31,11 @@ type Config struct {
 	TrustedProxies    []netip.Prefix
 	SessionTTL        time.Duration
 	PasswordMinLength int
+	MasterKeyFile     string
+	MasterKeyEnv      string
+	KMS               string
+	PreviousKeyFile   string
+	PreviousKMS       string
 	LogLevel          string
 	LogFormat         string
 	ShutdownTimeout   time.Duration
@@ -118,6 +124,29 @@ var settings = []setting{
 		c.PasswordMinLength = n
 		return nil
 	}},
+	{"master-key-file", "", "master key file (base64, mode 0600); default: master.key in the data dir, generated at first start", func(c *Config, v string) error {
+		c.MasterKeyFile = v
+		return nil
+	}},
+	{"master-key-env", "", "name of an environment variable holding the base64 master key (instead of a file)", func(c *Config, v string) error {
+		if v != "" && !envName.MatchString(v) {
+			return errors.New("must be an environment variable name such as STRONGROOM_MASTER_KEY")
+		}
+		c.MasterKeyEnv = v
+		return nil
+	}},
+	{"kms", "", "KMS key URL for the master key: hashivault://KEY, awskms://..., gcpkms://... (instead of a file)", func(c *Config, v string) error {
+		c.KMS = v
+		return nil
+	}},
+	{"previous-master-key-file", "", "during master-key rotation: the old key file, still used to unwrap", func(c *Config, v string) error {
+		c.PreviousKeyFile = v
+		return nil
+	}},
+	{"previous-kms", "", "during master-key rotation: the old KMS key URL, still used to unwrap", func(c *Config, v string) error {
+		c.PreviousKMS = v
+		return nil
+	}},
 	{"log-level", "info", "debug, info, warn or error", func(c *Config, v string) error {
 		switch v {
 		case "debug", "info", "warn", "error":
@@ -142,6 +171,8 @@ var settings = []setting{
 		return nil
 	}},
 }
+
+var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 func splitList(v string) []string {
 	var out []string
@@ -199,6 +230,15 @@ func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string) (*C
 	}
 	if err := apply(c, given, "flag"); err != nil {
 		return nil, err
+	}
+	n := 0
+	for _, v := range []string{c.MasterKeyFile, c.MasterKeyEnv, c.KMS} {
+		if v != "" {
+			n++
+		}
+	}
+	if n > 1 {
+		return nil, errors.New("give at most one master key source: master-key-file, master-key-env or kms")
 	}
 	if u, err := url.Parse(given["database"]); err == nil && u.User != nil {
 		if _, ok := u.User.Password(); ok {

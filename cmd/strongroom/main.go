@@ -43,6 +43,7 @@ func commands() []command {
 		{"serve", "run the Strongroom server", runServe},
 		{"migrate", "apply database migrations (on PostgreSQL: as the schema owner)", runMigrate},
 		{"doctor", "check the configuration and the database, and explain anything unsafe", runDoctor},
+		{"keys", "rotate data keys and the master key", runKeys},
 		{"version", "print the version", runVersion},
 	}
 }

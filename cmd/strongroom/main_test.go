@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"flag"
 	"io"
 	"net/http"
@@ -17,6 +18,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"strongroom.dev/strongroom/internal/testkit"
+	"strongroom.dev/strongroom/keyring"
 )
 
 func TestConfigPrecedence(t *testing.T) {
@@ -93,10 +95,10 @@ func TestConfigRejects(t *testing.T) {
 }
 
 func TestHelp(t *testing.T) {
-	for _, cmd := range []string{"serve", "migrate", "doctor", "version"} {
+	for _, cmd := range []string{"serve", "migrate", "doctor", "version", "keys rotate", "keys rotate-master"} {
 		t.Run(cmd, func(t *testing.T) {
 			var out, errb bytes.Buffer
-			if code := run(context.Background(), []string{cmd, "--help"}, &out, &errb); code != 0 {
+			if code := run(context.Background(), append(strings.Fields(cmd), "--help"), &out, &errb); code != 0 {
 				t.Fatalf("exit %d: %s", code, errb.String())
 			}
 			if !strings.Contains(errb.String(), "Usage: strongroom "+cmd) {
@@ -116,17 +118,17 @@ func TestHelp(t *testing.T) {
 	}
 }
 
-// TestServeStartsFast runs `serve` on the embedded default and expects /healthz
-// to answer within a second of start, the data folder to be 0700, the banner to
-// say where to open Strongroom, and a clean shutdown on cancel.
-func TestServeStartsFast(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "data")
+// startServe runs `serve` with args on 127.0.0.1:0 and returns its URL, the
+// time from start to the first /healthz answer, and a stop function that
+// shuts it down and checks its exit status.
+func startServe(t *testing.T, args ...string) (string, time.Duration, func()) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	done := make(chan int, 1)
 	start := time.Now()
 	go func() {
-		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--data-dir", dir, "--log-level", "warn"}, pw, io.Discard)
+		done <- run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0", "--log-level", "error"}, args...), pw, io.Discard)
 		pw.Close()
 	}()
 	url := ""
@@ -140,7 +142,8 @@ func TestServeStartsFast(t *testing.T) {
 	}
 	go func() { _, _ = io.Copy(io.Discard, pr) }()
 	if url == "" {
-		t.Fatal("serve printed no address")
+		cancel()
+		t.Fatalf("serve printed no address (exit %d)", <-done)
 	}
 	resp, err := http.Get(url + "/healthz")
 	if err != nil {
@@ -151,25 +154,103 @@ func TestServeStartsFast(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("/healthz: %d", resp.StatusCode)
 	}
+	stop := func() {
+		t.Helper()
+		cancel()
+		select {
+		case code := <-done:
+			if code != 0 {
+				t.Errorf("serve exited %d after shutdown", code)
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatal("serve did not shut down")
+		}
+	}
+	return url, elapsed, stop
+}
+
+// TestServeStartsFast runs `serve` on the embedded default and expects /healthz
+// to answer within a second of start, the data folder and the generated master
+// key to be private, and a clean shutdown on cancel.
+func TestServeStartsFast(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	_, elapsed, stop := startServe(t, "--data-dir", dir)
 	t.Logf("healthz answered %v after start", elapsed)
 	if elapsed > time.Second && os.Getenv("STRONGROOM_STRICT_TIMING") == "1" {
 		t.Errorf("healthz answered after %v, want < 1s", elapsed)
 	}
-	fi, err := os.Stat(dir)
+	for path, want := range map[string]os.FileMode{dir: 0o700, filepath.Join(dir, "master.key"): 0o600} {
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm() != want {
+			t.Errorf("%s: mode %o, want %o", path, fi.Mode().Perm(), want)
+		}
+	}
+	stop()
+}
+
+// TestKeysCommands: a record written by `serve` survives `keys rotate --all`
+// and `keys rotate-master`, and reads back from a server that has only the new
+// master key.
+func TestKeysCommands(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	url, _, stop := startServe(t, "--data-dir", dir)
+	post := func(path, token string, body any) map[string]any {
+		t.Helper()
+		b, _ := json.Marshal(body)
+		req, _ := http.NewRequest("POST", url+path, bytes.NewReader(b))
+		req.Header.Set("Content-Type", "application/json")
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var v map[string]any
+		if err := json.NewDecoder(resp.Body).Decode(&v); err != nil || resp.StatusCode != http.StatusCreated {
+			t.Fatalf("POST %s: %d %v", path, resp.StatusCode, v)
+		}
+		return v
+	}
+	acct := post("/api/v1/signup", "", map[string]string{"email": "keys@example.com", "password": "correct horse battery staple", "organization": "Keys Org"})
+	token, org := acct["token"].(string), acct["organization"].(map[string]any)["id"].(string)
+	post("/api/v1/orgs/"+org+"/collections", token, map[string]any{"name": "notes", "schema": map[string]any{"type": "object"}})
+	rec := post("/api/v1/orgs/"+org+"/collections/notes/records", token, map[string]any{"data": map[string]string{"text": "keep me"}})
+	stop()
+
+	var out bytes.Buffer
+	if code := run(context.Background(), []string{"keys", "rotate", "--all", "--data-dir", dir, "--log-level", "error"}, &out, io.Discard); code != 0 {
+		t.Fatalf("keys rotate: exit %d: %s", code, out.String())
+	}
+	if !strings.Contains(out.String(), "1 records resealed under version 2") {
+		t.Errorf("keys rotate output: %s", out.String())
+	}
+	newKey := filepath.Join(t.TempDir(), "new.key")
+	if _, _, err := keyring.CreateKeyFile(newKey, nil); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	code := run(context.Background(), []string{"keys", "rotate-master", "--data-dir", dir, "--master-key-file", newKey,
+		"--previous-master-key-file", filepath.Join(dir, "master.key"), "--log-level", "error"}, &out, io.Discard)
+	if code != 0 || !strings.Contains(out.String(), "re-wrapped 3 keys") {
+		t.Fatalf("keys rotate-master: exit %d: %s", code, out.String())
+	}
+	url, _, stop = startServe(t, "--data-dir", dir, "--master-key-file", newKey)
+	defer stop()
+	req, _ := http.NewRequest("GET", url+"/api/v1/orgs/"+org+"/collections/notes/records/"+rec["id"].(string), nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if fi.Mode().Perm() != 0o700 {
-		t.Errorf("data folder mode %o, want 700", fi.Mode().Perm())
-	}
-	cancel()
-	select {
-	case code := <-done:
-		if code != 0 {
-			t.Errorf("serve exited %d after shutdown", code)
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("serve did not shut down")
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "keep me") {
+		t.Fatalf("record after both rotations: %d %s", resp.StatusCode, body)
 	}
 }
 

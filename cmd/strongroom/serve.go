@@ -14,6 +14,7 @@ import (
 
 	"strongroom.dev/strongroom/authn"
 	"strongroom.dev/strongroom/httpapi"
+	"strongroom.dev/strongroom/keyring"
 	"strongroom.dev/strongroom/service"
 	"strongroom.dev/strongroom/store"
 	"strongroom.dev/strongroom/web"
@@ -58,38 +59,77 @@ func openStore(ctx context.Context, cfg *Config, log *slog.Logger, migrate bool)
 	return st, nil
 }
 
-func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	cfg, err := parseConfig("serve", "Run the Strongroom server", args, stderr)
-	if err != nil {
-		return err
-	}
+// app is the wired application: what serve and the maintenance commands share.
+type app struct {
+	log   *slog.Logger
+	store *store.Store
+	keys  *keyring.Keyring
+	svc   *service.Service
+	close func()
+}
+
+// openApp opens the store (migrating it in embedded mode when migrate is set),
+// refuses an unsafe PostgreSQL role or schema, opens the keyring and builds the
+// service. This is the only place where the parts are wired together.
+func openApp(ctx context.Context, cfg *Config, stderr io.Writer, serving bool) (*app, error) {
 	log := newLogger(cfg, stderr)
-	started := time.Now()
 	embedded := cfg.Database == ""
-	st, err := openStore(ctx, cfg, log, embedded)
+	st, err := openStore(ctx, cfg, log, embedded && serving)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer st.Close()
 	if !embedded {
 		if problems := checkPostgres(ctx, st); len(problems) > 0 {
 			for _, p := range problems {
 				log.Error("refusing to start", "problem", p)
 			}
-			return errors.New("unsafe or outdated database; run 'strongroom doctor' for details")
+			st.Close()
+			return nil, errors.New("unsafe or outdated database; run 'strongroom doctor' for details")
 		}
+	} else if status, err := st.SchemaStatus(ctx); err != nil || !status.Current() {
+		st.Close()
+		if err == nil {
+			err = fmt.Errorf("schema is at version %d, this binary needs %d: run 'strongroom serve' or 'strongroom migrate' first", status.Applied, status.Latest)
+		}
+		return nil, err
+	}
+	keys, closeKeys, err := openKeyring(ctx, cfg, st, log, serving && embedded)
+	if err != nil {
+		st.Close()
+		return nil, err
 	}
 	hasher, err := authn.NewHasher(authn.DefaultParams)
 	if err != nil {
-		return err
+		closeKeys()
+		st.Close()
+		return nil, err
 	}
 	policy := authn.DefaultPolicy
 	policy.MinLength = cfg.PasswordMinLength
-	svc, err := service.New(service.Config{Store: st, Hasher: hasher, Policy: policy, SessionTTL: cfg.SessionTTL, Logger: log})
+	svc, err := service.New(service.Config{Store: st, Keyring: keys, Hasher: hasher, Policy: policy,
+		SessionTTL: cfg.SessionTTL, Logger: log})
+	if err != nil {
+		closeKeys()
+		st.Close()
+		return nil, err
+	}
+	return &app{log: log, store: st, keys: keys, svc: svc, close: func() { closeKeys(); st.Close() }}, nil
+}
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg, err := parseConfig("serve", "Run the Strongroom server", args, stderr)
 	if err != nil {
 		return err
 	}
-	api, err := httpapi.New(svc, log, httpapi.Options{
+	started := time.Now()
+	embedded := cfg.Database == ""
+	a, err := openApp(ctx, cfg, stderr, true)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	log, st := a.log, a.store
+	api, err := httpapi.New(a.svc, log, httpapi.Options{
 		MaxBodyBytes: cfg.MaxBodyBytes, CORSOrigins: cfg.CORSOrigins, TrustedProxies: cfg.TrustedProxies,
 		Version: buildVersion(),
 	}, web.Handler())

@@ -107,7 +107,14 @@ func OpenPostgresStore(t testing.TB) (*store.Store, PostgresDB) {
 // OpenSQLiteStore opens a migrated SQLite store in a temporary folder.
 func OpenSQLiteStore(t testing.TB) *store.Store {
 	t.Helper()
-	s, err := store.Open(context.Background(), store.Config{Path: filepath.Join(t.TempDir(), "strongroom.db")})
+	return OpenSQLiteStoreIn(t, t.TempDir())
+}
+
+// OpenSQLiteStoreIn opens a migrated SQLite store in dir (strongroom.db, with
+// keyring.db beside it), for tests that look at the files.
+func OpenSQLiteStoreIn(t testing.TB, dir string) *store.Store {
+	t.Helper()
+	s, err := store.Open(context.Background(), store.Config{Path: filepath.Join(dir, "strongroom.db")})
 	if err != nil {
 		t.Fatalf("opening sqlite store: %v", err)
 	}

@@ -2,6 +2,7 @@ package testkit
 
 import (
 	"bytes"
+	"crypto/rand"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -12,6 +13,7 @@ import (
 
 	"strongroom.dev/strongroom/authn"
 	"strongroom.dev/strongroom/httpapi"
+	"strongroom.dev/strongroom/keyring"
 	"strongroom.dev/strongroom/service"
 	"strongroom.dev/strongroom/store"
 	"strongroom.dev/strongroom/web"
@@ -27,18 +29,26 @@ type Server struct {
 	Store   *store.Store
 	Service *service.Service
 	API     *httpapi.Server
+	Keyring *keyring.Keyring
 	client  *http.Client
 }
 
-// NewServer starts the HTTP stack on st with opts.
+// NewServer starts the HTTP stack on st with opts and a keyring with a random
+// master key.
 func NewServer(t testing.TB, st *store.Store, opts httpapi.Options) *Server {
+	t.Helper()
+	return NewServerWithKeyring(t, st, NewKeyring(t, st), opts)
+}
+
+// NewServerWithKeyring starts the HTTP stack on st with the given keyring.
+func NewServerWithKeyring(t testing.TB, st *store.Store, keys *keyring.Keyring, opts httpapi.Options) *Server {
 	t.Helper()
 	h, err := authn.NewHasher(FastHashParams)
 	if err != nil {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.DiscardHandler)
-	svc, err := service.New(service.Config{Store: st, Hasher: h, Logger: log})
+	svc, err := service.New(service.Config{Store: st, Keyring: keys, Hasher: h, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +58,21 @@ func NewServer(t testing.TB, st *store.Store, opts httpapi.Options) *Server {
 	}
 	ts := httptest.NewServer(api)
 	t.Cleanup(ts.Close)
-	return &Server{URL: ts.URL, Store: st, Service: svc, API: api, client: ts.Client()}
+	return &Server{URL: ts.URL, Store: st, Service: svc, API: api, Keyring: keys, client: ts.Client()}
+}
+
+// NewKeyring returns a keyring over st with a random in-memory master key.
+func NewKeyring(t testing.TB, st *store.Store) *keyring.Keyring {
+	t.Helper()
+	m := make([]byte, 32)
+	if _, err := rand.Read(m); err != nil {
+		t.Fatal(err)
+	}
+	kek, err := keyring.NewLocalKEK(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return keyring.New(kek, nil, st, keyring.Options{})
 }
 
 // Response is a captured HTTP response.

@@ -49,6 +49,7 @@ import (
 
 	"strongroom.dev/strongroom/authn"
 	"strongroom.dev/strongroom/httpapi"
+	"strongroom.dev/strongroom/keyring"
 	"strongroom.dev/strongroom/service"
 	"strongroom.dev/strongroom/store"
 	"strongroom.dev/strongroom/web"
@@ -333,7 +334,13 @@ func startStrongroom(ctx context.Context, dir string, log *slog.Logger) (*server
 		st.Close()
 		return nil, nil, err
 	}
-	svc, err := service.New(service.Config{Store: st, Hasher: hasher, Logger: log})
+	kek, _, err := keyring.CreateKeyFile(filepath.Join(dir, "master.key"), nil)
+	if err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	keys := keyring.New(kek, nil, st, keyring.Options{})
+	svc, err := service.New(service.Config{Store: st, Keyring: keys, Hasher: hasher, Logger: log})
 	if err != nil {
 		st.Close()
 		return nil, nil, err
