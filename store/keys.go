@@ -196,3 +196,41 @@ func (s *Store) KeyringTenants(ctx context.Context) ([]strongroom.TenantID, erro
 	}
 	return out, rows.Err()
 }
+
+// KeyringStats summarizes the keyring for doctor and the trust page.
+type KeyringStats struct {
+	Tenants       int       // tenants with live keys
+	Shredded      int       // tenants whose keys were destroyed
+	OldestCurrent time.Time // creation of the oldest current data key (zero: none)
+	KEKIDs        []string  // master keys that wrap stored keys
+}
+
+// KeyringStats reads the keyring's summary.
+func (s *Store) KeyringStats(ctx context.Context) (KeyringStats, error) {
+	var st KeyringStats
+	var oldest sql.NullInt64
+	err := s.keys.QueryRowContext(ctx, `SELECT
+		(SELECT count(DISTINCT tenant_id) FROM `+s.keysTable+` WHERE kind = 'data'),
+		(SELECT count(*) FROM `+s.keysTable+` WHERE kind = 'shredded'),
+		(SELECT min(created_at) FROM (SELECT max(created_at) AS created_at FROM `+s.keysTable+` WHERE kind = 'data' GROUP BY tenant_id) AS current_keys)`).
+		Scan(&st.Tenants, &st.Shredded, &oldest)
+	if err != nil {
+		return st, fmt.Errorf("reading keyring summary: %w", err)
+	}
+	if oldest.Valid {
+		st.OldestCurrent = fromMicros(oldest.Int64)
+	}
+	rows, err := s.keys.QueryContext(ctx, "SELECT DISTINCT kek_id FROM "+s.keysTable+" WHERE kind <> 'shredded' ORDER BY kek_id")
+	if err != nil {
+		return st, fmt.Errorf("reading keyring summary: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return st, fmt.Errorf("reading keyring summary: %w", err)
+		}
+		st.KEKIDs = append(st.KEKIDs, id)
+	}
+	return st, rows.Err()
+}

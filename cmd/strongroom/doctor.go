@@ -111,6 +111,7 @@ func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return doctorResult(failed)
 	}
 	report(true, "database", string(st.Engine())+" reachable")
+	doctorKeys(cctx, cfg, st, report)
 	if st.Engine() == store.Postgres {
 		problems := checkPostgres(cctx, st)
 		for _, p := range problems {
@@ -138,4 +139,61 @@ func doctorResult(failed bool) error {
 		return errors.New("problems found")
 	}
 	return nil
+}
+
+// keyAgeLimit is the age after which doctor asks for a data-key rotation.
+const keyAgeLimit = 365 * 24 * time.Hour
+
+// doctorKeys reports the master key's source and protection, and the keyring's
+// state: which master keys wrap it and how old the current data keys are.
+func doctorKeys(ctx context.Context, cfg *Config, st *store.Store, report func(bool, string, string)) {
+	switch {
+	case cfg.KMS != "":
+		report(true, "master key", "KMS "+cfg.KMS)
+	case cfg.MasterKeyEnv != "":
+		report(true, "master key", "environment variable "+cfg.MasterKeyEnv)
+	default:
+		path := masterKeyPath(cfg)
+		fi, err := os.Stat(path)
+		switch {
+		case errors.Is(err, os.ErrNotExist) && cfg.Database == "":
+			report(true, "master key", path+" does not exist yet; serve generates it (back it up apart from the data)")
+			return
+		case err != nil:
+			report(false, "master key", err.Error())
+			return
+		case fi.Mode().Perm()&0o077 != 0:
+			report(false, "master key", fmt.Sprintf("%s has mode %04o: chmod 600 %s", path, fi.Mode().Perm(), path))
+			return
+		default:
+			report(true, "master key", path+" (mode 0600); keep a copy apart from the data and its backups")
+		}
+	}
+	kek, _, err := openKEK(ctx, cfg, false)
+	if err != nil {
+		report(false, "master key", err.Error())
+		return
+	}
+	defer kek.Close()
+	stats, err := st.KeyringStats(ctx)
+	if err != nil {
+		report(false, "keyring", err.Error())
+		return
+	}
+	for _, id := range stats.KEKIDs {
+		if id != kek.ID() {
+			report(false, "keyring", fmt.Sprintf("keys are wrapped by master key %s, not the configured %s: finish the master-key rotation (strongroom keys rotate-master)", id, kek.ID()))
+		}
+	}
+	detail := fmt.Sprintf("%d organizations with keys, %d shredded, master key %s", stats.Tenants, stats.Shredded, kek.ID())
+	report(true, "keyring", detail)
+	if !stats.OldestCurrent.IsZero() {
+		age := time.Since(stats.OldestCurrent)
+		msg := fmt.Sprintf("oldest current data key is %d days old", int(age.Hours()/24))
+		if age > keyAgeLimit {
+			report(false, "key age", msg+": rotate with strongroom keys rotate --all")
+		} else {
+			report(true, "key age", msg)
+		}
+	}
 }

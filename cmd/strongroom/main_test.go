@@ -264,7 +264,16 @@ func TestMigrateAndDoctorOnPostgres(t *testing.T) {
 		t.Errorf("migrate output: %s", out.String())
 	}
 	out.Reset()
-	if code := run(context.Background(), []string{"doctor", "--database", db.AppURL}, &out, io.Discard); code != 0 {
+	// Scale-out needs an explicit master key shared by the replicas.
+	if code := run(context.Background(), []string{"doctor", "--database", db.AppURL}, &out, io.Discard); code != 1 || !strings.Contains(out.String(), "FAIL master key") {
+		t.Fatalf("doctor without a master key: exit %d:\n%s", code, out.String())
+	}
+	key := filepath.Join(t.TempDir(), "master.key")
+	if _, _, err := keyring.CreateKeyFile(key, nil); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if code := run(context.Background(), []string{"doctor", "--database", db.AppURL, "--master-key-file", key}, &out, io.Discard); code != 0 {
 		t.Fatalf("doctor as the application role: exit %d:\n%s", code, out.String())
 	}
 	out.Reset()
