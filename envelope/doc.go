@@ -35,9 +35,10 @@
 // Nonces are 96 random bits from crypto/rand for every envelope. With random
 // nonces a key must not seal more than 2^32 messages (NIST SP 800-38D, 8.3):
 // beyond that the chance of two envelopes sharing a nonce, which would reveal
-// the XOR of their plaintexts and allow forgeries, exceeds 2^-32. The keyring
-// rotates data keys by key id long before that: each envelope names its key,
-// old keys keep opening old envelopes, and new envelopes use the newest key.
+// the XOR of their plaintexts and allow forgeries, exceeds 2^-32. Rotation by
+// key id keeps each key well under that: each envelope names its key, a new
+// key version seals every new value, and older versions stay to open older
+// envelopes.
 //
 // To open an envelope, read its key id with [KeyID], fetch that key from the
 // keyring, and call [Open]. Never try every key until one works: that is slow,
@@ -74,8 +75,8 @@
 // reordered, dropped, duplicated or appended, and a stream cut short at a
 // segment boundary all fail with [ErrOpen]. Counter nonces under a fresh
 // subkey per stream cannot repeat, so the 2^32 limit of envelopes does not
-// apply to streams; it would take 2^64 streams per key before two could be
-// expected to share a subkey. The reader returns a segment's plaintext only
+// apply to streams; two streams share a subkey only if they share a 256-bit
+// salt, which is not expected before 2^128 streams per key. The reader returns a segment's plaintext only
 // after its tag has been verified.
 //
 // # Blind indexes
@@ -84,9 +85,10 @@
 //
 //	lp("strongroom/envelope/index/v1") ‖ lp(part 1) ‖ … ‖ lp(part n)
 //
-// Callers pass the tenant, collection and field as the first parts and the
-// normalized value last, so equal values give equal terms only within one
-// tenant, collection and field. docs/crypto.md says what an index reveals.
+// The index key is per tenant, and callers pass the collection and field as
+// the first parts and the normalized value last, so equal values give equal
+// terms only within one tenant, collection and field. docs/crypto.md says
+// what an index reveals.
 //
 // # Evolution
 //

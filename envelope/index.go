@@ -14,14 +14,16 @@ const TermSize = sha256.Size
 // with its length, so that no two different lists of parts give the same
 // input (("ab", "c") and ("a", "bc") differ).
 //
-// Pass the scope first and the value last:
+// Pass the scope first and the value last. The keyring gives each tenant its
+// own IndexKey, so the scope is the collection and the field:
 //
-//	k.Term([]byte(tenant), []byte(collection), []byte(field), normalized)
+//	keys.Index.Term([]byte(collection), []byte(field), normalized)
 //
-// Equal values in the same scope give equal terms, which is what makes an
-// equality search possible and is also all that an index reveals; equal values
+// (an IndexKey shared by several tenants would need the tenant as a part as
+// well). Equal values in the same scope give equal terms, which is what makes
+// an equality search possible and is also what an index reveals; equal values
 // in different tenants, collections or fields give unrelated terms. Normalize
-// the value (case, Unicode form, spaces) before, as the search will.
+// the value (case, Unicode form, spaces) first, exactly as the search will.
 //
 // Term panics if k is the zero IndexKey: that is a programming mistake, and
 // an index of unkeyed hashes would reveal the values.

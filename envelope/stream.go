@@ -127,10 +127,10 @@ func streamAEAD(k Key, ad AD, header []byte) (cipher.AEAD, error) {
 	return newAEAD(sub[:])
 }
 
-// segmentNonce returns segment i's nonce: i as 11 bytes big-endian, then 1 for
-// the last segment or 0.
-func segmentNonce(i uint64, last bool) []byte {
-	var n [nonceSize]byte
+// segmentNonce sets n to segment i's nonce: i as 11 bytes big-endian, then 1
+// for the last segment or 0.
+func segmentNonce(n *[nonceSize]byte, i uint64, last bool) []byte {
+	*n = [nonceSize]byte{}
 	binary.BigEndian.PutUint64(n[3:11], i)
 	if last {
 		n[11] = 1
@@ -142,6 +142,7 @@ type streamWriter struct {
 	w      io.Writer
 	aead   cipher.AEAD
 	next   uint64 // index of the next segment
+	nonce  [nonceSize]byte
 	buf    []byte // plaintext of the segment being filled; cap segmentCTSize
 	err    error  // sticky: the first error from w
 	closed bool
@@ -198,7 +199,7 @@ func (sw *streamWriter) seal(plaintext []byte, last bool) error {
 		sw.err = errors.New("envelope: stream too long")
 		return sw.err
 	}
-	ct := sw.aead.Seal(sw.buf[:0], segmentNonce(sw.next, last), plaintext, nil)
+	ct := sw.aead.Seal(sw.buf[:0], segmentNonce(&sw.nonce, sw.next, last), plaintext, nil)
 	sw.next++
 	sw.buf = sw.buf[:0]
 	if err := writeFull(sw.w, ct); err != nil {
@@ -209,9 +210,10 @@ func (sw *streamWriter) seal(plaintext []byte, last bool) error {
 }
 
 type streamReader struct {
-	src  io.Reader
-	aead cipher.AEAD
-	next uint64 // index of the next segment
+	src   io.Reader
+	aead  cipher.AEAD
+	next  uint64 // index of the next segment
+	nonce [nonceSize]byte
 	// buf holds a sealed segment and one byte more, read ahead to learn
 	// whether this segment is the last; segments are opened in place.
 	buf   []byte
@@ -294,7 +296,7 @@ func (sr *streamReader) openNext() error {
 	if len(ct) < tagSize || last && len(ct) == tagSize && sr.next > 0 || sr.next == math.MaxUint64 {
 		return ErrOpen
 	}
-	pt, err := sr.aead.Open(ct[:0], segmentNonce(sr.next, last), ct, nil)
+	pt, err := sr.aead.Open(ct[:0], segmentNonce(&sr.nonce, sr.next, last), ct, nil)
 	if err != nil {
 		return ErrOpen
 	}

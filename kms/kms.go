@@ -104,8 +104,11 @@ func (k *Keeper) Unwrap(ctx context.Context, wrapped []byte) ([]byte, error) {
 	return plaintext, nil
 }
 
-// Close releases the Keeper's resources. Wrap and Unwrap fail after it.
-// Calling it again returns the first result.
+// Close releases the Keeper's resources. It waits for calls in flight,
+// including Vault requests abandoned when their context ended (they last at
+// most the Vault client's timeout, VAULT_CLIENT_TIMEOUT, 60 seconds by
+// default). Wrap and Unwrap fail after it. Calling it again returns the first
+// result.
 func (k *Keeper) Close() error {
 	k.closeOnce.Do(func() {
 		k.closeErr = k.keeper.Close()

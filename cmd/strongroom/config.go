@@ -36,6 +36,15 @@ type Config struct {
 	KMS               string
 	PreviousKeyFile   string
 	PreviousKMS       string
+	TLSCert           string
+	TLSKey            string
+	ACMEDomains       []string
+	ACMEEmail         string
+	ACMEDirectory     string
+	ACMECacheDir      string
+	HTTPAddr          string
+	Production        bool
+	TLSProxy          bool
 	LogLevel          string
 	LogFormat         string
 	ShutdownTimeout   time.Duration
@@ -48,6 +57,10 @@ type setting struct {
 	help string
 	set  func(c *Config, v string) error
 }
+
+// isBool reports whether the setting is a switch (--production, not
+// --production=true), recognized by its default.
+func (s setting) isBool() bool { return s.def == "false" || s.def == "true" }
 
 func (s setting) env() string {
 	return "STRONGROOM_" + strings.ToUpper(strings.ReplaceAll(s.name, "-", "_"))
@@ -147,6 +160,47 @@ var settings = []setting{
 		c.PreviousKMS = v
 		return nil
 	}},
+	{"tls-cert", "", "TLS certificate chain file (PEM); reloaded when it changes", func(c *Config, v string) error {
+		c.TLSCert = v
+		return nil
+	}},
+	{"tls-key", "", "TLS private key file (PEM, mode 0600)", func(c *Config, v string) error {
+		c.TLSKey = v
+		return nil
+	}},
+	{"acme-domains", "", "comma-separated domains to get certificates for from an ACME CA (Let's Encrypt)", func(c *Config, v string) error {
+		c.ACMEDomains = splitList(v)
+		return nil
+	}},
+	{"acme-email", "", "contact e-mail for the ACME account", func(c *Config, v string) error {
+		c.ACMEEmail = v
+		return nil
+	}},
+	{"acme-directory", "", "ACME directory URL (default: Let's Encrypt production)", func(c *Config, v string) error {
+		c.ACMEDirectory = v
+		return nil
+	}},
+	{"acme-cache-dir", "", "folder for ACME account and certificates (default: acme in the data dir; 0700)", func(c *Config, v string) error {
+		c.ACMECacheDir = v
+		return nil
+	}},
+	{"http-addr", "", "with TLS: plain-HTTP address (such as :80) that redirects to HTTPS and answers ACME http-01", func(c *Config, v string) error {
+		if v != "" && !strings.Contains(v, ":") {
+			return errors.New("must be host:port, such as :80")
+		}
+		c.HTTPAddr = v
+		return nil
+	}},
+	{"production", "false", "fail closed: refuse to serve plain HTTP unless TLS ends at a trusted proxy (--tls-proxy with --trusted-proxies)", func(c *Config, v string) error {
+		b, err := strconv.ParseBool(v)
+		c.Production = b
+		return err
+	}},
+	{"tls-proxy", "false", "TLS is terminated by the trusted proxies (--trusted-proxies): serve HTTP to them and send HSTS", func(c *Config, v string) error {
+		b, err := strconv.ParseBool(v)
+		c.TLSProxy = b
+		return err
+	}},
 	{"log-level", "info", "debug, info, warn or error", func(c *Config, v string) error {
 		switch v {
 		case "debug", "info", "warn", "error":
@@ -192,10 +246,16 @@ const maxConfigFile = 1 << 20
 func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string) (*Config, error) {
 	given := map[string]string{}
 	for _, s := range settings {
-		fs.Func(s.name, fmt.Sprintf("%s (env %s, default %q)", s.help, s.env(), s.def), func(v string) error {
+		usage := fmt.Sprintf("%s (env %s, default %q)", s.help, s.env(), s.def)
+		record := func(v string) error {
 			given[s.name] = v
 			return nil
-		})
+		}
+		if s.isBool() {
+			fs.BoolFunc(s.name, usage, record)
+		} else {
+			fs.Func(s.name, usage, record)
+		}
 	}
 	configPath := fs.String("config", getenv("STRONGROOM_CONFIG"), "optional JSON config file whose keys are the flag names (env STRONGROOM_CONFIG)")
 	if err := fs.Parse(args); err != nil {
@@ -239,6 +299,9 @@ func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string) (*C
 	}
 	if n > 1 {
 		return nil, errors.New("give at most one master key source: master-key-file, master-key-env or kms")
+	}
+	if err := c.validateTLS(); err != nil {
+		return nil, err
 	}
 	if u, err := url.Parse(given["database"]); err == nil && u.User != nil {
 		if _, ok := u.User.Password(); ok {
@@ -325,4 +388,27 @@ func readConfigFile(path string) (map[string]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// TLS reports whether Strongroom terminates TLS itself.
+func (c *Config) TLS() bool { return c.TLSCert != "" || c.TLSKey != "" || len(c.ACMEDomains) > 0 }
+
+// validateTLS checks the combination of TLS settings (APP-05: fail closed).
+func (c *Config) validateTLS() error {
+	files := c.TLSCert != "" || c.TLSKey != ""
+	switch {
+	case files && (c.TLSCert == "" || c.TLSKey == ""):
+		return errors.New("give both tls-cert and tls-key")
+	case files && len(c.ACMEDomains) > 0:
+		return errors.New("give either tls-cert/tls-key or acme-domains, not both")
+	case c.TLSProxy && len(c.TrustedProxies) == 0:
+		return errors.New("tls-proxy needs trusted-proxies: the addresses of the proxies that terminate TLS")
+	case c.TLSProxy && c.TLS():
+		return errors.New("tls-proxy means TLS ends at the proxy; do not also configure certificates")
+	case c.HTTPAddr != "" && !c.TLS():
+		return errors.New("http-addr is the plain-HTTP redirect port of a TLS server; configure TLS first")
+	case c.Production && !c.TLS() && !c.TLSProxy:
+		return errors.New("production mode refuses plain HTTP: configure tls-cert/tls-key or acme-domains, or tls-proxy with trusted-proxies")
+	}
+	return nil
 }

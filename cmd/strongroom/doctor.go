@@ -5,9 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
+	"net"
 	"os"
+	"strings"
 	"time"
 
+	"strongroom.dev/strongroom/certs"
 	"strongroom.dev/strongroom/store"
 )
 
@@ -78,6 +82,7 @@ func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fmt.Fprintln(stdout)
 	}
 	report(true, "configuration", "valid")
+	doctorTLS(cfg, report)
 	if cfg.Database == "" {
 		fi, err := os.Stat(cfg.DataDir)
 		switch {
@@ -195,5 +200,41 @@ func doctorKeys(ctx context.Context, cfg *Config, st *store.Store, report func(b
 		} else {
 			report(true, "key age", msg)
 		}
+	}
+}
+
+// doctorTLS reports how connections are protected: TLS here (with the policy
+// and the certificate's expiry), TLS at a trusted proxy, or plain HTTP, which is
+// unsafe anywhere but on the loopback interface.
+func doctorTLS(cfg *Config, report func(bool, string, string)) {
+	switch {
+	case cfg.TLSProxy:
+		report(true, "TLS", fmt.Sprintf("terminated by trusted proxies %v; HSTS sent", cfg.TrustedProxies))
+		return
+	case !cfg.TLS():
+		host, _, _ := net.SplitHostPort(cfg.Addr)
+		ip := net.ParseIP(host)
+		if host == "localhost" || ip != nil && ip.IsLoopback() {
+			report(true, "TLS", "not configured: plain HTTP on the loopback interface only (set --production for deployments)")
+		} else {
+			report(false, "TLS", "plain HTTP on "+cfg.Addr+": configure --tls-cert/--tls-key or --acme-domains, or --tls-proxy")
+		}
+		return
+	}
+	m, err := newTLSManager(cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		report(false, "TLS", err.Error())
+		return
+	}
+	st := m.Describe()
+	report(true, "TLS", fmt.Sprintf("%s; minimum %s; TLS 1.2 suites %v", st.Mode, st.MinVersion, st.CipherSuites))
+	for _, c := range st.Certificates {
+		report(true, "certificate", fmt.Sprintf("%s %v expires %s (%d days)", c.Subject, c.DNSNames, c.NotAfter.Format(time.DateOnly), c.DaysToExpiry))
+	}
+	for _, w := range st.Warnings {
+		// Before the first handshake an ACME server has no certificate yet: that
+		// is how ACME works, not a fault.
+		first := st.Mode == certs.ModeACME && len(st.Certificates) == 0 && strings.HasPrefix(w, "no ACME certificate obtained yet")
+		report(first, "TLS", w)
 	}
 }

@@ -4,9 +4,18 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
+	"encoding/pem"
 	"flag"
 	"io"
+	"math/big"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -133,7 +142,7 @@ func startServe(t *testing.T, args ...string) (string, time.Duration, func()) {
 	}()
 	url := ""
 	sc := bufio.NewScanner(pr)
-	re := regexp.MustCompile(`running at (http://127\.0\.0\.1:\d+)`)
+	re := regexp.MustCompile(`running at (https?://127\.0\.0\.1:\d+)`)
 	for sc.Scan() {
 		if m := re.FindStringSubmatch(sc.Text()); m != nil {
 			url = m[1]
@@ -145,7 +154,8 @@ func startServe(t *testing.T, args ...string) (string, time.Duration, func()) {
 		cancel()
 		t.Fatalf("serve printed no address (exit %d)", <-done)
 	}
-	resp, err := http.Get(url + "/healthz")
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	resp, err := client.Get(url + "/healthz")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -303,5 +313,120 @@ func TestDoctorEmbedded(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "chmod 700") {
 		t.Errorf("doctor does not say how to fix the folder:\n%s", out.String())
+	}
+}
+
+// selfSigned writes a certificate for 127.0.0.1 and its key (0600) into dir.
+func selfSigned(t *testing.T, dir string) (certFile, keyFile string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "strongroom test"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(90 * 24 * time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, KeyUsage: x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kb, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kb}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return certFile, keyFile
+}
+
+// TestServeTLS: with certificate files, serve speaks TLS 1.2+ only, sends HSTS,
+// and its plain-HTTP port redirects to HTTPS.
+func TestServeTLS(t *testing.T) {
+	dir := t.TempDir()
+	cert, key := selfSigned(t, dir)
+	httpPort := freePort(t)
+	url, _, stop := startServe(t, "--data-dir", filepath.Join(dir, "data"), "--tls-cert", cert, "--tls-key", key,
+		"--http-addr", "127.0.0.1:"+httpPort, "--production")
+	defer stop()
+	if !strings.HasPrefix(url, "https://") {
+		t.Fatalf("serve with TLS printed %s", url)
+	}
+	host := strings.TrimPrefix(url, "https://")
+	for _, v := range []uint16{tls.VersionTLS10, tls.VersionTLS11} {
+		c, err := tls.Dial("tcp", host, &tls.Config{InsecureSkipVerify: true, MinVersion: v, MaxVersion: v})
+		if err == nil {
+			c.Close()
+			t.Errorf("TLS version %x accepted", v)
+		}
+	}
+	client := &http.Client{
+		Transport:     &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	resp, err := client.Get(url + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if got := resp.Header.Get("Strict-Transport-Security"); got != "max-age=63072000; includeSubDomains" {
+		t.Errorf("HSTS = %q", got)
+	}
+	if resp.TLS == nil || resp.TLS.Version < tls.VersionTLS12 {
+		t.Errorf("negotiated %+v", resp.TLS)
+	}
+	resp, err = client.Get("http://127.0.0.1:" + httpPort + "/healthz?x=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusMovedPermanently || loc != url+"/healthz?x=1" {
+		t.Errorf("plain HTTP: %d Location %q, want 301 to %s/healthz?x=1", resp.StatusCode, loc, url)
+	}
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	_, port, _ := net.SplitHostPort(l.Addr().String())
+	return port
+}
+
+// TestProductionFailsClosed: production mode refuses plain HTTP.
+func TestProductionFailsClosed(t *testing.T) {
+	var errb bytes.Buffer
+	code := run(context.Background(), []string{"serve", "--production", "--data-dir", t.TempDir()}, io.Discard, &errb)
+	if code != 2 || !strings.Contains(errb.String(), "production mode refuses plain HTTP") {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	errb.Reset()
+	code = run(context.Background(), []string{"serve", "--tls-proxy", "--data-dir", t.TempDir()}, io.Discard, &errb)
+	if code != 2 || !strings.Contains(errb.String(), "trusted-proxies") {
+		t.Fatalf("tls-proxy without proxies: exit %d: %s", code, errb.String())
+	}
+}
+
+func TestDoctorTLS(t *testing.T) {
+	dir := t.TempDir()
+	cert, key := selfSigned(t, dir)
+	var out bytes.Buffer
+	if code := run(context.Background(), []string{"doctor", "--data-dir", filepath.Join(dir, "d"), "--tls-cert", cert, "--tls-key", key}, &out, io.Discard); code != 0 {
+		t.Fatalf("doctor with TLS files: exit %d:\n%s", code, out.String())
+	}
+	if !strings.Contains(out.String(), "ok   TLS: files; minimum TLS 1.2") || !strings.Contains(out.String(), "ok   certificate: CN=strongroom test") {
+		t.Errorf("doctor TLS report:\n%s", out.String())
+	}
+	out.Reset()
+	if code := run(context.Background(), []string{"doctor", "--data-dir", filepath.Join(dir, "d"), "--addr", "0.0.0.0:8080"}, &out, io.Discard); code != 1 || !strings.Contains(out.String(), "FAIL TLS: plain HTTP on 0.0.0.0:8080") {
+		t.Errorf("doctor with plain HTTP on all interfaces: exit %d:\n%s", code, out.String())
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"strongroom.dev/strongroom/authn"
+	"strongroom.dev/strongroom/certs"
 	"strongroom.dev/strongroom/httpapi"
 	"strongroom.dev/strongroom/keyring"
 	"strongroom.dev/strongroom/service"
@@ -129,9 +131,15 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer a.close()
 	log, st := a.log, a.store
+	var tlsm *certs.Manager
+	if cfg.TLS() {
+		if tlsm, err = newTLSManager(cfg, log); err != nil {
+			return err
+		}
+	}
 	api, err := httpapi.New(a.svc, log, httpapi.Options{
 		MaxBodyBytes: cfg.MaxBodyBytes, CORSOrigins: cfg.CORSOrigins, TrustedProxies: cfg.TrustedProxies,
-		Version: buildVersion(),
+		HSTS: cfg.TLS() || cfg.TLSProxy, Version: buildVersion(),
 	}, web.Handler())
 	if err != nil {
 		return err
@@ -149,9 +157,27 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	errc := make(chan error, 1)
+	scheme := "http"
+	if tlsm != nil {
+		srv.TLSConfig = tlsm.TLSConfig()
+		ln = tls.NewListener(ln, srv.TLSConfig)
+		scheme = "https"
+	}
+	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
-	url := "http://" + ln.Addr().String()
+	var redirect *http.Server
+	if tlsm != nil && cfg.HTTPAddr != "" {
+		_, port, _ := net.SplitHostPort(ln.Addr().String())
+		redirect = &http.Server{Addr: cfg.HTTPAddr, Handler: tlsm.HTTPHandler(certs.RedirectHandler(port, cfg.ACMEDomains...)),
+			ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second,
+			IdleTimeout: 30 * time.Second, MaxHeaderBytes: 16 << 10}
+		rl, err := net.Listen("tcp", cfg.HTTPAddr)
+		if err != nil {
+			return fmt.Errorf("listening on %s: %w", cfg.HTTPAddr, err)
+		}
+		go func() { errc <- redirect.Serve(rl) }()
+	}
+	url := scheme + "://" + ln.Addr().String()
 	log.Info("strongroom started", "version", buildVersion(), "addr", ln.Addr().String(),
 		"engine", string(st.Engine()), "startup", time.Since(started).Round(time.Millisecond))
 	printBanner(stdout, url, cfg, embedded)
@@ -164,10 +190,30 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	log.Info("shutting down", "timeout", cfg.ShutdownTimeout)
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
+	if redirect != nil {
+		_ = redirect.Shutdown(sctx)
+	}
 	if err := srv.Shutdown(sctx); err != nil {
 		return fmt.Errorf("shutting down: %w", err)
 	}
 	return nil
+}
+
+// newTLSManager builds the certificate source from the configuration.
+func newTLSManager(cfg *Config, log *slog.Logger) (*certs.Manager, error) {
+	opts := certs.Options{CertFile: cfg.TLSCert, KeyFile: cfg.TLSKey, Logger: log}
+	if len(cfg.ACMEDomains) > 0 {
+		opts.ACMEDomains, opts.ACMEEmail, opts.ACMEDirectory = cfg.ACMEDomains, cfg.ACMEEmail, cfg.ACMEDirectory
+		opts.ACMECacheDir = cfg.ACMECacheDir
+		if opts.ACMECacheDir == "" {
+			opts.ACMECacheDir = filepath.Join(cfg.DataDir, "acme")
+		}
+	}
+	m, err := certs.New(opts)
+	if err != nil {
+		return nil, fmt.Errorf("configuring TLS: %w", err)
+	}
+	return m, nil
 }
 
 func printBanner(w io.Writer, url string, cfg *Config, embedded bool) {
