@@ -49,7 +49,7 @@ type Keyring struct {
 	now      func() time.Time
 	cacheTTL time.Duration
 
-	mu    sync.Mutex
+	mu    sync.RWMutex
 	cache map[strongroom.TenantID]cached
 }
 
@@ -134,9 +134,9 @@ func (r *Keyring) unwrap(ctx context.Context, k store.WrappedKey) ([]byte, error
 // Keys returns a tenant's keys, creating the first data and index keys when the
 // tenant has none yet.
 func (r *Keyring) Keys(ctx context.Context, tenant strongroom.TenantID) (*TenantKeys, error) {
-	r.mu.Lock()
+	r.mu.RLock()
 	c, ok := r.cache[tenant]
-	r.mu.Unlock()
+	r.mu.RUnlock()
 	if ok && r.now().Before(c.expires) {
 		return c.keys, nil
 	}
