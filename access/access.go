@@ -26,6 +26,8 @@ const (
 	CollectionsWrite Permission = "collections.write"
 	RecordsRead      Permission = "records.read"
 	RecordsWrite     Permission = "records.write"
+	ConnectionsRead  Permission = "connections.read"  // third-party connections: list, read, providers
+	ConnectionsWrite Permission = "connections.write" // connect, refresh, disconnect
 )
 
 // roleGrants is the permission table: least privilege, one place.
@@ -33,6 +35,9 @@ var roleGrants = map[strongroom.Role]map[Permission]bool{
 	strongroom.RoleAdmin: {
 		OrgRead: true, MembersRead: true, MembersWrite: true, ClientsRead: true, ClientsWrite: true,
 		CollectionsRead: true, CollectionsWrite: true, RecordsRead: true, RecordsWrite: true,
+		// Connections hold an organization's access to other platforms: only
+		// Admins see or change them (DAT-04).
+		ConnectionsRead: true, ConnectionsWrite: true,
 	},
 	strongroom.RoleEditor: {
 		OrgRead: true, ClientsRead: true, CollectionsRead: true, RecordsRead: true, RecordsWrite: true,
@@ -45,7 +50,7 @@ var roleGrants = map[strongroom.Role]map[Permission]bool{
 // Permissions lists every organization permission, for tests and documentation.
 func Permissions() []Permission {
 	return []Permission{OrgRead, MembersRead, MembersWrite, ClientsRead, ClientsWrite,
-		CollectionsRead, CollectionsWrite, RecordsRead, RecordsWrite}
+		CollectionsRead, CollectionsWrite, RecordsRead, RecordsWrite, ConnectionsRead, ConnectionsWrite}
 }
 
 // Granted reports whether role holds perm.

@@ -13,7 +13,7 @@ import (
 func TestRoleTable(t *testing.T) {
 	want := map[strongroom.Role][]Permission{
 		strongroom.RoleAdmin: {OrgRead, MembersRead, MembersWrite, ClientsRead, ClientsWrite,
-			CollectionsRead, CollectionsWrite, RecordsRead, RecordsWrite},
+			CollectionsRead, CollectionsWrite, RecordsRead, RecordsWrite, ConnectionsRead, ConnectionsWrite},
 		strongroom.RoleEditor: {OrgRead, ClientsRead, CollectionsRead, RecordsRead, RecordsWrite},
 		strongroom.RoleViewer: {OrgRead, ClientsRead, CollectionsRead, RecordsRead},
 	}
@@ -57,6 +57,9 @@ func TestDecide(t *testing.T) {
 		{"viewer writes", member(strongroom.RoleViewer), RecordsWrite, Resource{Tenant: a}, Forbidden},
 		{"editor writes", member(strongroom.RoleEditor), RecordsWrite, Resource{Tenant: a}, Allow},
 		{"editor manages members", member(strongroom.RoleEditor), MembersWrite, Resource{Tenant: a}, Forbidden},
+		{"admin connects", member(strongroom.RoleAdmin), ConnectionsWrite, Resource{Tenant: a}, Allow},
+		{"editor reads connections", member(strongroom.RoleEditor), ConnectionsRead, Resource{Tenant: a}, Forbidden},
+		{"viewer connects", member(strongroom.RoleViewer), ConnectionsWrite, Resource{Tenant: a}, Forbidden},
 		{"assigned editor, own client", member(strongroom.RoleEditor, c1), RecordsWrite, Resource{Tenant: a, Client: &c1}, Allow},
 		{"assigned editor, other client", member(strongroom.RoleEditor, c1), RecordsRead, Resource{Tenant: a, Client: &c2}, NotFound},
 		{"assigned viewer, other client, write", member(strongroom.RoleViewer, c1), RecordsWrite, Resource{Tenant: a, Client: &c2}, NotFound},

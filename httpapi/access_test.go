@@ -41,6 +41,7 @@ func TestEveryRouteDeclaresPermission(t *testing.T) {
 // belongs only to organization B, and data to act on.
 type fixture struct {
 	srv                   *testkit.Server
+	idp                   *testkit.OAuthServer // the third-party provider "testidp" A can connect
 	admin, editor, viewer testkit.Account
 	outsider              testkit.Account
 	collection            string
@@ -54,8 +55,8 @@ func call(t *testing.T, srv *testkit.Server, token, method, path string, body an
 
 func newFixture(t *testing.T, st *store.Store) *fixture {
 	t.Helper()
-	srv := testkit.NewServer(t, st, httpapi.Options{})
-	f := &fixture{srv: srv, collection: "contacts"}
+	srv, idp := testkit.NewServerWithProvider(t, st, "testidp", testkit.ServerConfig{})
+	f := &fixture{srv: srv, idp: idp, collection: "contacts"}
 	f.admin = srv.Signup(t, "admin@a.example", "Org A")
 	f.outsider = srv.Signup(t, "outsider@b.example", "Org B")
 	f.editor = f.newMember(t, "editor")
@@ -95,6 +96,11 @@ func (f *fixture) newClient(t *testing.T) string {
 	return f.create(t, "/clients", map[string]string{"name": fmt.Sprintf("client %d", f.next())})["id"].(string)
 }
 
+// newConnection connects A to testidp through the whole OAuth flow.
+func (f *fixture) newConnection(t *testing.T) string {
+	return f.srv.Connect(t, f.idp, f.admin.Token, f.admin.OrgID, "testidp")["id"].(string)
+}
+
 func (f *fixture) newRecord(t *testing.T) string {
 	return f.create(t, "/collections/"+f.collection+"/records",
 		map[string]any{"data": map[string]any{"email": fmt.Sprintf("r%d@x.example", f.next())}})["id"].(string)
@@ -118,6 +124,9 @@ func (f *fixture) request(t *testing.T, rt httpapi.Route, actor testkit.Account)
 	}
 	if strings.Contains(path, "{id}") {
 		sub("id", f.newRecord(t))
+	}
+	if strings.Contains(path, "{connection}") {
+		sub("connection", f.newConnection(t))
 	}
 	n := f.next()
 	switch rt.Method + " " + rt.Path {
@@ -149,6 +158,12 @@ func (f *fixture) request(t *testing.T, rt httpapi.Route, actor testkit.Account)
 		body = map[string]any{"data": map[string]any{"email": fmt.Sprintf("w%d@x.example", n), "n": n}}
 	case "PATCH /api/v1/orgs/{org}/collections/{collection}/records/{id}":
 		body = map[string]any{"n": n}
+	case "POST /api/v1/orgs/{org}/connections":
+		body = map[string]string{"provider": "testidp"}
+	case "GET " + httpapi.ConnectionCallbackPath:
+		// The provider's redirect back after A's Admin started a flow and
+		// approved: the callback is public, bound by its state.
+		path = f.srv.StartConnect(t, f.idp, f.admin.Token, f.admin.OrgID, "testidp")
 	}
 	return path, body, token
 }
@@ -214,7 +229,7 @@ func TestRoleMatrix(t *testing.T) {
 func snapshot(t *testing.T, f *fixture) string {
 	t.Helper()
 	var b strings.Builder
-	for _, p := range []string{"", "/members", "/clients", "/collections", "/collections/contacts/records?limit=200"} {
+	for _, p := range []string{"", "/members", "/clients", "/collections", "/collections/contacts/records?limit=200", "/connections"} {
 		r := testkit.MustStatus(t, call(t, f.srv, f.admin.Token, "GET", f.org(p), nil), http.StatusOK)
 		b.Write(r.Body)
 	}
@@ -233,6 +248,7 @@ func TestCrossTenantMatrix(t *testing.T) {
 			client := f.newClient(t)
 			record := f.newRecord(t)
 			member := f.newMember(t, "viewer")
+			conn := f.newConnection(t)
 			before := snapshot(t, f)
 			deniedBefore := countDenied(t, st, strongroom.TenantID(f.admin.OrgID), f.outsider.UserID)
 			const missingOrg = "00000000-0000-7000-8000-000000000000"
@@ -244,11 +260,11 @@ func TestCrossTenantMatrix(t *testing.T) {
 				n++
 				fill := func(org string) string {
 					p := strings.NewReplacer("{org}", org, "{collection}", f.collection, "{client}", client,
-						"{id}", record, "{user}", member.UserID).Replace(rt.Path)
+						"{id}", record, "{user}", member.UserID, "{connection}", conn).Replace(rt.Path)
 					return p
 				}
 				body := map[string]any{"name": "x", "role": "admin", "email": f.outsider.Email,
-					"data": map[string]any{}, "client_ids": []string{}, "schema": map[string]any{}}
+					"data": map[string]any{}, "client_ids": []string{}, "schema": map[string]any{}, "provider": "testidp"}
 				if rt.Method == http.MethodGet || rt.Method == http.MethodDelete {
 					body = nil
 				}

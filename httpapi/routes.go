@@ -12,6 +12,7 @@ import (
 func (s *Server) routeTable() []Route {
 	const org = "/api/v1/orgs/{org}"
 	const recs = org + "/collections/{collection}/records"
+	const conns = org + "/connections"
 	return []Route{
 		{http.MethodGet, "/healthz", access.Public, "Liveness: the process is up", s.healthz},
 		{http.MethodGet, "/readyz", access.Public, "Readiness: the store answers", s.readyz},
@@ -47,5 +48,13 @@ func (s *Server) routeTable() []Route {
 		{http.MethodPut, recs + "/{id}", access.RecordsWrite, "Replace a record", s.putRecord},
 		{http.MethodPatch, recs + "/{id}", access.RecordsWrite, "Merge-patch a record's data", s.patchRecord},
 		{http.MethodDelete, recs + "/{id}", access.RecordsWrite, "Delete a record", s.deleteRecord},
+
+		{http.MethodGet, org + "/connection-providers", access.ConnectionsRead, "List the third-party providers that can be connected", s.listConnectionProviders},
+		{http.MethodGet, conns, access.ConnectionsRead, "List third-party connections", s.listConnections},
+		{http.MethodPost, conns, access.ConnectionsWrite, "Start connecting a third-party provider (OAuth 2.0 with PKCE)", s.startConnection},
+		{http.MethodGet, conns + "/{connection}", access.ConnectionsRead, "One third-party connection", s.getConnection},
+		{http.MethodPost, conns + "/{connection}/refresh", access.ConnectionsWrite, "Refresh a connection's tokens now", s.refreshConnection},
+		{http.MethodDelete, conns + "/{connection}", access.ConnectionsWrite, "Disconnect: revoke the tokens at the provider and delete them", s.deleteConnection},
+		{http.MethodGet, ConnectionCallbackPath, access.Public, "The providers' redirect back: finish connecting", s.connectionCallback},
 	}
 }

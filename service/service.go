@@ -19,6 +19,7 @@ import (
 	"strongroom.dev/strongroom/access"
 	"strongroom.dev/strongroom/authn"
 	"strongroom.dev/strongroom/keyring"
+	"strongroom.dev/strongroom/oauthclient"
 	"strongroom.dev/strongroom/store"
 )
 
@@ -32,6 +33,9 @@ type Config struct {
 	Logger     *slog.Logger
 	Now        func() time.Time // nil: time.Now
 	Rand       io.Reader        // nil: crypto/rand
+	// Connections talks to the third-party OAuth 2.0 providers organizations may
+	// connect (DAT-04); nil: none are configured.
+	Connections *oauthclient.Client
 }
 
 // Service is Strongroom's application service.
@@ -44,6 +48,8 @@ type Service struct {
 	log        *slog.Logger
 	now        func() time.Time
 	rand       io.Reader
+	conns      *oauthclient.Client
+	connLocks  keyedLocks // one refresh or disconnect at a time per connection
 
 	// Caches for the per-request lookups. They are exact within one process
 	// (invalidated on every write) and are used only on the embedded engine, which
@@ -68,6 +74,7 @@ func New(cfg Config) (*Service, error) {
 		log:        cfg.Logger,
 		now:        cfg.Now,
 		rand:       cfg.Rand,
+		conns:      cfg.Connections,
 	}
 	if s.policy.MinLength == 0 {
 		s.policy = authn.DefaultPolicy

@@ -35,6 +35,8 @@ var tenantTables = []struct{ name, tenantCol string }{
 	{"records", "tenant_id"},
 	{"record_terms", "tenant_id"},
 	{"audit_events", "tenant_id"},
+	{"oauth_states", "tenant_id"},
+	{"connections", "tenant_id"},
 }
 
 // seedRLSTenant fills every tenant-owned table for one tenant through the store.
@@ -52,6 +54,10 @@ func seedRLSTenant(t *testing.T, s *store.Store, name string) strongroom.TenantI
 		coll := strongroom.Collection{ID: strongroom.CollectionID(id("coll")), Name: "coll", Schema: []byte(`{}`), CreatedAt: epochUTC}
 		r := strongroom.Record{CollectionID: coll.ID, ID: strongroom.RecordID(id("rec")), ClientID: &c.ID, Version: 1, Data: []byte(`{}`)}
 		e := strongroom.NewAuditEvent(nil, org.ID, "org.create", "organization", string(org.ID), strongroom.ResultSuccess)
+		st := store.OAuthState{StateHash: []byte(name), UserID: u.ID, Provider: "p", Verifier: []byte{1},
+			CreatedAt: epochUTC, ExpiresAt: epochUTC.Add(time.Hour)}
+		conn := strongroom.Connection{ID: strongroom.ConnectionID(id("conn")), Provider: "p", Status: strongroom.ConnectionActive,
+			ConnectedBy: u.ID, Tokens: []byte{1}, Version: 1, CreatedAt: epochUTC, UpdatedAt: epochUTC}
 		for _, err := range []error{
 			tx.CreateOrganization(ctx, &org),
 			tx.AddMember(ctx, &strongroom.Membership{UserID: u.ID, Role: strongroom.RoleEditor}),
@@ -60,6 +66,8 @@ func seedRLSTenant(t *testing.T, s *store.Store, name string) strongroom.TenantI
 			tx.CreateCollection(ctx, &coll),
 			tx.CreateRecord(ctx, &r, []store.Term{{Field: "f", Term: []byte(name)}}),
 			tx.AppendAudit(ctx, &e),
+			tx.CreateOAuthState(ctx, &st),
+			tx.CreateConnection(ctx, &conn),
 		} {
 			if err != nil {
 				return err
@@ -230,6 +238,10 @@ func TestPostgresRowLevelSecurity(t *testing.T) {
 			{"record_terms", "INSERT INTO record_terms (tenant_id, collection_id, field, term, record_id) VALUES ($1, 'c', 'f', '\\x00', 'r')"},
 			{"audit_events", "INSERT INTO audit_events (tenant_id, time, actor_type, actor_id, ip, device_type, action, target_type, target_id, result, reason, request_id, metadata) " +
 				"VALUES ($1, 0, 'system', '', '', '', 'forged', '', '', 'success', '', '', '{}')"},
+			{"oauth_states", "INSERT INTO oauth_states (tenant_id, state_hash, user_id, provider, verifier, created_at, expires_at) " +
+				"VALUES ($1, '\\x01', 'u', 'p', '\\x00', 0, 0)"},
+			{"connections", "INSERT INTO connections (tenant_id, id, provider, status, scopes, connected_by, tokens, key_id, refreshable, " +
+				"version, created_at, updated_at) VALUES ($1, 'new-conn', 'p', 'active', '[]', 'u', '\\x00', 1, 0, 1, 0, 0)"},
 		}
 		for _, bound := range []struct {
 			name   string

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"strongroom.dev/strongroom/httpapi"
+	"strongroom.dev/strongroom/oauthclient"
 	"strongroom.dev/strongroom/store"
 )
 
@@ -48,6 +49,8 @@ type Config struct {
 	LogLevel          string
 	LogFormat         string
 	ShutdownTimeout   time.Duration
+	PublicURL         string
+	OAuthProviders    string // the providers file (docs/connections.md)
 }
 
 // setting describes one configuration value.
@@ -224,6 +227,25 @@ var settings = []setting{
 		c.ShutdownTimeout = d
 		return nil
 	}},
+	{"public-url", "", "the URL users reach Strongroom at (https://strongroom.example.com); the connections' OAuth redirect URI is built from it", func(c *Config, v string) error {
+		if v == "" {
+			c.PublicURL = ""
+			return nil
+		}
+		if err := oauthclient.CheckURL(v); err != nil {
+			return err
+		}
+		u, _ := url.Parse(v)
+		if (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.ForceQuery {
+			return errors.New("must be scheme://host[:port] without a path or query")
+		}
+		c.PublicURL = strings.TrimSuffix(v, "/")
+		return nil
+	}},
+	{"oauth-providers-file", "", "JSON file of the third-party OAuth 2.0 providers organizations may connect (not writable by group or others; see docs/connections.md)", func(c *Config, v string) error {
+		c.OAuthProviders = v
+		return nil
+	}},
 }
 
 var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
@@ -302,6 +324,9 @@ func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string) (*C
 	}
 	if err := c.validateTLS(); err != nil {
 		return nil, err
+	}
+	if c.OAuthProviders != "" && c.PublicURL == "" {
+		return nil, errors.New("oauth-providers-file needs public-url: the providers redirect the browser back to it")
 	}
 	if u, err := url.Parse(given["database"]); err == nil && u.User != nil {
 		if _, ok := u.User.Password(); ok {

@@ -17,6 +17,7 @@ import (
 	"strongroom.dev/strongroom/certs"
 	"strongroom.dev/strongroom/httpapi"
 	"strongroom.dev/strongroom/keyring"
+	"strongroom.dev/strongroom/oauthclient"
 	"strongroom.dev/strongroom/service"
 	"strongroom.dev/strongroom/store"
 	"strongroom.dev/strongroom/web"
@@ -76,6 +77,15 @@ type app struct {
 func openApp(ctx context.Context, cfg *Config, stderr io.Writer, serving bool) (*app, error) {
 	log := newLogger(cfg, stderr)
 	embedded := cfg.Database == ""
+	var conns *oauthclient.Client
+	if serving {
+		// Checked before anything is opened. Only the server talks to the
+		// providers: maintenance commands do not need their secrets.
+		var err error
+		if conns, err = openConnections(cfg, os.Getenv); err != nil {
+			return nil, err
+		}
+	}
 	st, err := openStore(ctx, cfg, log, embedded && serving)
 	if err != nil {
 		return nil, err
@@ -109,7 +119,7 @@ func openApp(ctx context.Context, cfg *Config, stderr io.Writer, serving bool) (
 	policy := authn.DefaultPolicy
 	policy.MinLength = cfg.PasswordMinLength
 	svc, err := service.New(service.Config{Store: st, Keyring: keys, Hasher: hasher, Policy: policy,
-		SessionTTL: cfg.SessionTTL, Logger: log})
+		SessionTTL: cfg.SessionTTL, Logger: log, Connections: conns})
 	if err != nil {
 		closeKeys()
 		st.Close()

@@ -43,20 +43,49 @@ func NewServer(t testing.TB, st *store.Store, opts httpapi.Options) *Server {
 // NewServerWithKeyring starts the HTTP stack on st with the given keyring.
 func NewServerWithKeyring(t testing.TB, st *store.Store, keys *keyring.Keyring, opts httpapi.Options) *Server {
 	t.Helper()
+	return NewServerWithConfig(t, st, ServerConfig{Keyring: keys, Options: opts})
+}
+
+// ServerConfig adjusts a test server.
+type ServerConfig struct {
+	Keyring *keyring.Keyring // nil: a new one with a random master key
+	Options httpapi.Options
+	// Service, when set, changes the service's configuration; it gets the
+	// server's URL, known before the service is built (connections need it
+	// for their redirect URI).
+	Service func(url string, cfg *service.Config)
+}
+
+// NewServerWithConfig starts the HTTP stack on st as sc says.
+func NewServerWithConfig(t testing.TB, st *store.Store, sc ServerConfig) *Server {
+	t.Helper()
+	keys := sc.Keyring
+	if keys == nil {
+		keys = NewKeyring(t, st)
+	}
 	h, err := authn.NewHasher(FastHashParams)
 	if err != nil {
 		t.Fatal(err)
 	}
+	ts := httptest.NewUnstartedServer(nil)
+	url := "http://" + ts.Listener.Addr().String()
 	log := slog.New(slog.DiscardHandler)
-	svc, err := service.New(service.Config{Store: st, Keyring: keys, Hasher: h, Logger: log})
+	cfg := service.Config{Store: st, Keyring: keys, Hasher: h, Logger: log}
+	if sc.Service != nil {
+		sc.Service(url, &cfg)
+	}
+	svc, err := service.New(cfg)
 	if err != nil {
+		ts.Close()
 		t.Fatal(err)
 	}
-	api, err := httpapi.New(svc, log, opts, web.Handler())
+	api, err := httpapi.New(svc, log, sc.Options, web.Handler())
 	if err != nil {
+		ts.Close()
 		t.Fatal(err)
 	}
-	ts := httptest.NewServer(api)
+	ts.Config.Handler = api
+	ts.Start()
 	t.Cleanup(ts.Close)
 	return &Server{URL: ts.URL, Store: st, Service: svc, API: api, Keyring: keys, client: ts.Client()}
 }
