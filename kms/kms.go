@@ -24,12 +24,13 @@ import (
 	"gocloud.dev/secrets"
 )
 
-// Limits on what Wrap and Unwrap accept. The KEK wraps data keys (32 bytes
-// in Strongroom), never data: refusing anything larger keeps data from ever
-// being sent to the KMS by mistake.
+// Limits on what Wrap and Unwrap accept. The KEK wraps keys, never data: in
+// Strongroom a 32-byte tenant key behind the keyring's binding (a label, the
+// tenant ID, the key kind and version), about 100 bytes in all. Refusing
+// anything larger keeps data from ever being sent to the KMS by mistake.
 const (
-	MinKeySize     = 16
-	MaxKeySize     = 64
+	MinWrapSize    = 16
+	MaxWrapSize    = 1024
 	MaxWrappedSize = 8 << 10
 )
 
@@ -67,11 +68,11 @@ func Open(ctx context.Context, url string) (*Keeper, error) {
 // credentials (Open refuses URLs with any).
 func (k *Keeper) ID() string { return k.id }
 
-// Wrap encrypts the data key plaintext with the KMS key. plaintext must be
-// MinKeySize to MaxKeySize bytes long.
+// Wrap encrypts plaintext, a key, with the KMS key. plaintext must be
+// MinWrapSize to MaxWrapSize bytes long.
 func (k *Keeper) Wrap(ctx context.Context, plaintext []byte) ([]byte, error) {
-	if n := len(plaintext); n < MinKeySize || n > MaxKeySize {
-		return nil, fmt.Errorf("wrapping data key with %s: key is %d bytes, want %d to %d", k.id, n, MinKeySize, MaxKeySize)
+	if n := len(plaintext); n < MinWrapSize || n > MaxWrapSize {
+		return nil, fmt.Errorf("wrapping data key with %s: plaintext is %d bytes, want %d to %d", k.id, n, MinWrapSize, MaxWrapSize)
 	}
 	wrapped, err := call(ctx, func(ctx context.Context) ([]byte, error) {
 		return k.keeper.Encrypt(ctx, plaintext)
@@ -97,9 +98,9 @@ func (k *Keeper) Unwrap(ctx context.Context, wrapped []byte) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("unwrapping data key with %s: %w", k.id, err)
 	}
-	if n := len(plaintext); n < MinKeySize || n > MaxKeySize {
+	if n := len(plaintext); n < MinWrapSize || n > MaxWrapSize {
 		clear(plaintext)
-		return nil, fmt.Errorf("unwrapping data key with %s: unwrapped key is %d bytes, want %d to %d", k.id, n, MinKeySize, MaxKeySize)
+		return nil, fmt.Errorf("unwrapping data key with %s: plaintext is %d bytes, want %d to %d", k.id, n, MinWrapSize, MaxWrapSize)
 	}
 	return plaintext, nil
 }

@@ -113,7 +113,9 @@ func TestOpenRefusesMalformedURLs(t *testing.T) {
 		{"opaque", "hashivault:strongroom-kek", "want hashivault://KEY"},
 		{"vault key with slash", "hashivault://transit/strongroom-kek", "one segment"},
 		{"vault key escaping the engine", "hashivault://strongroom-kek/..%2F..%2Fsys%2Fmounts", "one segment"},
-		{"escaped slash in host", "hashivault://x%2F..%2Fsys", "parsing KMS URL"},
+		{"escaped slash in host", "hashivault://x%2F..%2Fsys", "malformed URL"},
+		{"token as a port", "hashivault://strongroom-kek:" + secretMarker, "malformed URL"},
+		{"control character", "hashivault://strongroom-kek\n" + secretMarker, "malformed URL"},
 		{"vault engine with dot dot", "hashivault://strongroom-kek?engine=..%2Fsys", "engine must be"},
 		{"aws dot dot", "awskms://alias/../../k?region=eu-west-1", "path segment"},
 		{"aws empty segment", "awskms://alias//k?region=eu-west-1", "path segment"},
@@ -150,7 +152,8 @@ func TestKeyID(t *testing.T) {
 		{"vault", "hashivault://strongroom-kek", "kms:hashivault://strongroom-kek"},
 		{"vault scheme case", "HashiVault://strongroom-kek", "kms:hashivault://strongroom-kek"},
 		{"vault engine", "hashivault://strongroom-kek?engine=kms%2Ftransit", "kms:hashivault://strongroom-kek?engine=kms%2Ftransit"},
-		{"vault trailing slash", "hashivault://strongroom-kek/", "kms:hashivault://strongroom-kek/"},
+		{"vault trailing slash", "hashivault://strongroom-kek/", "kms:hashivault://strongroom-kek"},
+		{"aws trailing slash", "awskms://alias/strongroom/?region=eu-west-1", "kms:awskms://alias/strongroom?region=eu-west-1"},
 		{"aws alias", "awskms://alias/strongroom?region=eu-west-1", "kms:awskms://alias/strongroom?region=eu-west-1"},
 		{
 			"aws transport parameters left out",
@@ -243,8 +246,8 @@ func TestWrapChecksSizes(t *testing.T) {
 		t.Fatalf("Open: %v", err)
 	}
 	t.Cleanup(func() { k.Close() })
-	for _, n := range []int{0, kms.MinKeySize - 1, kms.MaxKeySize + 1, 4096} {
-		if _, err := k.Wrap(t.Context(), make([]byte, n)); err == nil || !strings.Contains(err.Error(), "want 16 to 64") {
+	for _, n := range []int{0, kms.MinWrapSize - 1, kms.MaxWrapSize + 1, 1 << 20} {
+		if _, err := k.Wrap(t.Context(), make([]byte, n)); err == nil || !strings.Contains(err.Error(), "want 16 to 1024") {
 			t.Errorf("Wrap of %d bytes = %v, want a size error", n, err)
 		}
 	}

@@ -89,12 +89,9 @@ type target struct {
 func parseURL(raw string) (*target, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
-		// url.Error quotes the whole URL; say only what is wrong.
-		var uerr *url.Error
-		if errors.As(err, &uerr) {
-			err = uerr.Err
-		}
-		return nil, fmt.Errorf("parsing KMS URL: %w", err)
+		// net/url's errors quote the URL or the offending part of it (a
+		// "port" that is really a token, say): name no part of it.
+		return nil, errors.New("parsing KMS URL: malformed URL (check the escapes and the part after ://)")
 	}
 	scheme := strings.ToLower(u.Scheme)
 	r, ok := rules[scheme]
@@ -139,7 +136,9 @@ func parseURL(raw string) (*target, error) {
 		}
 	}
 
-	id := url.URL{Scheme: scheme, Host: u.Host, Path: u.Path, RawPath: u.RawPath}
+	// A trailing slash does not change the key the drivers use; leave it out
+	// so that both spellings have one ID.
+	id := url.URL{Scheme: scheme, Host: u.Host, Path: strings.TrimSuffix(u.Path, "/")}
 	kept := url.Values{}
 	for name, values := range q {
 		if r.identifies(name) {
