@@ -41,6 +41,7 @@ bench:
 lint:
 	@files=$$($(GOFMT) -l .); \
 	if [ -n "$$files" ]; then echo "gofmt -l: these files need gofmt -w:"; echo "$$files"; exit 1; fi
+	$(GO) mod tidy -diff
 	$(GO) vet ./...
 	$(TOOL) staticcheck ./...
 
