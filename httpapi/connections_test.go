@@ -64,24 +64,7 @@ type connFixture struct {
 func newConnFixture(t *testing.T, engine string) *connFixture {
 	t.Helper()
 	f := &connFixture{clock: &testClock{}}
-	switch engine {
-	case "sqlite":
-		f.dir = t.TempDir()
-		f.st = testkit.OpenSQLiteStoreIn(t, f.dir)
-		raw, err := sql.Open("sqlite", "file:"+filepath.Join(f.dir, "strongroom.db")+"?_pragma=busy_timeout(10000)")
-		if err != nil {
-			t.Fatal(err)
-		}
-		f.raw = raw
-	default:
-		st, db := testkit.OpenPostgresStore(t)
-		raw, err := sql.Open("pgx", db.OwnerURL)
-		if err != nil {
-			t.Fatal(err)
-		}
-		f.st, f.raw = st, raw
-	}
-	t.Cleanup(func() { f.raw.Close() })
+	f.st, f.raw, f.dir = testkit.OpenRaw(t, engine)
 	f.srv, f.idp = testkit.NewServerWithProvider(t, f.st, idpName, testkit.ServerConfig{
 		Service: func(_ string, cfg *service.Config) { cfg.Now = f.clock.Now },
 	})

@@ -36,24 +36,7 @@ func (f *encFixture) org(suffix string) string { return "/api/v1/orgs/" + f.admi
 func newEncFixture(t *testing.T, engine string) *encFixture {
 	t.Helper()
 	f := &encFixture{}
-	switch engine {
-	case "sqlite":
-		f.dir = t.TempDir()
-		f.st = testkit.OpenSQLiteStoreIn(t, f.dir)
-		raw, err := sql.Open("sqlite", "file:"+filepath.Join(f.dir, "strongroom.db")+"?_pragma=busy_timeout(10000)")
-		if err != nil {
-			t.Fatal(err)
-		}
-		f.raw = raw
-	default:
-		st, db := testkit.OpenPostgresStore(t)
-		raw, err := sql.Open("pgx", db.OwnerURL)
-		if err != nil {
-			t.Fatal(err)
-		}
-		f.st, f.raw = st, raw
-	}
-	t.Cleanup(func() { f.raw.Close() })
+	f.st, f.raw, f.dir = testkit.OpenRaw(t, engine)
 	f.srv = testkit.NewServer(t, f.st, httpapi.Options{})
 	f.admin = f.srv.Signup(t, "owner@enc.example", "Encrypted Org")
 	f.createCollection(t, f.admin)

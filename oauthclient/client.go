@@ -182,7 +182,7 @@ func fromOAuth2(tok *oauth2.Token, err error) (*Token, error) {
 			if code == "" {
 				code = "http_" + fmt.Sprint(re.Response.StatusCode)
 			}
-			return nil, &Error{Endpoint: "token", Status: re.Response.StatusCode, Code: limit(code)}
+			return nil, &Error{Endpoint: "token", Status: re.Response.StatusCode, Code: SafeCode(code)}
 		}
 		return nil, fmt.Errorf("calling the provider's token endpoint: %w", err)
 	}
@@ -280,11 +280,12 @@ func (c *Client) Revoke(ctx context.Context, provider, token, hint string) error
 	if json.Unmarshal(body, &e) == nil && e.Error != "" {
 		code = e.Error
 	}
-	return &Error{Endpoint: "revocation", Status: resp.StatusCode, Code: limit(code)}
+	return &Error{Endpoint: "revocation", Status: resp.StatusCode, Code: SafeCode(code)}
 }
 
-// limit keeps a provider-chosen code short and printable before it is audited.
-func limit(code string) string {
+// SafeCode keeps a provider-chosen error code short and printable, so it can be
+// audited and shown.
+func SafeCode(code string) string {
 	code = strings.Map(func(r rune) rune {
 		if r < 0x21 || r > 0x7e {
 			return '_'

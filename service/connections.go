@@ -179,7 +179,7 @@ func (s *Service) CompleteConnection(ctx context.Context, in CallbackInput) (*st
 		case !now.Before(st.ExpiresAt):
 			return fail("the authorization request expired", errBadState)
 		case in.Error != "":
-			code := safeCode(in.Error)
+			code := oauthclient.SafeCode(in.Error)
 			return fail("the provider answered "+code, strongroom.Errorf(strongroom.EINVALID, "the provider did not grant access (%s)", code))
 		case in.Code == "":
 			return fail("the callback carried no code", strongroom.Errorf(strongroom.EINVALID, "the callback carries no authorization code"))
@@ -244,20 +244,6 @@ func (s *Service) CompleteConnection(ctx context.Context, in CallbackInput) (*st
 	}
 	c.TenantID, c.Tokens = org, nil
 	return c, nil
-}
-
-// safeCode keeps a provider's error code short and printable.
-func safeCode(code string) string {
-	code = strings.Map(func(r rune) rune {
-		if r < 0x21 || r > 0x7e {
-			return '_'
-		}
-		return r
-	}, code)
-	if len(code) > 64 {
-		code = code[:64]
-	}
-	return code
 }
 
 // providerFailure turns an error of a provider's endpoint into the audited

@@ -159,3 +159,28 @@ func redact(s string) string {
 	}
 	return u.Redacted()
 }
+
+// OpenRaw opens a store of the named engine together with a raw connection to
+// the same database behind the store's back (the file on SQLite; the owner role
+// on PostgreSQL), for tests that tamper with or inspect what is stored. dir is
+// the SQLite data folder ("" on PostgreSQL).
+func OpenRaw(t testing.TB, engine string) (st *store.Store, raw *sql.DB, dir string) {
+	t.Helper()
+	var url, driver string
+	switch engine {
+	case "sqlite":
+		dir = t.TempDir()
+		st = OpenSQLiteStoreIn(t, dir)
+		driver, url = "sqlite", "file:"+filepath.Join(dir, "strongroom.db")+"?_pragma=busy_timeout(10000)"
+	default:
+		var db PostgresDB
+		st, db = OpenPostgresStore(t)
+		driver, url = "pgx", db.OwnerURL
+	}
+	raw, err := sql.Open(driver, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { raw.Close() })
+	return st, raw, dir
+}
