@@ -19,8 +19,10 @@ const (
 // the same transaction as the change they describe (security invariant 4).
 //
 // Evolution rules: fields are never renamed or renumbered and their meaning never
-// changes; new fields are optional and absent means "unknown". The hash chain and
-// canonical encoding arrive with the audit issue and follow the same rules.
+// changes; new fields are optional and absent means "unknown". Each field has a
+// fixed tag in the canonical encoding that the tamper-evident hash chain seals
+// (auditlog.Tag, docs/audit-log.md): a new field needs a new tag there, and an
+// event without it must encode exactly as before.
 type AuditEvent struct {
 	TenantID   TenantID
 	Seq        int64 // assigned by the store

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sync"
 	"time"
 
@@ -51,6 +52,9 @@ type Keyring struct {
 
 	mu    sync.RWMutex
 	cache map[strongroom.TenantID]cached
+
+	signingMu sync.Mutex
+	signing   *SigningKey // the audit checkpoint key, once loaded
 }
 
 type cached struct {
@@ -163,10 +167,12 @@ func (r *Keyring) Keys(ctx context.Context, tenant strongroom.TenantID) (*Tenant
 
 // load reads and unwraps a tenant's keys; nil without error when it has none.
 func (r *Keyring) load(ctx context.Context, tenant strongroom.TenantID) (*TenantKeys, error) {
-	stored, err := r.storage.TenantKeys(ctx, tenant)
+	all, err := r.storage.TenantKeys(ctx, tenant)
 	if err != nil {
 		return nil, err
 	}
+	// The platform's signing key (signing.go) is not a data key.
+	stored := slices.DeleteFunc(all, func(k store.WrappedKey) bool { return k.Kind == store.KeySigning })
 	if len(stored) == 0 {
 		return nil, nil
 	}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 
 	"strongroom.dev/strongroom"
@@ -30,7 +31,13 @@ func (tx *Tx) AppendAudit(ctx context.Context, e *strongroom.AuditEvent) error {
 	const cols = "tenant_id, time, actor_type, actor_id, ip, device_type, action, target_type, target_id, result, reason, request_id, metadata"
 	var q string
 	if tx.s.engine == Postgres {
-		q = "INSERT INTO audit_events (" + cols + ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING seq"
+		// The transaction takes its ID before the identity hands out seq, so that
+		// a transaction holding a seq shows in every snapshot taken after that seq
+		// was handed out: the sequencer relies on it to seal only final seqs
+		// (AuditHorizon). The materialized CTE is evaluated before the insert's
+		// row, and with it the seq, is computed.
+		q = "WITH xact AS MATERIALIZED (SELECT pg_current_xact_id()) INSERT INTO audit_events (" + cols + ") " +
+			"SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13 FROM xact RETURNING seq"
 	} else {
 		// One writer: the next number cannot be taken concurrently.
 		q = "INSERT INTO audit_events (seq, " + cols + ") VALUES ((SELECT COALESCE(MAX(seq), 0) + 1 FROM audit_events), " +
@@ -55,12 +62,19 @@ func (tx *Tx) AuditEvents(ctx context.Context, afterSeq int64, limit int) ([]str
 		limit = 1000
 	}
 	rows, err := tx.q.QueryContext(ctx,
-		`SELECT seq, time, actor_type, actor_id, ip, device_type, action, target_type, target_id, result, reason, request_id, metadata
-		 FROM audit_events WHERE tenant_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`, string(t), afterSeq, limit)
+		"SELECT "+auditEventColumns+" FROM audit_events WHERE tenant_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+		string(t), afterSeq, limit)
 	if err != nil {
 		return nil, fmt.Errorf("listing audit events: %w", err)
 	}
 	defer rows.Close()
+	return scanAuditEvents(rows, t)
+}
+
+const auditEventColumns = "seq, time, actor_type, actor_id, ip, device_type, action, target_type, target_id, result, reason, request_id, metadata"
+
+// scanAuditEvents reads rows of auditEventColumns of tenant t.
+func scanAuditEvents(rows *sql.Rows, t strongroom.TenantID) ([]strongroom.AuditEvent, error) {
 	var out []strongroom.AuditEvent
 	for rows.Next() {
 		e := strongroom.AuditEvent{TenantID: t}

@@ -24,6 +24,9 @@ const (
 	// KeyShredded is the tombstone left when a tenant's keys are destroyed, so
 	// that no new keys are ever made for it.
 	KeyShredded KeyKind = "shredded"
+	// KeySigning is the platform's Ed25519 seed that signs audit checkpoints
+	// (stored for strongroom.PlatformTenant only).
+	KeySigning KeyKind = "signing"
 )
 
 // WrappedKey is a tenant key as stored: wrapped by the master key KEKID.
@@ -36,9 +39,12 @@ type WrappedKey struct {
 	CreatedAt time.Time
 }
 
+// sqliteKeyringSchema creates the keyring table as the current version has it.
+// The keyring file has no migration table: its PRAGMA user_version is its
+// version (0: as first released, 1: kind 'signing' allowed).
 const sqliteKeyringSchema = `CREATE TABLE IF NOT EXISTS tenant_keys (
     tenant_id  TEXT    NOT NULL,
-    kind       TEXT    NOT NULL CHECK (kind IN ('data', 'index', 'shredded')),
+    kind       TEXT    NOT NULL CHECK (kind IN ('data', 'index', 'shredded', 'signing')),
     version    INTEGER NOT NULL,
     kek_id     TEXT    NOT NULL,
     wrapped    BLOB    NOT NULL,
@@ -46,19 +52,63 @@ const sqliteKeyringSchema = `CREATE TABLE IF NOT EXISTS tenant_keys (
     PRIMARY KEY (tenant_id, kind, version)
 ) STRICT, WITHOUT ROWID`
 
+const sqliteKeyringVersion = 1
+
 func (s *Store) openSQLiteKeyring(ctx context.Context, path string) error {
 	db, err := sql.Open("sqlite", sqliteDSN(path, false))
 	if err != nil {
 		return fmt.Errorf("opening keyring: %w", err)
 	}
 	db.SetMaxOpenConns(1)
-	if _, err := db.ExecContext(ctx, sqliteKeyringSchema); err != nil {
+	if err := upgradeSQLiteKeyring(ctx, db); err != nil {
 		db.Close()
 		return fmt.Errorf("creating keyring %s: %w", path, err)
 	}
 	s.keys = db
 	s.keysTable = "tenant_keys"
 	return nil
+}
+
+// upgradeSQLiteKeyring creates the keyring table, or brings one of an older
+// version up to date in one transaction. SQLite cannot change a CHECK
+// constraint, so version 0's table is copied into a new one.
+func upgradeSQLiteKeyring(ctx context.Context, db *sql.DB) error {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		return err
+	}
+	defer func() { _, _ = conn.ExecContext(ctx, "ROLLBACK") }()
+	var version, tables int
+	if err := conn.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+		return err
+	}
+	if err := conn.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'tenant_keys'").Scan(&tables); err != nil {
+		return err
+	}
+	if version >= sqliteKeyringVersion {
+		return nil
+	}
+	steps := []string{sqliteKeyringSchema}
+	if tables > 0 {
+		steps = []string{
+			"ALTER TABLE tenant_keys RENAME TO tenant_keys_v0",
+			sqliteKeyringSchema,
+			"INSERT INTO tenant_keys SELECT * FROM tenant_keys_v0",
+			"DROP TABLE tenant_keys_v0",
+		}
+	}
+	steps = append(steps, fmt.Sprintf("PRAGMA user_version = %d", sqliteKeyringVersion))
+	for _, q := range steps {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			return err
+		}
+	}
+	_, err = conn.ExecContext(ctx, "COMMIT")
+	return err
 }
 
 // TenantKeys returns a tenant's wrapped keys, oldest first.
@@ -179,9 +229,10 @@ func (s *Store) RewrapKeys(ctx context.Context, rewrap func(WrappedKey) ([]byte,
 	return len(all), nil
 }
 
-// KeyringTenants lists every tenant that has keys (for rotating all of them).
+// KeyringTenants lists every tenant that has data keys (for rotating all of
+// them); the platform's signing key does not count.
 func (s *Store) KeyringTenants(ctx context.Context) ([]strongroom.TenantID, error) {
-	rows, err := s.keys.QueryContext(ctx, "SELECT DISTINCT tenant_id FROM "+s.keysTable+" WHERE kind <> 'shredded' ORDER BY tenant_id")
+	rows, err := s.keys.QueryContext(ctx, "SELECT DISTINCT tenant_id FROM "+s.keysTable+" WHERE kind IN ('data', 'index') ORDER BY tenant_id")
 	if err != nil {
 		return nil, fmt.Errorf("listing keyring tenants: %w", err)
 	}

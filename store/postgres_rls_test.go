@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -37,6 +38,8 @@ var tenantTables = []struct{ name, tenantCol string }{
 	{"audit_events", "tenant_id"},
 	{"oauth_states", "tenant_id"},
 	{"connections", "tenant_id"},
+	{"audit_seals", "tenant_id"},
+	{"audit_checkpoints", "tenant_id"},
 }
 
 // seedRLSTenant fills every tenant-owned table for one tenant through the store.
@@ -68,6 +71,8 @@ func seedRLSTenant(t *testing.T, s *store.Store, name string) strongroom.TenantI
 			tx.AppendAudit(ctx, &e),
 			tx.CreateOAuthState(ctx, &st),
 			tx.CreateConnection(ctx, &conn),
+			tx.AppendAuditSeals(ctx, 0, []store.AuditSeal{{Seq: e.Seq, Hash: make([]byte, 32)}}),
+			tx.AppendAuditCheckpoint(ctx, &store.AuditCheckpoint{Tenant: org.ID, Seq: e.Seq, Head: make([]byte, 32), KeyID: "k", Signature: []byte{1}}),
 		} {
 			if err != nil {
 				return err
@@ -242,6 +247,9 @@ func TestPostgresRowLevelSecurity(t *testing.T) {
 				"VALUES ($1, '\\x01', 'u', 'p', '\\x00', 0, 0)"},
 			{"connections", "INSERT INTO connections (tenant_id, id, provider, status, scopes, connected_by, tokens, key_id, refreshable, " +
 				"version, created_at, updated_at) VALUES ($1, 'new-conn', 'p', 'active', '[]', 'u', '\\x00', 1, 0, 1, 0, 0)"},
+			{"audit_seals", "INSERT INTO audit_seals (tenant_id, seq, hash) VALUES ($1, 999999, '\\x" + strings.Repeat("00", 32) + "')"},
+			{"audit_checkpoints", "INSERT INTO audit_checkpoints (tenant_id, seq, head, signed_at, key_id, signature) " +
+				"VALUES ($1, 999999, '\\x" + strings.Repeat("00", 32) + "', 0, 'k', '\\x00')"},
 		}
 		for _, bound := range []struct {
 			name   string
@@ -259,7 +267,7 @@ func TestPostgresRowLevelSecurity(t *testing.T) {
 		}
 		t.Run("moving a row to another tenant", func(t *testing.T) {
 			for _, tt := range tenantTables {
-				if tt.name == "audit_events" {
+				if strings.HasPrefix(tt.name, "audit_") {
 					continue // no UPDATE grant at all; see below
 				}
 				t.Run(tt.name, func(t *testing.T) {
@@ -294,6 +302,12 @@ func TestPostgresRowLevelSecurity(t *testing.T) {
 			{"truncate audit events", "TRUNCATE audit_events", sqlstateInsufficientPrivilege},
 			{"truncate records", "TRUNCATE records", sqlstateInsufficientPrivilege},
 			{"drop audit trigger", "DROP TRIGGER audit_events_no_change ON audit_events", sqlstateMustBeOwner},
+			{"update audit seals", "UPDATE audit_seals SET hash = hash", sqlstateInsufficientPrivilege},
+			{"delete audit seals", "DELETE FROM audit_seals", sqlstateInsufficientPrivilege},
+			{"truncate audit seals", "TRUNCATE audit_seals", sqlstateInsufficientPrivilege},
+			{"update audit checkpoints", "UPDATE audit_checkpoints SET head = head", sqlstateInsufficientPrivilege},
+			{"delete audit checkpoints", "DELETE FROM audit_checkpoints", sqlstateInsufficientPrivilege},
+			{"disable seal triggers", "ALTER TABLE audit_seals DISABLE TRIGGER ALL", sqlstateMustBeOwner},
 			{"disable audit triggers", "ALTER TABLE audit_events DISABLE TRIGGER ALL", sqlstateMustBeOwner},
 			{"replica mode skips triggers", "SET session_replication_role = replica", sqlstateInsufficientPrivilege},
 			{"grant itself BYPASSRLS", "ALTER ROLE " + testkit.AppLoginRole + " BYPASSRLS", sqlstateInsufficientPrivilege},
@@ -380,6 +394,12 @@ func TestPostgresRowLevelSecurity(t *testing.T) {
 			"DELETE FROM audit_events",
 			"DELETE FROM audit_events WHERE tenant_id = '" + string(a) + "'",
 			"TRUNCATE audit_events",
+			"UPDATE audit_seals SET hash = hash",
+			"DELETE FROM audit_seals",
+			"TRUNCATE audit_seals",
+			"UPDATE audit_checkpoints SET signature = signature",
+			"DELETE FROM audit_checkpoints",
+			"TRUNCATE audit_checkpoints",
 		} {
 			t.Run(stmt, func(t *testing.T) {
 				err := inTx(t, owner, "", func(tx *sql.Tx) error {

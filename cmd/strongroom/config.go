@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
@@ -51,6 +52,17 @@ type Config struct {
 	ShutdownTimeout   time.Duration
 	PublicURL         string
 	OAuthProviders    string // the providers file (docs/connections.md)
+	// AuditCheckpointDir receives signed audit checkpoints outside the database
+	// (docs/audit-log.md); empty: audit-checkpoints in the data dir.
+	AuditCheckpointDir string
+}
+
+// CheckpointDir is the audit checkpoint folder, by setting or by default.
+func (c *Config) CheckpointDir() string {
+	if c.AuditCheckpointDir != "" {
+		return c.AuditCheckpointDir
+	}
+	return filepath.Join(c.DataDir, "audit-checkpoints")
 }
 
 // setting describes one configuration value.
@@ -240,6 +252,10 @@ var settings = []setting{
 			return errors.New("must be scheme://host[:port] without a path or query")
 		}
 		c.PublicURL = strings.TrimSuffix(v, "/")
+		return nil
+	}},
+	{"audit-checkpoint-dir", "", "folder for signed audit-log checkpoints, kept outside the database (created 0700; default: audit-checkpoints in the data dir; see docs/audit-log.md)", func(c *Config, v string) error {
+		c.AuditCheckpointDir = v
 		return nil
 	}},
 	{"oauth-providers-file", "", "JSON file of the third-party OAuth 2.0 providers organizations may connect (not writable by group or others; see docs/connections.md)", func(c *Config, v string) error {

@@ -83,6 +83,7 @@ func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	report(true, "configuration", "valid")
 	doctorTLS(cfg, report)
+	doctorAuditFolder(cfg, report)
 	if cfg.Database == "" {
 		fi, err := os.Stat(cfg.DataDir)
 		switch {
@@ -200,6 +201,25 @@ func doctorKeys(ctx context.Context, cfg *Config, st *store.Store, report func(b
 		} else {
 			report(true, "key age", msg)
 		}
+	}
+}
+
+// doctorAuditFolder reports the audit checkpoint folder, which must be private
+// (docs/audit-log.md).
+func doctorAuditFolder(cfg *Config, report func(bool, string, string)) {
+	dir := cfg.CheckpointDir()
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		report(true, "audit checkpoints", dir+" does not exist yet; serve creates it with mode 0700")
+	case err != nil:
+		report(false, "audit checkpoints", err.Error())
+	case !fi.IsDir():
+		report(false, "audit checkpoints", dir+" is not a folder")
+	case fi.Mode().Perm()&0o077 != 0:
+		report(false, "audit checkpoints", fmt.Sprintf("%s has mode %o; others can read it: chmod 700 %s", dir, fi.Mode().Perm(), dir))
+	default:
+		report(true, "audit checkpoints", dir+" (mode 0700); best on storage the database's administrators cannot write")
 	}
 }
 

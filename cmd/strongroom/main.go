@@ -4,6 +4,8 @@
 //	strongroom serve     run the server (embedded SQLite by default)
 //	strongroom migrate   apply database migrations
 //	strongroom doctor    check the configuration and explain what is unsafe
+//	strongroom keys      rotate data keys and the master key
+//	strongroom audit     verify the tamper-evident audit log, checkpoint it, print its public key
 //	strongroom version   print the version
 package main
 
@@ -44,6 +46,7 @@ func commands() []command {
 		{"migrate", "apply database migrations (on PostgreSQL: as the schema owner)", runMigrate},
 		{"doctor", "check the configuration and the database, and explain anything unsafe", runDoctor},
 		{"keys", "rotate data keys and the master key", runKeys},
+		{"audit", "verify the tamper-evident audit log, write checkpoints, print the signing public key", runAudit},
 		{"version", "print the version", runVersion},
 	}
 }

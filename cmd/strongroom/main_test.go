@@ -104,7 +104,8 @@ func TestConfigRejects(t *testing.T) {
 }
 
 func TestHelp(t *testing.T) {
-	for _, cmd := range []string{"serve", "migrate", "doctor", "version", "keys rotate", "keys rotate-master"} {
+	for _, cmd := range []string{"serve", "migrate", "doctor", "version", "keys rotate", "keys rotate-master",
+		"audit verify", "audit checkpoint", "audit public-key"} {
 		t.Run(cmd, func(t *testing.T) {
 			var out, errb bytes.Buffer
 			if code := run(context.Background(), append(strings.Fields(cmd), "--help"), &out, &errb); code != 0 {
@@ -246,7 +247,9 @@ func TestKeysCommands(t *testing.T) {
 	out.Reset()
 	code := run(context.Background(), []string{"keys", "rotate-master", "--data-dir", dir, "--master-key-file", newKey,
 		"--previous-master-key-file", filepath.Join(dir, "master.key"), "--log-level", "error"}, &out, io.Discard)
-	if code != 0 || !strings.Contains(out.String(), "re-wrapped 3 keys") {
+	// The organization's index key and two data-key versions, and the
+	// platform's audit signing key.
+	if code != 0 || !strings.Contains(out.String(), "re-wrapped 4 keys") {
 		t.Fatalf("keys rotate-master: exit %d: %s", code, out.String())
 	}
 	url, _, stop = startServe(t, "--data-dir", dir, "--master-key-file", newKey)

@@ -141,6 +141,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer a.close()
 	log, st := a.log, a.store
+	// The sequencer seals audit events into their chains and signs checkpoints
+	// (docs/audit-log.md). Deferred after a.close, it stops before the store
+	// closes and after the HTTP server has finished its requests.
+	stopSequencer, err := startSequencer(ctx, cfg, a)
+	if err != nil {
+		return err
+	}
+	defer stopSequencer()
 	var tlsm *certs.Manager
 	if cfg.TLS() {
 		if tlsm, err = newTLSManager(cfg, log); err != nil {
