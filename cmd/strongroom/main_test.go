@@ -190,7 +190,9 @@ func TestServeStartsFast(t *testing.T) {
 	if elapsed > time.Second && os.Getenv("STRONGROOM_STRICT_TIMING") == "1" {
 		t.Errorf("healthz answered after %v, want < 1s", elapsed)
 	}
-	for path, want := range map[string]os.FileMode{dir: 0o700, filepath.Join(dir, "master.key"): 0o600} {
+	for path, want := range map[string]os.FileMode{dir: 0o700, filepath.Join(dir, "master.key"): 0o600,
+		filepath.Join(dir, "strongroom.db"): 0o600, filepath.Join(dir, "keyring.db"): 0o600,
+		filepath.Join(dir, "strongroom.db-wal"): 0o600} {
 		fi, err := os.Stat(path)
 		if err != nil {
 			t.Fatal(err)

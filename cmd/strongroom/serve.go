@@ -49,6 +49,15 @@ func openStore(ctx context.Context, cfg *Config, log *slog.Logger, migrate bool)
 	if err != nil {
 		return nil, err
 	}
+	if cfg.Database == "" {
+		// The folder is 0700; the files are made private too, so that a
+		// loosened folder mode alone exposes nothing. SQLite gives the WAL and
+		// shared-memory files the database file's mode.
+		if err := restrictFiles(cfg.DataDir, "strongroom.db", "keyring.db"); err != nil {
+			st.Close()
+			return nil, err
+		}
+	}
 	if migrate {
 		applied, err := st.Migrate(ctx)
 		if err != nil {
@@ -252,4 +261,18 @@ The answer holds a session token: send it as "Authorization: Bearer <token>".
 Open %s/ for the quickstart, %s/api/openapi.json for the API. Stop with Ctrl-C.
 
 `, url, where, url, url, url)
+}
+
+// restrictFiles sets mode 0600 on each named file in dir and on its SQLite
+// companions (-wal, -shm) where they exist.
+func restrictFiles(dir string, names ...string) error {
+	for _, n := range names {
+		for _, suffix := range []string{"", "-wal", "-shm"} {
+			p := filepath.Join(dir, n+suffix)
+			if err := os.Chmod(p, 0o600); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return fmt.Errorf("restricting %s: %w", p, err)
+			}
+		}
+	}
+	return nil
 }
