@@ -23,6 +23,8 @@ type groupWriter struct {
 	quit chan struct{}
 	done chan struct{}
 	once sync.Once
+	// stmts are statements prepared on conn; used by the writer goroutine only.
+	stmts map[string]*sql.Stmt
 }
 
 type writeJob struct {
@@ -74,6 +76,9 @@ func (g *groupWriter) stop() {
 	g.once.Do(func() {
 		close(g.quit)
 		<-g.done
+		for _, st := range g.stmts {
+			st.Close()
+		}
 		g.conn.Close()
 	})
 }
@@ -161,7 +166,7 @@ func (g *groupWriter) runJob(ctx context.Context, j *writeJob) (broken bool, err
 	if err := j.ctx.Err(); err != nil {
 		return false, err
 	}
-	if _, err := g.conn.ExecContext(ctx, "SAVEPOINT w"); err != nil {
+	if _, err := g.execCached(ctx, "SAVEPOINT w"); err != nil {
 		return false, fmt.Errorf("opening savepoint: %w", err)
 	}
 	defer func() {
@@ -169,17 +174,17 @@ func (g *groupWriter) runJob(ctx context.Context, j *writeJob) (broken bool, err
 			err = fmt.Errorf("store: write panicked: %v", p)
 		}
 		if err != nil {
-			if _, rerr := g.conn.ExecContext(ctx, "ROLLBACK TO w"); rerr != nil {
+			if _, rerr := g.execCached(ctx, "ROLLBACK TO w"); rerr != nil {
 				broken = true
 				err = errors.Join(err, fmt.Errorf("rolling back savepoint: %w", rerr))
 			}
 		}
-		if _, rerr := g.conn.ExecContext(ctx, "RELEASE w"); rerr != nil {
+		if _, rerr := g.execCached(ctx, "RELEASE w"); rerr != nil {
 			broken = true
 			err = errors.Join(err, fmt.Errorf("releasing savepoint: %w", rerr))
 		}
 	}()
-	tx := &Tx{s: g.s, q: jobConn{g.conn}, scope: j.scope, writable: true}
+	tx := &Tx{s: g.s, q: jobConn{g}, scope: j.scope, writable: true}
 	return false, j.fn(tx)
 }
 
@@ -189,7 +194,7 @@ func (g *groupWriter) runJob(ctx context.Context, j *writeJob) (broken bool, err
 // by rolling back the whole transaction, every other write of the batch with
 // it. Instead, a cancelled caller fails at its next statement, inside its own
 // savepoint.
-type jobConn struct{ c *sql.Conn }
+type jobConn struct{ g *groupWriter }
 
 // ctx returns the context to run a statement with. A context that is already
 // done is passed as it is: the driver refuses it before running anything.
@@ -204,16 +209,61 @@ func (q jobConn) ExecContext(ctx context.Context, query string, args ...any) (sq
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	return q.c.ExecContext(q.ctx(ctx), query, args...)
+	if len(args) == 0 { // migrations: possibly several statements, run as they are
+		return q.g.conn.ExecContext(q.ctx(ctx), query)
+	}
+	if st := q.g.stmt(ctx, query); st != nil {
+		return st.ExecContext(q.ctx(ctx), args...)
+	}
+	return q.g.conn.ExecContext(q.ctx(ctx), query, args...)
 }
 
 func (q jobConn) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	return q.c.QueryContext(q.ctx(ctx), query, args...)
+	if st := q.g.stmt(ctx, query); st != nil {
+		return st.QueryContext(q.ctx(ctx), args...)
+	}
+	return q.g.conn.QueryContext(q.ctx(ctx), query, args...)
 }
 
 func (q jobConn) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	return q.c.QueryRowContext(q.ctx(ctx), query, args...)
+	if st := q.g.stmt(ctx, query); st != nil {
+		return st.QueryRowContext(q.ctx(ctx), args...)
+	}
+	return q.g.conn.QueryRowContext(q.ctx(ctx), query, args...)
+}
+
+// stmt returns the writer connection's prepared statement for query, preparing
+// it on first use: modernc's driver has no statement cache, and parsing every
+// statement again costs the writer goroutine — the one that bounds durable
+// writes per second — a large share of its time. Only the writer goroutine
+// calls it. Past maxCachedStmts query shapes, or if preparing fails, it returns
+// nil and the caller runs the query unprepared.
+func (g *groupWriter) stmt(ctx context.Context, query string) *sql.Stmt {
+	if st, ok := g.stmts[query]; ok {
+		return st
+	}
+	if len(g.stmts) >= maxCachedStmts {
+		return nil
+	}
+	st, err := g.conn.PrepareContext(context.WithoutCancel(ctx), query)
+	if err != nil {
+		return nil
+	}
+	if g.stmts == nil {
+		g.stmts = map[string]*sql.Stmt{}
+	}
+	g.stmts[query] = st
+	return st
+}
+
+// execCached runs a fixed statement of the batch protocol (savepoints) from the
+// statement cache.
+func (g *groupWriter) execCached(ctx context.Context, query string) (sql.Result, error) {
+	if st := g.stmt(ctx, query); st != nil {
+		return st.ExecContext(ctx)
+	}
+	return g.conn.ExecContext(ctx, query)
 }
