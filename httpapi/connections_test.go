@@ -8,8 +8,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -94,40 +92,10 @@ func (f *connFixture) count(t *testing.T, table string) int {
 // the PostgreSQL rows of the tables that could hold a secret.
 func (f *connFixture) atRest(t *testing.T) []byte {
 	t.Helper()
-	var b bytes.Buffer
-	if f.dir != "" {
-		entries, err := os.ReadDir(f.dir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, e := range entries {
-			data, err := os.ReadFile(filepath.Join(f.dir, e.Name()))
-			if err != nil {
-				t.Fatal(err)
-			}
-			b.Write(data)
-		}
-		return b.Bytes()
-	}
-	for _, q := range []string{
+	return testkit.AtRest(t, f.raw, f.dir,
 		"SELECT encode(tokens, 'escape') || provider || scopes FROM connections",
 		"SELECT encode(verifier, 'escape') || encode(state_hash, 'escape') FROM oauth_states",
-		"SELECT action || target_id || metadata || reason FROM audit_events",
-	} {
-		rows, err := f.raw.Query(q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for rows.Next() {
-			var s string
-			if err := rows.Scan(&s); err != nil {
-				t.Fatal(err)
-			}
-			b.WriteString(s)
-		}
-		rows.Close()
-	}
-	return b.Bytes()
+		"SELECT action || target_id || metadata || reason FROM audit_events")
 }
 
 // noSecrets fails if any code, verifier or token the provider saw or issued

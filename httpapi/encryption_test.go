@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -93,46 +92,16 @@ func TestNoPlaintextAtRest(t *testing.T) {
 				t.Fatalf("filter on an encrypted searchable field found %d records, want 1", len(items))
 			}
 
-			var haystack bytes.Buffer
-			if engine == "sqlite" {
-				entries, err := os.ReadDir(f.dir)
-				if err != nil {
-					t.Fatal(err)
-				}
-				for _, e := range entries {
-					b, err := os.ReadFile(filepath.Join(f.dir, e.Name()))
-					if err != nil {
-						t.Fatal(err)
-					}
-					t.Logf("scanned %s (%d bytes)", e.Name(), len(b))
-					haystack.Write(b)
-				}
-			} else {
-				for _, q := range []string{
-					"SELECT encode(data, 'escape') FROM records",
-					"SELECT encode(term, 'escape') FROM record_terms",
-					"SELECT action || target_id || metadata || reason FROM audit_events",
-					"SELECT encode(wrapped, 'escape') FROM strongroom_keyring.tenant_keys",
-				} {
-					rows, err := f.raw.Query(q)
-					if err != nil {
-						t.Fatal(err)
-					}
-					for rows.Next() {
-						var s string
-						if err := rows.Scan(&s); err != nil {
-							t.Fatal(err)
-						}
-						haystack.WriteString(s)
-					}
-					rows.Close()
-				}
-			}
-			if haystack.Len() == 0 {
+			haystack := testkit.AtRest(t, f.raw, f.dir,
+				"SELECT encode(data, 'escape') FROM records",
+				"SELECT encode(term, 'escape') FROM record_terms",
+				"SELECT action || target_id || metadata || reason FROM audit_events",
+				"SELECT encode(wrapped, 'escape') FROM strongroom_keyring.tenant_keys")
+			if len(haystack) == 0 {
 				t.Fatal("nothing scanned")
 			}
 			for _, m := range markers {
-				if bytes.Contains(haystack.Bytes(), []byte(m)) {
+				if bytes.Contains(haystack, []byte(m)) {
 					t.Errorf("plaintext %q found at rest", m)
 				}
 			}

@@ -16,6 +16,7 @@ import (
 	"strongroom.dev/strongroom"
 	"strongroom.dev/strongroom/audit"
 	"strongroom.dev/strongroom/auditlog"
+	"strongroom.dev/strongroom/keyring"
 	"strongroom.dev/strongroom/store"
 )
 
@@ -53,18 +54,28 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return errUsage
 }
 
-// startSequencer starts the audit sequencer of a serving process; stop ends it
-// after a last seal and checkpoint.
-func startSequencer(ctx context.Context, cfg *Config, a *app) (stop func(), err error) {
+// newSequencer builds the audit sequencer with the keyring's signing key and
+// the checkpoint folder (shared by serve and `audit checkpoint`).
+func newSequencer(ctx context.Context, cfg *Config, a *app) (*audit.Sequencer, *keyring.SigningKey, *audit.Folder, error) {
 	signer, err := a.keys.SigningKey(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("audit signing key: %w", err)
+		return nil, nil, nil, fmt.Errorf("audit signing key: %w", err)
 	}
 	folder, err := audit.OpenFolder(cfg.CheckpointDir())
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 	seq, err := audit.NewSequencer(audit.Config{Store: a.store, Signer: signer, Folder: folder, Logger: a.log})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return seq, signer, folder, nil
+}
+
+// startSequencer starts the audit sequencer of a serving process; stop ends it
+// after a last seal and checkpoint.
+func startSequencer(ctx context.Context, cfg *Config, a *app) (stop func(), err error) {
+	seq, signer, folder, err := newSequencer(ctx, cfg, a)
 	if err != nil {
 		return nil, err
 	}
@@ -169,15 +180,7 @@ func runAuditCheckpoint(ctx context.Context, args []string, stdout, stderr io.Wr
 		return err
 	}
 	defer a.close()
-	signer, err := a.keys.SigningKey(ctx)
-	if err != nil {
-		return err
-	}
-	folder, err := audit.OpenFolder(cfg.CheckpointDir())
-	if err != nil {
-		return err
-	}
-	seq, err := audit.NewSequencer(audit.Config{Store: a.store, Signer: signer, Folder: folder, Logger: a.log})
+	seq, signer, folder, err := newSequencer(ctx, cfg, a)
 	if err != nil {
 		return err
 	}

@@ -7,9 +7,7 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -32,23 +30,7 @@ func runCmd(t *testing.T, args ...string) (int, string, string) {
 func TestAuditCommands(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
 	url, _, stop := startServe(t, "--data-dir", dir)
-	post := func(path, token string, body any) map[string]any {
-		t.Helper()
-		b, _ := json.Marshal(body)
-		req, _ := http.NewRequest("POST", url+path, bytes.NewReader(b))
-		req.Header.Set("Content-Type", "application/json")
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var v map[string]any
-		_ = json.NewDecoder(resp.Body).Decode(&v)
-		return v
-	}
+	post := func(path, token string, body any) map[string]any { return postCreated(t, url, path, token, body) }
 	acct := post("/api/v1/signup", "", map[string]string{"email": "audit@example.com", "password": "correct horse battery staple", "organization": "Audit Org"})
 	token, org := acct["token"].(string), acct["organization"].(map[string]any)["id"].(string)
 	post("/api/v1/orgs/"+org+"/collections", token, map[string]any{"name": "notes", "schema": map[string]any{"type": "object"}})

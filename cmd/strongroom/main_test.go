@@ -210,25 +210,7 @@ func TestServeStartsFast(t *testing.T) {
 func TestKeysCommands(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
 	url, _, stop := startServe(t, "--data-dir", dir)
-	post := func(path, token string, body any) map[string]any {
-		t.Helper()
-		b, _ := json.Marshal(body)
-		req, _ := http.NewRequest("POST", url+path, bytes.NewReader(b))
-		req.Header.Set("Content-Type", "application/json")
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var v map[string]any
-		if err := json.NewDecoder(resp.Body).Decode(&v); err != nil || resp.StatusCode != http.StatusCreated {
-			t.Fatalf("POST %s: %d %v", path, resp.StatusCode, v)
-		}
-		return v
-	}
+	post := func(path, token string, body any) map[string]any { return postCreated(t, url, path, token, body) }
 	acct := post("/api/v1/signup", "", map[string]string{"email": "keys@example.com", "password": "correct horse battery staple", "organization": "Keys Org"})
 	token, org := acct["token"].(string), acct["organization"].(map[string]any)["id"].(string)
 	post("/api/v1/orgs/"+org+"/collections", token, map[string]any{"name": "notes", "schema": map[string]any{"type": "object"}})
@@ -434,4 +416,25 @@ func TestDoctorTLS(t *testing.T) {
 	if code := run(context.Background(), []string{"doctor", "--data-dir", filepath.Join(dir, "d"), "--addr", "0.0.0.0:8080"}, &out, io.Discard); code != 1 || !strings.Contains(out.String(), "FAIL TLS: plain HTTP on 0.0.0.0:8080") {
 		t.Errorf("doctor with plain HTTP on all interfaces: exit %d:\n%s", code, out.String())
 	}
+}
+
+// postCreated sends a JSON POST to a running serve and expects 201 Created.
+func postCreated(t *testing.T, url, path, token string, body any) map[string]any {
+	t.Helper()
+	b, _ := json.Marshal(body)
+	req, _ := http.NewRequest("POST", url+path, bytes.NewReader(b))
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var v map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&v); err != nil || resp.StatusCode != http.StatusCreated {
+		t.Fatalf("POST %s: %d %v", path, resp.StatusCode, v)
+	}
+	return v
 }

@@ -1,6 +1,7 @@
 package testkit
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"database/sql"
@@ -183,4 +184,45 @@ func OpenRaw(t testing.TB, engine string) (st *store.Store, raw *sql.DB, dir str
 	}
 	t.Cleanup(func() { raw.Close() })
 	return st, raw, dir
+}
+
+// AtRest returns everything a raw store holds: with a SQLite data folder dir,
+// the bytes of every file in it (database, WAL, keyring); otherwise the text of
+// the rows the queries select through raw (PostgreSQL). Tests search it for
+// plaintext that must not be stored.
+func AtRest(t testing.TB, raw *sql.DB, dir string, queries ...string) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	if dir != "" {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range entries {
+			data, err := os.ReadFile(filepath.Join(dir, e.Name()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			b.Write(data)
+		}
+		return b.Bytes()
+	}
+	for _, q := range queries {
+		rows, err := raw.Query(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var s string
+			if err := rows.Scan(&s); err != nil {
+				t.Fatal(err)
+			}
+			b.WriteString(s)
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		rows.Close()
+	}
+	return b.Bytes()
 }
