@@ -6,11 +6,13 @@ import (
 	"unicode/utf8"
 
 	"strongroom.dev/strongroom"
+	"strongroom.dev/strongroom/authn/blocklist"
 )
 
 // Policy is the password policy (NIST SP 800-63B-4): a length range counted in
-// Unicode code points and no composition rules. The identity issue adds the
-// blocklist of common and breached passwords.
+// Unicode code points, no composition rules, and no password that is on the
+// blocklist of common and breached passwords (package blocklist) or contains
+// the user's e-mail address or the organization's name.
 type Policy struct {
 	MinLength int // default 15 (passwords as the only factor); never below 8
 	MaxLength int // at least 64
@@ -21,7 +23,10 @@ var DefaultPolicy = Policy{MinLength: 15, MaxLength: 128}
 
 // Check returns a validation error naming what is wrong, or nil. Nothing is
 // truncated or normalized away: every code point counts. A minimum below 8 or a
-// maximum below 64 is raised to that floor.
+// maximum below 64 is raised to that floor. The blocklist is always checked,
+// after the lengths, comparing case-insensitively and after NFKC
+// (blocklist.Normalize), so "PassWord1234" and its fullwidth form are refused
+// like "password1234"; its first use loads the list (about 50 ms, once).
 func (p Policy) Check(password, email, orgName string) error {
 	p.MinLength = max(p.MinLength, 8)
 	p.MaxLength = max(p.MaxLength, 64)
@@ -41,6 +46,9 @@ func (p Policy) Check(password, email, orgName string) error {
 	}
 	if o := strings.ToLower(strings.TrimSpace(orgName)); len(o) >= 3 && strings.Contains(lower, o) {
 		return fieldError("/password", "must not contain the organization name")
+	}
+	if blocklist.Contains(password) {
+		return fieldError("/password", "is too common: it appears in lists of breached passwords")
 	}
 	return nil
 }

@@ -83,14 +83,65 @@ func TestPolicyCustomLengths(t *testing.T) {
 		password string
 		ok       bool
 	}{
-		{"8", strings.Repeat("z", 8), true},
-		{"7", strings.Repeat("z", 7), false},
+		// "zzzzzzzz" is on the blocklist; these cases are about length only.
+		{"8", strings.Repeat("zy", 4), true},
+		{"7", strings.Repeat("zy", 4)[:7], false},
 		{"64", strings.Repeat("z", 64), true},
 		{"65", strings.Repeat("z", 65), false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if err := p.Check(tc.password, "bob@example.com", "Org"); (err == nil) != tc.ok {
 				t.Errorf("Check(%d characters) = %v, want ok=%v", len(tc.password), err, tc.ok)
+			}
+		})
+	}
+}
+
+func TestPolicyBlocklist(t *testing.T) {
+	const (
+		email = "carol@example.com"
+		org   = "Initech"
+	)
+	common := []strongroom.FieldError{{Path: "/password", Message: "is too common: it appears in lists of breached passwords"}}
+	short := authn.Policy{MinLength: 8}
+	tests := []struct {
+		name     string
+		policy   authn.Policy
+		password string
+		want     []strongroom.FieldError // nil: accepted
+	}{
+		{"listed", short, "password1234", common},
+		{"listed, 8 characters", short, "iloveyou", common},
+		{"listed, upper case", short, "PASSWORD1234", common},
+		{"listed, mixed case", short, "PassWord1234", common},
+		{"listed, fullwidth (NFKC)", short, "ｐａｓｓｗｏｒｄ１２３４", common},
+		{"listed, surrounding spaces", short, "  password1234  ", common},
+		{"listed, keyboard run", short, "1qaz2wsx3edc4rfv", common},
+		{"listed, 15+ characters, default policy", authn.DefaultPolicy, "qwertyuiopasdfghjkl", common},
+		{"listed, padded to 15 with spaces", authn.DefaultPolicy, "   password1234", common},
+		{"unlisted", short, "correct horse battery staple", nil},
+		{"unlisted, 8 characters", short, "vK3#pq9Z", nil},
+		{"listed word inside a longer password", short, "password1234 is what I used to use", nil},
+		// The length is checked first: too short says so, whatever the list.
+		{"listed but too short", authn.DefaultPolicy, "iloveyou", []strongroom.FieldError{{Path: "/password", Message: "must be at least 15 characters long"}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.policy.Check(tc.password, email, org)
+			if tc.want == nil {
+				if err != nil {
+					t.Fatalf("Check refused: %v %v", err, strongroom.ErrorFields(err))
+				}
+				return
+			}
+			if code := strongroom.ErrorCode(err); code != strongroom.EVALIDATION {
+				t.Fatalf("Check = %v (code %q), want a %s error", err, code, strongroom.EVALIDATION)
+			}
+			if diff := cmp.Diff(tc.want, strongroom.ErrorFields(err)); diff != "" {
+				t.Errorf("fields (-want +got):\n%s", diff)
+			}
+			if strings.Contains(strongroom.ErrorMessage(err), tc.password) {
+				t.Errorf("message %q repeats the password", strongroom.ErrorMessage(err))
 			}
 		})
 	}
