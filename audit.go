@@ -54,6 +54,9 @@ func NewAuditEvent(p *Principal, tenant TenantID, action, targetType, targetID s
 	if p != nil {
 		e.ActorType = p.Kind
 		e.ActorID = string(p.UserID)
+		if p.Kind == PrincipalAPIKey && p.APIKey != nil {
+			e.ActorID = string(p.APIKey.ID)
+		}
 		e.IP = p.IP
 		e.DeviceType = p.DeviceType
 		e.RequestID = p.RequestID

@@ -3,6 +3,7 @@ package strongroom
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Error codes. They are stable: clients and tests match on them, and the HTTP layer
@@ -17,9 +18,18 @@ const (
 	ETOOLARGE     = "too_large"    // body over the limit (413)
 	EUNSUPPORTED  = "unsupported"  // unsupported media type (415)
 	EVALIDATION   = "validation"   // well-formed but invalid content (422)
-	ERATELIMIT    = "rate_limited" // too many requests (429)
-	EINTERNAL     = "internal"     // anything else (500)
-	EUNAVAILABLE  = "unavailable"  // dependency down (503)
+	ERATELIMIT    = "rate_limited" // too many requests (429, with Retry-After)
+	// EMFAREQUIRED: the organization (or operator work) needs a session signed in
+	// with TOTP or WebAuthn (403); EMFAENROLL: the user has no such factor yet and
+	// must enrol one first (403); ESTEPUP: a sensitive action needs a recent
+	// authentication (403); EEMAILSTEP: the organization needs an e-mailed code
+	// in this session (403).
+	EMFAREQUIRED = "mfa_required"
+	EMFAENROLL   = "mfa_enrollment_required"
+	ESTEPUP      = "reauthentication_required"
+	EEMAILSTEP   = "email_verification_required"
+	EINTERNAL    = "internal"    // anything else (500)
+	EUNAVAILABLE = "unavailable" // dependency down (503)
 )
 
 // FieldError is one validation failure: a JSON Pointer into the request body and a
@@ -35,6 +45,8 @@ type Error struct {
 	Code    string
 	Message string
 	Fields  []FieldError
+	// RetryAfter tells a rate-limited caller when to try again (ERATELIMIT).
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {
@@ -76,4 +88,20 @@ func ErrorFields(err error) []FieldError {
 		return e.Fields
 	}
 	return nil
+}
+
+// RateLimited returns an ERATELIMIT error telling the caller to wait retry.
+func RateLimited(retry time.Duration, format string, args ...any) *Error {
+	e := Errorf(ERATELIMIT, format, args...)
+	e.RetryAfter = max(retry, time.Second)
+	return e
+}
+
+// ErrorRetryAfter returns the wait of the first *Error in err's chain.
+func ErrorRetryAfter(err error) time.Duration {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.RetryAfter
+	}
+	return 0
 }

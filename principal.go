@@ -1,6 +1,9 @@
 package strongroom
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // PrincipalKind says what kind of actor a principal is.
 type PrincipalKind string
@@ -20,6 +23,14 @@ type Principal struct {
 	Kind      PrincipalKind
 	UserID    UserID
 	SessionID SessionID
+	// Session is the authenticated session (nil for API keys and anonymous
+	// requests): its assurance level, methods and lifetimes decide what it may
+	// reach (MFA required, step-up, organization session lifetimes).
+	Session *Session
+	// APIKey is set when an organization API key authenticated the request.
+	APIKey *APIKey
+	// Operator is set for platform staff signed in with MFA.
+	Operator bool
 	// Membership is set when the request targets an organization the principal is
 	// a member of.
 	Membership *Membership
@@ -61,4 +72,19 @@ func PrincipalFrom(ctx context.Context) *Principal {
 		return p
 	}
 	return &Principal{Kind: PrincipalAnonymous}
+}
+
+// AAL is the authenticator assurance level of the principal's session (0 when
+// there is none).
+func (p *Principal) AAL() int {
+	if p == nil || p.Session == nil {
+		return 0
+	}
+	return p.Session.AAL
+}
+
+// AuthenticatedSince reports whether the principal's session proved its user's
+// identity at or after t (step-up for sensitive actions).
+func (p *Principal) AuthenticatedSince(t time.Time) bool {
+	return p != nil && p.Session != nil && !p.Session.AuthTime.Before(t)
 }

@@ -35,7 +35,14 @@ type User struct {
 	PasswordHash    string // PHC-formatted argon2id hash; never logged or returned
 	EmailVerifiedAt *time.Time
 	CreatedAt       time.Time
+	// Operator marks platform staff; operators always need MFA (IAM-07).
+	Operator          bool
+	PasswordChangedAt *time.Time
 }
+
+// HasPassword reports whether the user can sign in with a password (accounts
+// made by an invitation, e-mail code or OpenID Connect may have none).
+func (u *User) HasPassword() bool { return u.PasswordHash != "" }
 
 // Organization is a tenant.
 type Organization struct {
@@ -105,6 +112,20 @@ type Session struct {
 	IP         string
 	DeviceType string
 	UserAgent  string
+	OS         string
+	Browser    string
+	// AAL is the NIST SP 800-63B-4 authenticator assurance level reached: 2 only
+	// after two factors (password or e-mail code plus TOTP or WebAuthn) or a
+	// passkey with user verification. E-mailed codes and links alone are AAL1.
+	AAL int
+	// Methods lists how the session was authenticated, e.g. ["password", "totp"].
+	Methods []string
+	// AuthTime is the last time the user proved who they are (step-up).
+	AuthTime time.Time
+	// IdleTimeout ends the session after this long without a request.
+	IdleTimeout time.Duration
+	// Cookie is set for browser sessions carried by the __Host- cookie.
+	Cookie bool
 }
 
 // Visibility says which records of an organization a principal may see: all of

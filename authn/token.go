@@ -18,6 +18,15 @@ import (
 // by secret scanners.
 const SessionTokenPrefix = "srs_"
 
+// Prefixes of the other bearer secrets, each stored only as its SHA-256.
+const (
+	APIKeyPrefix     = "srk_" // organization API keys
+	ChallengePrefix  = "src_" // the MFA step after a first factor, and ceremonies
+	LinkPrefix       = "srl_" // e-mailed sign-in and address-verification links
+	ResetPrefix      = "srp_" // e-mailed password-reset links
+	InvitationPrefix = "sri_" // invitation links
+)
+
 // NewToken returns a new token with prefix and its hash.
 func NewToken(r io.Reader, prefix string) (token string, hash []byte, err error) {
 	if r == nil {

@@ -40,6 +40,9 @@ var tenantTables = []struct{ name, tenantCol string }{
 	{"connections", "tenant_id"},
 	{"audit_seals", "tenant_id"},
 	{"audit_checkpoints", "tenant_id"},
+	{"org_settings", "tenant_id"},
+	{"api_keys", "tenant_id"},
+	{"invitations", "tenant_id"},
 }
 
 // seedRLSTenant fills every tenant-owned table for one tenant through the store.
@@ -73,6 +76,11 @@ func seedRLSTenant(t *testing.T, s *store.Store, name string) strongroom.TenantI
 			tx.CreateConnection(ctx, &conn),
 			tx.AppendAuditSeals(ctx, 0, []store.AuditSeal{{Seq: e.Seq, Hash: make([]byte, 32)}}),
 			tx.AppendAuditCheckpoint(ctx, &store.AuditCheckpoint{Tenant: org.ID, Seq: e.Seq, Head: make([]byte, 32), KeyID: "k", Signature: []byte{1}}),
+			tx.SetOrgSettings(ctx, &strongroom.OrgSettings{MFARequired: true}, epochUTC),
+			tx.CreateAPIKey(ctx, &strongroom.APIKey{ID: strongroom.APIKeyID(id("key")), Name: "k", Prefix: id("prefix"),
+				SecretHash: []byte(id("secret")), Role: strongroom.RoleViewer, CreatedBy: u.ID, CreatedAt: epochUTC}),
+			tx.CreateInvitation(ctx, &strongroom.Invitation{ID: strongroom.InvitationID(id("inv")), Email: "x@example.com",
+				Role: strongroom.RoleViewer, TokenHash: []byte(id("token")), InvitedBy: u.ID, CreatedAt: epochUTC, ExpiresAt: epochUTC}),
 		} {
 			if err != nil {
 				return err
@@ -250,6 +258,11 @@ func TestPostgresRowLevelSecurity(t *testing.T) {
 			{"audit_seals", "INSERT INTO audit_seals (tenant_id, seq, hash) VALUES ($1, 999999, '\\x" + strings.Repeat("00", 32) + "')"},
 			{"audit_checkpoints", "INSERT INTO audit_checkpoints (tenant_id, seq, head, signed_at, key_id, signature) " +
 				"VALUES ($1, 999999, '\\x" + strings.Repeat("00", 32) + "', 0, 'k', '\\x00')"},
+			{"org_settings", "INSERT INTO org_settings (tenant_id, settings, updated_at) VALUES ($1, '{}', 0)"},
+			{"api_keys", "INSERT INTO api_keys (tenant_id, id, name, prefix, secret_hash, role, created_by, created_at) " +
+				"VALUES ($1, 'new-key', 'planted', 'planted', '\\x01', 'admin', 'u', 0)"},
+			{"invitations", "INSERT INTO invitations (tenant_id, id, email, role, clients, token_hash, invited_by, created_at, expires_at) " +
+				"VALUES ($1, 'new-inv', 'x@example.com', 'admin', '[]', '\\x01', 'u', 0, 0)"},
 		}
 		for _, bound := range []struct {
 			name   string

@@ -337,6 +337,12 @@ func testUnboundScope(t *testing.T, s *store.Store) {
 	m := strongroom.Membership{UserID: a.Editor.ID, Role: strongroom.RoleAdmin, CreatedAt: at(0)}
 	e := strongroom.NewAuditEvent(nil, "", "x", "", "", strongroom.ResultSuccess)
 	eA := strongroom.NewAuditEvent(nil, a.Org.ID, "x", "", "", strongroom.ResultSuccess)
+	// A's own key and invitation, which an unscoped query would find, and new
+	// ones to create.
+	key, newKey := newAPIKey(a.Admins[0].ID, "alpha", 0), newAPIKey(a.Admins[0].ID, "unbound", 0)
+	inv, newInv := newInvitation(a.Admins[0].ID, "alpha@example.com", 0), newInvitation(a.Admins[0].ID, "unbound@example.com", 0)
+	mkAPIKeys(t, s, a.Org.ID, &key)
+	mkInvitations(t, s, a.Org.ID, &inv)
 
 	type method struct {
 		name  string
@@ -384,6 +390,29 @@ func testUnboundScope(t *testing.T, s *store.Store) {
 		{"AppendAudit, no tenant", true, func(ctx context.Context, tx *store.Tx) error { return tx.AppendAudit(ctx, &e) }},
 		{"AppendAudit, tenant A", true, func(ctx context.Context, tx *store.Tx) error { return tx.AppendAudit(ctx, &eA) }},
 		{"AuditEvents", false, func(ctx context.Context, tx *store.Tx) error { return ignore(tx.AuditEvents(ctx, 0, 0)) }},
+		{"OrgSettings", false, func(ctx context.Context, tx *store.Tx) error { return ignore(tx.OrgSettings(ctx)) }},
+		{"SetOrgSettings", true, func(ctx context.Context, tx *store.Tx) error {
+			return tx.SetOrgSettings(ctx, &strongroom.OrgSettings{MFARequired: true}, at(0))
+		}},
+		{"CreateAPIKey", true, func(ctx context.Context, tx *store.Tx) error { return tx.CreateAPIKey(ctx, &newKey) }},
+		{"APIKey", false, func(ctx context.Context, tx *store.Tx) error { return ignore(tx.APIKey(ctx, key.ID)) }},
+		{"APIKeyBySecretHash", false, func(ctx context.Context, tx *store.Tx) error {
+			return ignore(tx.APIKeyBySecretHash(ctx, key.SecretHash))
+		}},
+		{"APIKeys", false, func(ctx context.Context, tx *store.Tx) error { return ignore(tx.APIKeys(ctx)) }},
+		{"RevokeAPIKey", true, func(ctx context.Context, tx *store.Tx) error { return tx.RevokeAPIKey(ctx, key.ID, at(0)) }},
+		{"RotateAPIKey", true, func(ctx context.Context, tx *store.Tx) error { return tx.RotateAPIKey(ctx, key.ID, key.ID, at(0)) }},
+		{"TouchAPIKey", true, func(ctx context.Context, tx *store.Tx) error { return tx.TouchAPIKey(ctx, key.ID, at(0)) }},
+		{"CreateInvitation", true, func(ctx context.Context, tx *store.Tx) error { return tx.CreateInvitation(ctx, &newInv) }},
+		{"Invitation", false, func(ctx context.Context, tx *store.Tx) error { return ignore(tx.Invitation(ctx, inv.ID)) }},
+		{"InvitationByTokenHash", false, func(ctx context.Context, tx *store.Tx) error {
+			return ignore(tx.InvitationByTokenHash(ctx, inv.TokenHash))
+		}},
+		{"Invitations", false, func(ctx context.Context, tx *store.Tx) error { return ignore(tx.Invitations(ctx)) }},
+		{"AcceptInvitation", true, func(ctx context.Context, tx *store.Tx) error {
+			return tx.AcceptInvitation(ctx, inv.ID, a.Editor.ID, at(0))
+		}},
+		{"RevokeInvitation", true, func(ctx context.Context, tx *store.Tx) error { return tx.RevokeInvitation(ctx, inv.ID, at(0)) }},
 	}
 	scopes := []struct {
 		name  string
@@ -416,4 +445,14 @@ func testUnboundScope(t *testing.T, s *store.Store) {
 		}
 	}
 	diff(t, "tenant A", before, snapshot(t, s, a))
+	inA := store.TenantScope(a.Org.ID)
+	diff(t, "A's API keys", []strongroom.APIKey{key}, mustGet(t, s, inA, func(ctx context.Context, tx *store.Tx) ([]strongroom.APIKey, error) {
+		return tx.APIKeys(ctx)
+	}))
+	diff(t, "A's invitations", []strongroom.Invitation{inv}, mustGet(t, s, inA, func(ctx context.Context, tx *store.Tx) ([]strongroom.Invitation, error) {
+		return tx.Invitations(ctx)
+	}))
+	diff(t, "A's settings", &strongroom.OrgSettings{}, mustGet(t, s, inA, func(ctx context.Context, tx *store.Tx) (*strongroom.OrgSettings, error) {
+		return tx.OrgSettings(ctx)
+	}))
 }
