@@ -28,6 +28,15 @@ const (
 	RecordsWrite     Permission = "records.write"
 	ConnectionsRead  Permission = "connections.read"  // third-party connections: list, read, providers
 	ConnectionsWrite Permission = "connections.write" // connect, refresh, disconnect
+	APIKeysRead      Permission = "api_keys.read"
+	APIKeysWrite     Permission = "api_keys.write" // create, rotate, revoke
+	InvitationsRead  Permission = "invitations.read"
+	InvitationsWrite Permission = "invitations.write"
+	SettingsRead     Permission = "settings.read"
+	SettingsWrite    Permission = "settings.write"
+	// Operator is platform staff's work outside any organization (IAM-07:
+	// always with MFA). It is not an organization permission.
+	Operator Permission = "operator"
 )
 
 // roleGrants is the permission table: least privilege, one place.
@@ -38,6 +47,8 @@ var roleGrants = map[strongroom.Role]map[Permission]bool{
 		// Connections hold an organization's access to other platforms: only
 		// Admins see or change them (DAT-04).
 		ConnectionsRead: true, ConnectionsWrite: true,
+		APIKeysRead: true, APIKeysWrite: true, InvitationsRead: true, InvitationsWrite: true,
+		SettingsRead: true, SettingsWrite: true,
 	},
 	strongroom.RoleEditor: {
 		OrgRead: true, ClientsRead: true, CollectionsRead: true, RecordsRead: true, RecordsWrite: true,
@@ -50,7 +61,8 @@ var roleGrants = map[strongroom.Role]map[Permission]bool{
 // Permissions lists every organization permission, for tests and documentation.
 func Permissions() []Permission {
 	return []Permission{OrgRead, MembersRead, MembersWrite, ClientsRead, ClientsWrite,
-		CollectionsRead, CollectionsWrite, RecordsRead, RecordsWrite, ConnectionsRead, ConnectionsWrite}
+		CollectionsRead, CollectionsWrite, RecordsRead, RecordsWrite, ConnectionsRead, ConnectionsWrite,
+		APIKeysRead, APIKeysWrite, InvitationsRead, InvitationsWrite, SettingsRead, SettingsWrite}
 }
 
 // Granted reports whether role holds perm.
@@ -58,7 +70,7 @@ func Granted(role strongroom.Role, perm Permission) bool { return roleGrants[rol
 
 // Known reports whether perm is a declared permission.
 func Known(perm Permission) bool {
-	if perm == Public || perm == Authenticated {
+	if perm == Public || perm == Authenticated || perm == Operator {
 		return true
 	}
 	for _, p := range Permissions() {
@@ -97,6 +109,12 @@ func Decide(p *strongroom.Principal, perm Permission, res Resource) Decision {
 	}
 	if perm == Authenticated {
 		return Allow
+	}
+	if perm == Operator {
+		if p.Operator {
+			return Allow
+		}
+		return Forbidden
 	}
 	if !Known(perm) {
 		return Forbidden // an undeclared permission is never granted

@@ -13,7 +13,8 @@ import (
 func TestRoleTable(t *testing.T) {
 	want := map[strongroom.Role][]Permission{
 		strongroom.RoleAdmin: {OrgRead, MembersRead, MembersWrite, ClientsRead, ClientsWrite,
-			CollectionsRead, CollectionsWrite, RecordsRead, RecordsWrite, ConnectionsRead, ConnectionsWrite},
+			CollectionsRead, CollectionsWrite, RecordsRead, RecordsWrite, ConnectionsRead, ConnectionsWrite,
+			APIKeysRead, APIKeysWrite, InvitationsRead, InvitationsWrite, SettingsRead, SettingsWrite},
 		strongroom.RoleEditor: {OrgRead, ClientsRead, CollectionsRead, RecordsRead, RecordsWrite},
 		strongroom.RoleViewer: {OrgRead, ClientsRead, CollectionsRead, RecordsRead},
 	}
@@ -47,6 +48,11 @@ func TestDecide(t *testing.T) {
 		want Decision
 	}{
 		{"public for anyone", anon, Public, Resource{}, Allow},
+		{"operator work for a non-operator", signedIn, Operator, Resource{}, Forbidden},
+		{"operator work for an operator", &strongroom.Principal{Kind: strongroom.PrincipalUser, UserID: "o", Operator: true}, Operator, Resource{}, Allow},
+		{"operator work, anonymous", anon, Operator, Resource{}, Unauthenticated},
+		{"editor cannot manage API keys", member(strongroom.RoleEditor), APIKeysWrite, Resource{Tenant: a}, Forbidden},
+		{"viewer cannot read settings", member(strongroom.RoleViewer), SettingsRead, Resource{Tenant: a}, Forbidden},
 		{"anonymous needs credentials", anon, Authenticated, Resource{}, Unauthenticated},
 		{"anonymous on org route", anon, RecordsRead, Resource{Tenant: a}, Unauthenticated},
 		{"signed in, no org needed", signedIn, Authenticated, Resource{}, Allow},

@@ -7,13 +7,17 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"strongroom.dev/strongroom"
 	"strongroom.dev/strongroom/access"
+	"strongroom.dev/strongroom/authn/passkey"
 	"strongroom.dev/strongroom/httpapi"
 	"strongroom.dev/strongroom/internal/testkit"
+	"strongroom.dev/strongroom/oidcauth"
+	"strongroom.dev/strongroom/service"
 	"strongroom.dev/strongroom/store"
 )
 
@@ -46,7 +50,24 @@ type fixture struct {
 	outsider              testkit.Account
 	collection            string
 	serial                int
+
+	passkeys *testkit.Authenticator // the browser of every passkey the fixture registers
+	oidc     *testkit.OIDCProvider  // the OpenID Connect sign-in provider fixtureOIDC
+	cookie   string                 // a Cookie header for the next send (an OpenID Connect flow)
+	// Made when a route first needs them (most tests do not):
+	mfa      *testkit.Account // an account with an authenticator app and a passkey
+	recovery []string         // mfa's unused recovery codes
+	inviter  *testkit.Account // the Admin of organization C, which invites the actors
 }
+
+// The relying party of the fixture's passkeys (the software authenticator
+// plays the browser, so the test server's own address does not matter), and
+// the name of its OpenID Connect provider.
+const (
+	fixtureRPID   = "localhost"
+	fixtureOrigin = "https://localhost"
+	fixtureOIDC   = "testoidc"
+)
 
 func call(t *testing.T, srv *testkit.Server, token, method, path string, body any) testkit.Response {
 	t.Helper()
@@ -55,8 +76,24 @@ func call(t *testing.T, srv *testkit.Server, token, method, path string, body an
 
 func newFixture(t *testing.T, st *store.Store) *fixture {
 	t.Helper()
-	srv, idp := testkit.NewServerWithProvider(t, st, "testidp", testkit.ServerConfig{})
-	f := &fixture{srv: srv, idp: idp, collection: "contacts"}
+	pk, err := passkey.New(passkey.Config{RPID: fixtureRPID, RPDisplayName: "Strongroom", Origins: []string{fixtureOrigin}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{collection: "contacts", passkeys: testkit.NewAuthenticator(fixtureOrigin, fixtureRPID)}
+	f.srv, f.idp = testkit.NewServerWithProvider(t, st, "testidp", testkit.ServerConfig{
+		Service: func(base string, cfg *service.Config) {
+			cfg.Passkeys = pk
+			f.oidc = testkit.NewOIDCProvider(t, base+"/api/v1/auth/oidc/"+fixtureOIDC+"/callback")
+			reg, err := oidcauth.NewRegistry(context.Background(), []oidcauth.ProviderConfig{{Name: fixtureOIDC,
+				Issuer: f.oidc.Issuer, ClientID: f.oidc.ClientID, ClientSecret: f.oidc.ClientSecret}}, base, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg.OIDC = reg
+		},
+	})
+	srv := f.srv
 	f.admin = srv.Signup(t, "admin@a.example", "Org A")
 	f.outsider = srv.Signup(t, "outsider@b.example", "Org B")
 	f.editor = f.newMember(t, "editor")
@@ -108,10 +145,15 @@ func (f *fixture) newRecord(t *testing.T) string {
 
 // request builds a concrete, valid request for a route, creating fresh target
 // resources (so that destructive routes can run for every actor) and returning
-// the token to use (logout gets a fresh session of the actor).
+// the token to use: the actor's own session, or a fresh session of the actor
+// for routes that end, rotate or step up the session that calls them. What a
+// request leaves behind that would change later requests (a second factor) is
+// undone when t ends.
 func (f *fixture) request(t *testing.T, rt httpapi.Route, actor testkit.Account) (path string, body any, token string) {
 	t.Helper()
+	f.cookie = ""
 	token = actor.Token
+	signedIn := actor.Token != ""
 	path = rt.Path
 	sub := func(name, val string) { path = strings.ReplaceAll(path, "{"+name+"}", val) }
 	sub("org", f.admin.OrgID)
@@ -128,16 +170,141 @@ func (f *fixture) request(t *testing.T, rt httpapi.Route, actor testkit.Account)
 	if strings.Contains(path, "{connection}") {
 		sub("connection", f.newConnection(t))
 	}
+	if strings.Contains(path, "{key}") {
+		sub("key", f.newAPIKey(t))
+	}
+	if strings.Contains(path, "{invitation}") {
+		sub("invitation", f.newInvitation(t))
+	}
+	// Without a session, a well-formed ID that names nothing: the refusal
+	// comes first.
+	sub("session", "00000000-0000-7000-8000-000000000001")
+	sub("factor", "00000000-0000-7000-8000-000000000002")
 	n := f.next()
+	// fresh is a new session of the actor (none for the anonymous caller).
+	fresh := func() string {
+		if !signedIn {
+			return ""
+		}
+		tok, _ := f.sessionOf(t, actor)
+		return tok
+	}
+	// withoutFactors removes the actor's second factors when t ends (signing
+	// in with the authenticator app's secret, or else the actor's passkey in
+	// f.passkeys), so that later requests sign the actor in with the password
+	// alone.
+	withoutFactors := func(totpSecret string) {
+		t.Cleanup(func() { f.dropFactors(t, f.signInWithFactor(t, actor, totpSecret)) })
+	}
 	switch rt.Method + " " + rt.Path {
 	case "POST /api/v1/signup":
 		body = map[string]string{"email": fmt.Sprintf("new%d@c.example", n), "password": password, "organization": fmt.Sprintf("New %d", n)}
 	case "POST /api/v1/auth/password":
 		body = map[string]string{"email": f.admin.Email, "password": password}
+	case "POST /api/v1/auth/mfa":
+		body = map[string]string{"challenge": f.mfaChallenge(t), "recovery_code": f.recoveryCode(t)}
+	case "POST /api/v1/auth/mfa/webauthn":
+		body = map[string]string{"challenge": f.mfaChallenge(t)}
+	case "POST /api/v1/auth/email/start", "POST /api/v1/auth/password/reset":
+		body = map[string]string{"email": f.newUser(t).Email}
+	case "POST /api/v1/auth/email/verify", "POST /api/v1/auth/email/link":
+		u := f.newUser(t)
+		testkit.MustStatus(t, call(t, f.srv, "", "POST", "/api/v1/auth/email/start", map[string]string{"email": u.Email}), http.StatusAccepted)
+		m := mailed(t, f.srv, u.Email, "signin-code")
+		if rt.Path == "/api/v1/auth/email/verify" {
+			body = map[string]string{"email": u.Email, "code": mailedCode(t, m)}
+		} else {
+			body = map[string]string{"token": mailedToken(t, m, "srl_")}
+		}
+	case "POST /api/v1/auth/email/verify-address":
+		body = map[string]string{"token": mailedToken(t, mailed(t, f.srv, f.newUser(t).Email, "verify-address"), "srl_")}
+	case "POST /api/v1/auth/email/step/verify":
+		body = map[string]string{"code": "000000"}
+		if token = fresh(); signedIn {
+			testkit.MustStatus(t, call(t, f.srv, token, "POST", "/api/v1/auth/email/step", nil), http.StatusAccepted)
+			body = map[string]string{"code": mailedCode(t, mailed(t, f.srv, actor.Email, "signin-step-code"))}
+		}
+	case "POST /api/v1/auth/password/reset/confirm":
+		u := f.newUser(t)
+		testkit.MustStatus(t, call(t, f.srv, "", "POST", "/api/v1/auth/password/reset", map[string]string{"email": u.Email}), http.StatusAccepted)
+		body = map[string]string{"token": mailedToken(t, mailed(t, f.srv, u.Email, "password-reset"), "srp_"), "password": password}
+	case "POST /api/v1/auth/step-up":
+		token, body = fresh(), map[string]string{"password": password}
+	case "POST /api/v1/auth/passkey/finish":
+		mfa := f.mfaAccount(t)
+		r := testkit.MustStatus(t, call(t, f.srv, "", "POST", "/api/v1/auth/passkey/start", nil), http.StatusOK).JSON(t)
+		resp, err := f.passkeys.Assert(mustJSON(t, r["options"]), []byte(mfa.UserID))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body = map[string]any{"ceremony": r["ceremony"], "response": json.RawMessage(resp)}
 	case "POST /api/v1/auth/logout":
-		if actor.Token != "" {
-			r := testkit.MustStatus(t, call(t, f.srv, "", "POST", "/api/v1/auth/password",
-				map[string]string{"email": actor.Email, "password": password}), http.StatusOK)
+		token = fresh()
+	case "GET /api/v1/auth/oidc/{provider}/start":
+		path = "/api/v1/auth/oidc/" + fixtureOIDC + "/start"
+	case "GET /api/v1/auth/oidc/{provider}/callback":
+		// The browser started a flow (its cookie holds the flow), and the
+		// provider signed a new person in and sent the browser back. A
+		// signed-in actor links that person to their own account.
+		start := f.send(t, "GET", "/api/v1/auth/oidc/"+fixtureOIDC+"/start", "", nil)
+		testkit.MustStatus(t, start, http.StatusFound)
+		for _, c := range (&http.Response{Header: start.Header}).Cookies() {
+			if c.Name == httpapi.OIDCFlowCookie {
+				f.cookie = c.Name + "=" + c.Value
+			}
+		}
+		f.oidc.SetUser(testkit.OIDCUser{Subject: fmt.Sprintf("matrix-%d", n), Email: fmt.Sprintf("federated%d@c.example", n),
+			EmailVerified: true, GivenName: "Fed", FamilyName: "Erated"})
+		path = f.oidc.Authorize(t, start.Header.Get("Location")).RequestURI()
+	case "POST /api/v1/invitations/accept":
+		if signedIn {
+			body = map[string]string{"token": f.inviteToC(t, actor.Email)}
+		} else {
+			body = map[string]string{"token": f.inviteToC(t, fmt.Sprintf("invitee%d@c.example", n)), "password": password}
+		}
+	case "PUT /api/v1/me/password":
+		// The session that asks stays; the actor's other sessions end.
+		body = map[string]string{"current_password": password, "new_password": password}
+	case "DELETE /api/v1/me/sessions/{session}":
+		if signedIn {
+			_, id := f.sessionOf(t, actor)
+			path = "/api/v1/me/sessions/" + id
+		}
+	case "POST /api/v1/me/mfa/totp":
+		token, body = fresh(), map[string]string{"name": "Phone"}
+	case "POST /api/v1/me/mfa/totp/{factor}/confirm":
+		body = map[string]string{"code": "000000"}
+		if token = fresh(); signedIn {
+			id, secret := f.enrolTOTP(t, token)
+			withoutFactors(secret)
+			path = "/api/v1/me/mfa/totp/" + id + "/confirm"
+			body = map[string]string{"code": totpAt(t, secret, time.Now())}
+		}
+	case "POST /api/v1/me/mfa/webauthn/start":
+		token = fresh()
+	case "POST /api/v1/me/mfa/webauthn/finish":
+		body = map[string]string{"ceremony": "src_x", "response": "{}"}
+		if token = fresh(); signedIn {
+			withoutFactors("")
+			r := testkit.MustStatus(t, call(t, f.srv, token, "POST", "/api/v1/me/mfa/webauthn/start", nil), http.StatusOK).JSON(t)
+			resp, err := f.passkeys.Register(mustJSON(t, r["options"]))
+			if err != nil {
+				t.Fatal(err)
+			}
+			body = map[string]any{"ceremony": r["ceremony"], "name": "Laptop", "response": json.RawMessage(resp)}
+		}
+	case "DELETE /api/v1/me/mfa/factors/{factor}":
+		if token = fresh(); signedIn {
+			id, _ := f.enrolTOTP(t, token)
+			path = "/api/v1/me/mfa/factors/" + id
+		}
+	case "POST /api/v1/me/mfa/recovery-codes":
+		// New codes need a second factor: the actor gets one first.
+		if token = fresh(); signedIn {
+			id, secret := f.enrolTOTP(t, token)
+			withoutFactors(secret)
+			r := testkit.MustStatus(t, call(t, f.srv, token, "POST", "/api/v1/me/mfa/totp/"+id+"/confirm",
+				map[string]string{"code": totpAt(t, secret, time.Now())}), http.StatusOK)
 			token = r.JSON(t)["token"].(string)
 		}
 	case "POST /api/v1/orgs/{org}/members":
@@ -146,6 +313,15 @@ func (f *fixture) request(t *testing.T, rt httpapi.Route, actor testkit.Account)
 		body = map[string]string{"role": "editor"}
 	case "PUT /api/v1/orgs/{org}/members/{user}/clients":
 		body = map[string][]string{"client_ids": {f.newClient(t)}}
+	case "PUT /api/v1/orgs/{org}/settings":
+		body = map[string]any{"mfa_required": false, "email_verify_each_sign_in": false, "sign_in_methods": []string{},
+			"allowed_email_domains": []string{}, "session_idle_minutes": 0, "session_absolute_hours": 0}
+	case "POST /api/v1/orgs/{org}/api-keys":
+		body = map[string]string{"name": fmt.Sprintf("key %d", n), "role": "viewer"}
+	case "POST /api/v1/orgs/{org}/api-keys/{key}/rotate":
+		body = map[string]int{"overlap_seconds": 60}
+	case "POST /api/v1/orgs/{org}/invitations":
+		body = map[string]string{"email": fmt.Sprintf("invitee%d@a.example", n), "role": "viewer"}
 	case "POST /api/v1/orgs/{org}/clients", "PATCH /api/v1/orgs/{org}/clients/{client}":
 		body = map[string]string{"name": fmt.Sprintf("client %d", n)}
 	case "POST /api/v1/orgs/{org}/collections":
@@ -171,6 +347,8 @@ func (f *fixture) request(t *testing.T, rt httpapi.Route, actor testkit.Account)
 // expected is the status class the access rules demand for actor on rt:
 // 401 without credentials, 404 outside the organization (exactly like a
 // missing resource), 403 for a role without the permission, else success.
+// No actor of the matrix is a platform operator: operator routes answer 403
+// to every signed-in caller.
 func expected(rt httpapi.Route, role strongroom.Role, anonymous bool) int {
 	switch {
 	case rt.Perm == access.Public:
@@ -179,6 +357,8 @@ func expected(rt httpapi.Route, role strongroom.Role, anonymous bool) int {
 		return http.StatusUnauthorized
 	case rt.Perm == access.Authenticated:
 		return http.StatusOK
+	case rt.Perm == access.Operator:
+		return http.StatusForbidden
 	case role == "":
 		return http.StatusNotFound
 	case !access.Granted(role, rt.Perm):
@@ -208,10 +388,10 @@ func TestRoleMatrix(t *testing.T) {
 				for _, a := range actors {
 					t.Run(rt.Method+" "+rt.Path+" as "+a.name, func(t *testing.T) {
 						path, body, token := f.request(t, rt, a.acct)
-						r := call(t, f.srv, token, rt.Method, path, body)
+						r := f.send(t, rt.Method, path, token, body)
 						want := expected(rt, a.role, a.name == "anonymous")
 						got := r.Status
-						if want == http.StatusOK && got >= 200 && got < 300 {
+						if want == http.StatusOK && (got >= 200 && got < 300 || got == redirects[rt.Method+" "+rt.Path]) {
 							got = http.StatusOK
 						}
 						if got != want {
@@ -226,20 +406,21 @@ func TestRoleMatrix(t *testing.T) {
 
 // snapshot is everything organization A's Admin can see, plus the record and
 // audit counts, to prove that refused requests change nothing.
-func snapshot(t *testing.T, f *fixture) string {
+func snapshot(t *testing.T, f *fixture, extra ...string) string {
 	t.Helper()
 	var b strings.Builder
-	for _, p := range []string{"", "/members", "/clients", "/collections", "/collections/contacts/records?limit=200", "/connections"} {
+	for _, p := range append([]string{"", "/members", "/clients", "/collections", "/collections/contacts/records?limit=200",
+		"/connections", "/settings", "/api-keys", "/invitations"}, extra...) {
 		r := testkit.MustStatus(t, call(t, f.srv, f.admin.Token, "GET", f.org(p), nil), http.StatusOK)
 		b.Write(r.Body)
 	}
 	return b.String()
 }
 
-// TestCrossTenantMatrix: a user of organization B gets 404 for every
-// organization-A resource by every route and method, the answer is the same as
-// for an organization that does not exist, nothing changes, and each attempt is
-// audited as denied in A's log.
+// TestCrossTenantMatrix: a user of organization B, and an API key of B, get
+// 404 for every organization-A resource by every route and method, the answer
+// is the same as for an organization that does not exist, nothing changes,
+// and each attempt is audited as denied in A's log.
 func TestCrossTenantMatrix(t *testing.T) {
 	for _, e := range testkit.Engines() {
 		t.Run(e.Name, func(t *testing.T) {
@@ -249,41 +430,53 @@ func TestCrossTenantMatrix(t *testing.T) {
 			record := f.newRecord(t)
 			member := f.newMember(t, "viewer")
 			conn := f.newConnection(t)
-			before := snapshot(t, f)
-			deniedBefore := countDenied(t, st, strongroom.TenantID(f.admin.OrgID), f.outsider.UserID)
+			key := f.newAPIKey(t)
+			invitation := f.newInvitation(t)
+			// B's most powerful key.
+			bKey := testkit.MustStatus(t, call(t, f.srv, f.outsider.Token, "POST", "/api/v1/orgs/"+f.outsider.OrgID+"/api-keys",
+				map[string]string{"name": "B admin", "role": "admin"}), http.StatusCreated).JSON(t)
+			memberSessions := "/members/" + member.UserID + "/sessions"
+			before := snapshot(t, f, memberSessions)
 			const missingOrg = "00000000-0000-7000-8000-000000000000"
-			n := 0
-			for _, rt := range f.srv.API.Routes() {
-				if !rt.InOrg() {
-					continue
+			for _, actor := range []struct{ name, token, id string }{
+				{"B's member", f.outsider.Token, f.outsider.UserID},
+				{"B's API key", bKey["secret"].(string), bKey["key"].(map[string]any)["id"].(string)},
+			} {
+				deniedBefore := countDenied(t, st, strongroom.TenantID(f.admin.OrgID), actor.id)
+				n := 0
+				for _, rt := range f.srv.API.Routes() {
+					if !rt.InOrg() {
+						continue
+					}
+					n++
+					fill := func(org string) string {
+						return strings.NewReplacer("{org}", org, "{collection}", f.collection, "{client}", client,
+							"{id}", record, "{user}", member.UserID, "{connection}", conn,
+							"{key}", key, "{invitation}", invitation).Replace(rt.Path)
+					}
+					body := map[string]any{"name": "x", "role": "admin", "email": f.outsider.Email,
+						"data": map[string]any{}, "client_ids": []string{}, "schema": map[string]any{}, "provider": "testidp",
+						"mfa_required": true, "overlap_seconds": 0}
+					if rt.Method == http.MethodGet || rt.Method == http.MethodDelete {
+						body = nil
+					}
+					got := call(t, f.srv, actor.token, rt.Method, fill(f.admin.OrgID), body)
+					missing := call(t, f.srv, actor.token, rt.Method, fill(missingOrg), body)
+					if got.Status != http.StatusNotFound {
+						t.Errorf("%s: %s %s: status %d, want 404: %s", actor.name, rt.Method, rt.Path, got.Status, got.Body)
+						continue
+					}
+					if diff := cmp.Diff(problemShape(t, missing), problemShape(t, got)); diff != "" {
+						t.Errorf("%s: %s %s: answer differs from a missing organization's (-missing +got):\n%s", actor.name, rt.Method, rt.Path, diff)
+					}
 				}
-				n++
-				fill := func(org string) string {
-					p := strings.NewReplacer("{org}", org, "{collection}", f.collection, "{client}", client,
-						"{id}", record, "{user}", member.UserID, "{connection}", conn).Replace(rt.Path)
-					return p
-				}
-				body := map[string]any{"name": "x", "role": "admin", "email": f.outsider.Email,
-					"data": map[string]any{}, "client_ids": []string{}, "schema": map[string]any{}, "provider": "testidp"}
-				if rt.Method == http.MethodGet || rt.Method == http.MethodDelete {
-					body = nil
-				}
-				got := call(t, f.srv, f.outsider.Token, rt.Method, fill(f.admin.OrgID), body)
-				missing := call(t, f.srv, f.outsider.Token, rt.Method, fill(missingOrg), body)
-				if got.Status != http.StatusNotFound {
-					t.Errorf("%s %s: status %d, want 404: %s", rt.Method, rt.Path, got.Status, got.Body)
-					continue
-				}
-				if diff := cmp.Diff(problemShape(t, missing), problemShape(t, got)); diff != "" {
-					t.Errorf("%s %s: answer differs from a missing organization's (-missing +got):\n%s", rt.Method, rt.Path, diff)
+				denied := countDenied(t, st, strongroom.TenantID(f.admin.OrgID), actor.id) - deniedBefore
+				if denied != n {
+					t.Errorf("%s: audited %d denied events in A, want %d (one per route)", actor.name, denied, n)
 				}
 			}
-			if after := snapshot(t, f); after != before {
+			if after := snapshot(t, f, memberSessions); after != before {
 				t.Errorf("organization A changed after refused requests:\nbefore %s\nafter  %s", before, after)
-			}
-			denied := countDenied(t, st, strongroom.TenantID(f.admin.OrgID), f.outsider.UserID) - deniedBefore
-			if denied != n {
-				t.Errorf("audited %d denied events in A for the outsider, want %d (one per route)", denied, n)
 			}
 		})
 	}

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"strongroom.dev/strongroom"
-	"strongroom.dev/strongroom/service"
 )
 
 //go:embed openapi.json
@@ -57,51 +56,6 @@ type orgJSON struct {
 
 func toOrg(o strongroom.OrgMembership) orgJSON {
 	return orgJSON{ID: o.Organization.ID, Name: o.Organization.Name, Role: o.Role, CreatedAt: o.Organization.CreatedAt}
-}
-
-func (s *Server) signup(w http.ResponseWriter, r *http.Request) error {
-	var in struct {
-		Email        string `json:"email"`
-		Password     string `json:"password"`
-		Organization string `json:"organization"`
-	}
-	if err := decodeJSON(r, &in); err != nil {
-		return err
-	}
-	g, err := s.svc.Signup(r.Context(), service.SignupInput{Email: in.Email, Password: in.Password, Organization: in.Organization})
-	if err != nil {
-		return err
-	}
-	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusCreated, map[string]any{
-		"token": g.Token, "expires_at": g.ExpiresAt, "user": toUser(g.User), "organization": toOrg(*g.Org),
-	})
-	return nil
-}
-
-func (s *Server) signInPassword(w http.ResponseWriter, r *http.Request) error {
-	var in struct {
-		Email    string `json:"email"`
-		Password string `json:"password"`
-	}
-	if err := decodeJSON(r, &in); err != nil {
-		return err
-	}
-	g, err := s.svc.SignInPassword(r.Context(), in.Email, in.Password)
-	if err != nil {
-		return err
-	}
-	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, map[string]any{"token": g.Token, "expires_at": g.ExpiresAt})
-	return nil
-}
-
-func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
-	if err := s.svc.SignOut(r.Context()); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
 }
 
 func (s *Server) me(w http.ResponseWriter, r *http.Request) error {

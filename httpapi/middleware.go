@@ -195,22 +195,3 @@ func (s *Server) trusted(a netip.Addr) bool {
 	}
 	return false
 }
-
-// DeviceType classifies a User-Agent coarsely, for sign-in records and alerts:
-// "mobile", "tablet", "desktop", "bot", "api-client" or "unknown".
-func DeviceType(ua string) string {
-	l := strings.ToLower(ua)
-	switch {
-	case l == "":
-		return "unknown"
-	case strings.Contains(l, "bot") || strings.Contains(l, "spider") || strings.Contains(l, "crawl"):
-		return "bot"
-	case strings.Contains(l, "ipad") || strings.Contains(l, "tablet"):
-		return "tablet"
-	case strings.Contains(l, "mobile") || strings.Contains(l, "iphone") || strings.Contains(l, "android"):
-		return "mobile"
-	case strings.Contains(l, "mozilla/"):
-		return "desktop"
-	}
-	return "api-client"
-}

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"strconv"
+	"time"
 
 	"strongroom.dev/strongroom"
 )
@@ -30,6 +32,10 @@ var codeStatus = map[string]int{
 	strongroom.EUNSUPPORTED:  http.StatusUnsupportedMediaType,
 	strongroom.EVALIDATION:   http.StatusUnprocessableEntity,
 	strongroom.ERATELIMIT:    http.StatusTooManyRequests,
+	strongroom.EMFAREQUIRED:  http.StatusForbidden,
+	strongroom.EMFAENROLL:    http.StatusForbidden,
+	strongroom.ESTEPUP:       http.StatusForbidden,
+	strongroom.EEMAILSTEP:    http.StatusForbidden,
 	strongroom.EUNAVAILABLE:  http.StatusServiceUnavailable,
 	strongroom.EINTERNAL:     http.StatusInternalServerError,
 }
@@ -53,6 +59,9 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 		Instance:  r.URL.Path,
 		RequestID: requestID(r.Context()),
 		Errors:    strongroom.ErrorFields(err),
+	}
+	if d := strongroom.ErrorRetryAfter(err); d > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int((d+time.Second-1)/time.Second)))
 	}
 	if status >= 500 {
 		log.ErrorContext(r.Context(), "request failed", "err", err, "request_id", p.RequestID,

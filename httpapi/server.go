@@ -16,6 +16,7 @@ import (
 	"strongroom.dev/strongroom"
 	"strongroom.dev/strongroom/access"
 	"strongroom.dev/strongroom/service"
+	"strongroom.dev/strongroom/useragent"
 )
 
 // Options configure the HTTP layer.
@@ -146,19 +147,37 @@ func (s *Server) principal(r *http.Request, rt Route) (context.Context, error) {
 		ua = ua[:256]
 	}
 	base := strongroom.Principal{Kind: strongroom.PrincipalAnonymous, IP: s.clientIP(r),
-		DeviceType: DeviceType(ua), UserAgent: ua, RequestID: requestID(ctx)}
+		DeviceType: useragent.Parse(ua).DeviceType, UserAgent: ua, RequestID: requestID(ctx)}
 	p := &base
+	token, fromCookie := "", false
 	if h := r.Header.Get("Authorization"); h != "" {
-		scheme, token, ok := strings.Cut(h, " ")
+		scheme, t, ok := strings.Cut(h, " ")
 		if !ok || !strings.EqualFold(scheme, "Bearer") {
 			return ctx, strongroom.Errorf(strongroom.EUNAUTHORIZED, "the Authorization header must be: Bearer <token>")
 		}
-		var err error
-		if p, err = s.svc.Authenticate(ctx, strings.TrimSpace(token), base); err != nil {
+		token = strings.TrimSpace(t)
+	} else if c, err := r.Cookie(SessionCookie); err == nil && c.Value != "" {
+		token, fromCookie = c.Value, true
+	}
+	if token != "" {
+		q, err := s.svc.Authenticate(ctx, token, base)
+		switch {
+		case err == nil:
+			p = q
+		case fromCookie && rt.Perm == access.Public && strongroom.ErrorCode(err) == strongroom.EUNAUTHORIZED:
+			// A stale browser cookie does not stop public pages and sign-in.
+		default:
 			return ctx, err
 		}
 	}
 	ctx = strongroom.WithPrincipal(ctx, p)
+	if rt.Perm == access.Operator {
+		q, err := s.svc.EnterOperator(ctx)
+		if err != nil {
+			return ctx, err
+		}
+		return strongroom.WithPrincipal(ctx, q), nil
+	}
 	if rt.InOrg() && rt.Perm != access.Public {
 		q, err := s.svc.EnterOrg(ctx, strongroom.TenantID(r.PathValue("org")))
 		if err != nil {

@@ -9,7 +9,6 @@ import (
 	"unicode/utf8"
 
 	"strongroom.dev/strongroom"
-	"strongroom.dev/strongroom/authn"
 	"strongroom.dev/strongroom/store"
 )
 
@@ -26,6 +25,7 @@ type SessionGrant struct {
 	ExpiresAt time.Time
 	User      strongroom.User
 	Org       *strongroom.OrgMembership // set by Signup
+	Session   *strongroom.Session
 }
 
 // NormalizeEmail validates an e-mail address and returns its normalized form
@@ -55,8 +55,12 @@ func validation(path, format string, args ...any) error {
 	return e
 }
 
-// Signup creates a user, an organization with the user as Admin, and a session.
-func (s *Service) Signup(ctx context.Context, in SignupInput) (*SessionGrant, error) {
+// Signup creates a user, an organization with the user as Admin, and a session,
+// and e-mails a link to verify the address.
+func (s *Service) Signup(ctx context.Context, in SignupInput, cookie bool) (*SessionGrant, error) {
+	if err := s.guards.admitAuth(strongroom.PrincipalFrom(ctx).IP, ""); err != nil {
+		return nil, err
+	}
 	email, err := NormalizeEmail("/email", in.Email)
 	if err != nil {
 		return nil, err
@@ -68,7 +72,7 @@ func (s *Service) Signup(ctx context.Context, in SignupInput) (*SessionGrant, er
 	if err := s.policy.Check(in.Password, email, orgName); err != nil {
 		return nil, err
 	}
-	hash, err := s.hasher.Hash(in.Password)
+	hash, err := s.hashPassword(ctx, in.Password)
 	if err != nil {
 		return nil, err
 	}
@@ -83,7 +87,7 @@ func (s *Service) Signup(ctx context.Context, in SignupInput) (*SessionGrant, er
 	now := s.clock()
 	user := strongroom.User{ID: strongroom.UserID(uid), Email: email, PasswordHash: hash, CreatedAt: now}
 	org := strongroom.Organization{ID: strongroom.TenantID(oid), Name: orgName, CreatedAt: now}
-	token, sess, err := s.newSession(ctx, user.ID, now)
+	token, sess, err := s.newSession(ctx, user.ID, now, SessionOptions{Methods: []string{strongroom.MethodPassword}, AAL: 1, Cookie: cookie})
 	if err != nil {
 		return nil, err
 	}
@@ -112,156 +116,11 @@ func (s *Service) Signup(ctx context.Context, in SignupInput) (*SessionGrant, er
 	if err != nil {
 		return nil, err
 	}
-	return &SessionGrant{Token: token, ExpiresAt: sess.ExpiresAt, User: user,
+	if err := s.sendVerification(ctx, &user); err != nil {
+		s.log.Error("sending the verification e-mail", "err", err, "request_id", p.RequestID)
+	}
+	return &SessionGrant{Token: token, ExpiresAt: sess.ExpiresAt, User: user, Session: sess,
 		Org: &strongroom.OrgMembership{Organization: org, Role: strongroom.RoleAdmin}}, nil
-}
-
-func (s *Service) newSession(ctx context.Context, user strongroom.UserID, now time.Time) (string, *strongroom.Session, error) {
-	token, hash, err := authn.NewToken(s.rand, authn.SessionTokenPrefix)
-	if err != nil {
-		return "", nil, err
-	}
-	id, err := s.newID()
-	if err != nil {
-		return "", nil, err
-	}
-	p := strongroom.PrincipalFrom(ctx)
-	return token, &strongroom.Session{
-		ID: strongroom.SessionID(id), UserID: user, TokenHash: hash,
-		CreatedAt: now, ExpiresAt: now.Add(s.sessionTTL), LastSeenAt: now,
-		IP: p.IP, DeviceType: p.DeviceType, UserAgent: p.UserAgent,
-	}, nil
-}
-
-// errBadCredentials is the one answer to every failed password sign-in, so that
-// the response does not tell whether the account exists.
-var errBadCredentials = strongroom.Errorf(strongroom.EUNAUTHORIZED, "invalid e-mail address or password")
-
-// SignInPassword checks an e-mail and password and opens a session. Every
-// attempt is audited in the platform log with its result, IP and device type.
-func (s *Service) SignInPassword(ctx context.Context, email, password string) (*SessionGrant, error) {
-	norm, err := NormalizeEmail("/email", email)
-	if err != nil || utf8.RuneCountInString(password) > s.policy.MaxLength*4 {
-		_ = s.hasher.Verify("", password) // same cost as a real attempt
-		s.auditSignIn(ctx, "", strongroom.ResultFailure, "malformed")
-		return nil, errBadCredentials
-	}
-	var user *strongroom.User
-	err = s.store.Lookup(ctx, store.Scope{}, func(tx *store.Tx) error {
-		var err error
-		user, err = tx.UserByEmail(ctx, norm)
-		return err
-	})
-	if err != nil && strongroom.ErrorCode(err) != strongroom.ENOTFOUND {
-		return nil, err
-	}
-	hash := ""
-	if user != nil {
-		hash = user.PasswordHash
-	}
-	if err := s.hasher.Verify(hash, password); err != nil {
-		uid := strongroom.UserID("")
-		if user != nil {
-			uid = user.ID
-		}
-		s.auditSignIn(ctx, uid, strongroom.ResultFailure, "bad credentials")
-		return nil, errBadCredentials
-	}
-	now := s.clock()
-	token, sess, err := s.newSession(ctx, user.ID, now)
-	if err != nil {
-		return nil, err
-	}
-	var rehash string
-	if s.hasher.NeedsRehash(user.PasswordHash) {
-		if rehash, err = s.hasher.Hash(password); err != nil {
-			return nil, err
-		}
-	}
-	err = s.store.Write(ctx, store.TenantScope(strongroom.PlatformTenant), func(tx *store.Tx) error {
-		if rehash != "" {
-			if err := tx.SetPasswordHash(ctx, user.ID, rehash); err != nil {
-				return err
-			}
-		}
-		if err := tx.CreateSession(ctx, sess); err != nil {
-			return err
-		}
-		e := signInEvent(ctx, user.ID, strongroom.ResultSuccess, "")
-		return tx.AppendAudit(ctx, &e)
-	})
-	if err != nil {
-		return nil, err
-	}
-	return &SessionGrant{Token: token, ExpiresAt: sess.ExpiresAt, User: *user}, nil
-}
-
-func signInEvent(ctx context.Context, user strongroom.UserID, result strongroom.AuditResult, reason string) strongroom.AuditEvent {
-	p := strongroom.PrincipalFrom(ctx)
-	e := strongroom.NewAuditEvent(p, strongroom.PlatformTenant, "auth.signin.password", "user", string(user), result)
-	e.ActorType, e.ActorID, e.Reason = strongroom.PrincipalUser, string(user), reason
-	if user == "" {
-		e.ActorType = strongroom.PrincipalAnonymous
-	}
-	return e
-}
-
-func (s *Service) auditSignIn(ctx context.Context, user strongroom.UserID, result strongroom.AuditResult, reason string) {
-	err := s.store.Write(ctx, store.TenantScope(strongroom.PlatformTenant), func(tx *store.Tx) error {
-		e := signInEvent(ctx, user, result, reason)
-		return tx.AppendAudit(ctx, &e)
-	})
-	if err != nil {
-		s.log.Error("auditing sign-in attempt", "err", err, "request_id", strongroom.PrincipalFrom(ctx).RequestID)
-	}
-}
-
-// Authenticate resolves a bearer session token to a principal, filling in the
-// request fields of base. An unknown, malformed or expired token is EUNAUTHORIZED.
-func (s *Service) Authenticate(ctx context.Context, token string, base strongroom.Principal) (*strongroom.Principal, error) {
-	unauth := strongroom.Errorf(strongroom.EUNAUTHORIZED, "invalid or expired session")
-	if !authn.WellFormed(token, authn.SessionTokenPrefix) {
-		return nil, unauth
-	}
-	key := string(authn.HashToken(token))
-	sess, ok := s.sessions.get(key)
-	if !ok {
-		err := s.store.Lookup(ctx, store.Scope{}, func(tx *store.Tx) error {
-			var err error
-			sess, err = tx.SessionByTokenHash(ctx, []byte(key))
-			return err
-		})
-		if strongroom.ErrorCode(err) == strongroom.ENOTFOUND {
-			return nil, unauth
-		}
-		if err != nil {
-			return nil, err
-		}
-		s.sessions.put(key, sess)
-	}
-	if !s.now().Before(sess.ExpiresAt) {
-		s.sessions.del(key)
-		return nil, unauth
-	}
-	p := base
-	p.Kind, p.UserID, p.SessionID = strongroom.PrincipalUser, sess.UserID, sess.ID
-	return &p, nil
-}
-
-// SignOut ends the principal's current session.
-func (s *Service) SignOut(ctx context.Context) error {
-	p := strongroom.PrincipalFrom(ctx)
-	if p.Kind != strongroom.PrincipalUser || p.SessionID == "" {
-		return strongroom.Errorf(strongroom.EUNAUTHORIZED, "authentication required")
-	}
-	err := s.store.Write(ctx, store.TenantScope(strongroom.PlatformTenant), func(tx *store.Tx) error {
-		if err := tx.DeleteSession(ctx, p.UserID, p.SessionID); err != nil {
-			return err
-		}
-		return audit(ctx, tx, "session.end", "session", string(p.SessionID), nil)
-	})
-	s.sessions.delFunc(func(_ string, v *strongroom.Session) bool { return v.ID == p.SessionID })
-	return err
 }
 
 // Me is the signed-in user with their organizations.

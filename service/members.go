@@ -24,7 +24,11 @@ func (s *Service) EnterOrg(ctx context.Context, org strongroom.TenantID) (*stron
 	if !ValidID(string(org)) {
 		return nil, s.Authorize(ctx, access.OrgRead, access.Resource{Tenant: org})
 	}
+	if p.Kind == strongroom.PrincipalAPIKey {
+		return s.enterOrgWithKey(ctx, org)
+	}
 	key := memberKey{org, p.UserID}
+	gen := s.members.generation() // before the lookup: see cache
 	m, ok := s.members.get(key)
 	if !ok {
 		err := s.store.Read(ctx, store.TenantScope(org), func(tx *store.Tx) error {
@@ -36,11 +40,14 @@ func (s *Service) EnterOrg(ctx context.Context, org strongroom.TenantID) (*stron
 			return nil, err
 		}
 		if m != nil {
-			s.members.put(key, m)
+			s.members.putAt(key, m, gen)
 		}
 	}
 	if m == nil {
 		return nil, s.Authorize(ctx, access.OrgRead, access.Resource{Tenant: org})
+	}
+	if err := s.checkOrgPolicy(ctx, org, p, m); err != nil {
+		return nil, err
 	}
 	q := *p
 	q.Membership = m
@@ -111,6 +118,9 @@ func (s *Service) AddMember(ctx context.Context, org strongroom.TenantID, email 
 	}
 	if !role.Valid() {
 		return nil, validation("/role", "must be one of admin, editor, viewer")
+	}
+	if err := s.admits(ctx, org, norm); err != nil {
+		return nil, err
 	}
 	var m *strongroom.Membership
 	err = s.store.Write(ctx, store.TenantScope(org), func(tx *store.Tx) error {

@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"runtime"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -18,38 +20,68 @@ import (
 	"strongroom.dev/strongroom"
 	"strongroom.dev/strongroom/access"
 	"strongroom.dev/strongroom/authn"
+	"strongroom.dev/strongroom/authn/passkey"
 	"strongroom.dev/strongroom/keyring"
+	"strongroom.dev/strongroom/mail"
 	"strongroom.dev/strongroom/oauthclient"
+	"strongroom.dev/strongroom/oidcauth"
 	"strongroom.dev/strongroom/store"
 )
 
 // Config configures a Service.
 type Config struct {
-	Store      *store.Store
-	Keyring    *keyring.Keyring
-	Hasher     *authn.Hasher
-	Policy     authn.Policy
-	SessionTTL time.Duration // absolute session lifetime; default 12h
-	Logger     *slog.Logger
-	Now        func() time.Time // nil: time.Now
-	Rand       io.Reader        // nil: crypto/rand
+	Store       *store.Store
+	Keyring     *keyring.Keyring
+	Hasher      *authn.Hasher
+	Policy      authn.Policy
+	SessionTTL  time.Duration // absolute session lifetime; default 12h
+	SessionIdle time.Duration // idle session lifetime; default 1h
+	Logger      *slog.Logger
+	Now         func() time.Time // nil: time.Now
+	Rand        io.Reader        // nil: crypto/rand
 	// Connections talks to the third-party OAuth 2.0 providers organizations may
 	// connect (DAT-04); nil: none are configured.
 	Connections *oauthclient.Client
+	// Mailer delivers e-mail (codes, links, notices); nil drops messages with a
+	// warning.
+	Mailer mail.Sender
+	// Outbox is the development outbox when Mailer is one (embedded mode), so
+	// operators can list it.
+	Outbox *mail.Outbox
+	// BaseURL is the console's public URL, for links in e-mail.
+	BaseURL string
+	// Issuer names the service in authenticator apps; default "Strongroom".
+	Issuer string
+	// Passkeys runs WebAuthn ceremonies; nil disables security keys and passkeys.
+	Passkeys *passkey.Passkeys
+	// OIDC are the OpenID Connect sign-in providers; nil: none.
+	OIDC *oidcauth.Registry
+	// Limits are the rate limits and lockout; zero fields take defaults.
+	Limits Limits
 }
 
 // Service is Strongroom's application service.
 type Service struct {
-	store      *store.Store
-	keys       *keyring.Keyring
-	hasher     *authn.Hasher
-	policy     authn.Policy
-	sessionTTL time.Duration
-	log        *slog.Logger
-	now        func() time.Time
-	rand       io.Reader
-	conns      *oauthclient.Client
-	connLocks  keyedLocks // one refresh or disconnect at a time per connection
+	store       *store.Store
+	keys        *keyring.Keyring
+	hasher      *authn.Hasher
+	policy      authn.Policy
+	sessionTTL  time.Duration
+	sessionIdle time.Duration
+	log         *slog.Logger
+	guards      *guards
+	hashSlots   chan struct{}
+	mailer      mail.Sender
+	outbox      *mail.Outbox
+	mailWG      sync.WaitGroup
+	baseURL     string
+	issuer      string
+	passkeys    *passkey.Passkeys
+	oidc        *oidcauth.Registry
+	now         func() time.Time
+	rand        io.Reader
+	conns       *oauthclient.Client
+	connLocks   keyedLocks // one refresh or disconnect at a time per connection
 
 	// Caches for the per-request lookups. They are exact within one process
 	// (invalidated on every write) and are used only on the embedded engine, which
@@ -58,6 +90,8 @@ type Service struct {
 	members  *cache[memberKey, *strongroom.Membership]
 	colls    *cache[collKey, *collection]
 	schemas  *cache[strongroom.CollectionID, *compiledSchema]
+	settings *cache[strongroom.TenantID, *strongroom.OrgSettings]
+	apiKeys  *cache[string, *strongroom.APIKey]
 }
 
 // New returns a Service.
@@ -66,15 +100,22 @@ func New(cfg Config) (*Service, error) {
 		return nil, errors.New("service: store, keyring and hasher are required")
 	}
 	s := &Service{
-		store:      cfg.Store,
-		keys:       cfg.Keyring,
-		hasher:     cfg.Hasher,
-		policy:     cfg.Policy,
-		sessionTTL: cfg.SessionTTL,
-		log:        cfg.Logger,
-		now:        cfg.Now,
-		rand:       cfg.Rand,
-		conns:      cfg.Connections,
+		store:       cfg.Store,
+		keys:        cfg.Keyring,
+		hasher:      cfg.Hasher,
+		policy:      cfg.Policy,
+		sessionTTL:  cfg.SessionTTL,
+		sessionIdle: cfg.SessionIdle,
+		mailer:      cfg.Mailer,
+		outbox:      cfg.Outbox,
+		baseURL:     cfg.BaseURL,
+		issuer:      cfg.Issuer,
+		passkeys:    cfg.Passkeys,
+		oidc:        cfg.OIDC,
+		log:         cfg.Logger,
+		now:         cfg.Now,
+		rand:        cfg.Rand,
+		conns:       cfg.Connections,
 	}
 	if s.policy.MinLength == 0 {
 		s.policy = authn.DefaultPolicy
@@ -82,17 +123,34 @@ func New(cfg Config) (*Service, error) {
 	if s.sessionTTL <= 0 {
 		s.sessionTTL = 12 * time.Hour
 	}
+	if s.sessionIdle <= 0 {
+		s.sessionIdle = time.Hour
+	}
+	if s.issuer == "" {
+		s.issuer = "Strongroom"
+	}
+	if s.baseURL == "" {
+		s.baseURL = "http://localhost:8080"
+	}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
 	if s.now == nil {
 		s.now = time.Now
 	}
+	g, err := newGuards(cfg.Limits, func() time.Time { return s.now() })
+	if err != nil {
+		return nil, err
+	}
+	s.guards = g
+	s.hashSlots = make(chan struct{}, max(2, runtime.GOMAXPROCS(0)))
 	enabled := cfg.Store.Engine() == store.SQLite
 	s.sessions = newCache[string, *strongroom.Session](enabled, 10000)
 	s.members = newCache[memberKey, *strongroom.Membership](enabled, 10000)
 	s.colls = newCache[collKey, *collection](enabled, 10000)
 	s.schemas = newCache[strongroom.CollectionID, *compiledSchema](true, 10000) // collections are immutable
+	s.settings = newCache[strongroom.TenantID, *strongroom.OrgSettings](enabled, 10000)
+	s.apiKeys = newCache[string, *strongroom.APIKey](enabled, 10000)
 	return s, nil
 }
 

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"strongroom.dev/strongroom/httpapi"
+	"strongroom.dev/strongroom/mail"
 	"strongroom.dev/strongroom/oauthclient"
 	"strongroom.dev/strongroom/store"
 )
@@ -32,6 +33,13 @@ type Config struct {
 	CORSOrigins       []string
 	TrustedProxies    []netip.Prefix
 	SessionTTL        time.Duration
+	SessionIdle       time.Duration
+	SMTPHost          string
+	SMTPPort          int
+	SMTPTLS           string
+	SMTPUsername      string
+	SMTPPassword      string
+	MailFrom          string
 	PasswordMinLength int
 	MasterKeyFile     string
 	MasterKeyEnv      string
@@ -52,6 +60,7 @@ type Config struct {
 	ShutdownTimeout   time.Duration
 	PublicURL         string
 	OAuthProviders    string // the providers file (docs/connections.md)
+	SignInProviders   string // the sign-in providers file (docs/oidc.md)
 	// AuditCheckpointDir receives signed audit checkpoints outside the database
 	// (docs/audit-log.md); empty: audit-checkpoints in the data dir.
 	AuditCheckpointDir string
@@ -142,6 +151,45 @@ var settings = []setting{
 			return errors.New("must be a duration from 5m to 720h")
 		}
 		c.SessionTTL = d
+		return nil
+	}},
+	{"session-idle", "1h", "idle lifetime of a session: it ends after this long without a request (Go duration, 1m to 24h)", func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Minute || d > 24*time.Hour {
+			return errors.New("must be a duration from 1m to 24h")
+		}
+		c.SessionIdle = d
+		return nil
+	}},
+	{"smtp-host", "", "SMTP server for e-mail (codes, links, notices); empty: the development outbox (embedded mode only)", func(c *Config, v string) error {
+		c.SMTPHost = v
+		return nil
+	}},
+	{"smtp-port", "587", "SMTP server port (587 for STARTTLS, 465 for implicit TLS)", func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 65535 {
+			return errors.New("must be a port number from 1 to 65535")
+		}
+		c.SMTPPort = n
+		return nil
+	}},
+	{"smtp-tls", "starttls", "SMTP transport security: starttls (required), implicit, or none (loopback servers only)", func(c *Config, v string) error {
+		if v != mail.TLSStartTLS && v != mail.TLSImplicit && v != mail.TLSNone {
+			return errors.New("must be starttls, implicit or none")
+		}
+		c.SMTPTLS = v
+		return nil
+	}},
+	{"smtp-username", "", "SMTP user name (AUTH PLAIN over TLS)", func(c *Config, v string) error {
+		c.SMTPUsername = v
+		return nil
+	}},
+	{"smtp-password", "", "SMTP password: set it in STRONGROOM_SMTP_PASSWORD or the config file, never as a flag", func(c *Config, v string) error {
+		c.SMTPPassword = v
+		return nil
+	}},
+	{"mail-from", "", "sender address of Strongroom's e-mail (no-reply@example.com); required with smtp-host", func(c *Config, v string) error {
+		c.MailFrom = v
 		return nil
 	}},
 	{"password-min-length", "15", "minimum password length in characters (NIST SP 800-63B-4: 15 without MFA; never below 8)", func(c *Config, v string) error {
@@ -239,7 +287,7 @@ var settings = []setting{
 		c.ShutdownTimeout = d
 		return nil
 	}},
-	{"public-url", "", "the URL users reach Strongroom at (https://strongroom.example.com); the connections' OAuth redirect URI is built from it", func(c *Config, v string) error {
+	{"public-url", "", "the URL users reach Strongroom at (https://strongroom.example.com); the connections' and sign-in providers' redirect URIs are built from it", func(c *Config, v string) error {
 		if v == "" {
 			c.PublicURL = ""
 			return nil
@@ -260,6 +308,10 @@ var settings = []setting{
 	}},
 	{"oauth-providers-file", "", "JSON file of the third-party OAuth 2.0 providers organizations may connect (not writable by group or others; see docs/connections.md)", func(c *Config, v string) error {
 		c.OAuthProviders = v
+		return nil
+	}},
+	{"sign-in-providers-file", "", "JSON file of the OpenID Connect providers people may sign in with: Google, Microsoft or any issuer (not writable by group or others; needs public-url; see docs/oidc.md)", func(c *Config, v string) error {
+		c.SignInProviders = v
 		return nil
 	}},
 }
@@ -343,6 +395,16 @@ func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string) (*C
 	}
 	if c.OAuthProviders != "" && c.PublicURL == "" {
 		return nil, errors.New("oauth-providers-file needs public-url: the providers redirect the browser back to it")
+	}
+	if c.SignInProviders != "" && c.PublicURL == "" {
+		return nil, errors.New("sign-in-providers-file needs public-url: the providers redirect the browser back to it")
+	}
+	if given["smtp-password"] != "" {
+		return nil, errors.New("flag smtp-password: a password on the command line is visible to every user of the machine; " +
+			"set STRONGROOM_SMTP_PASSWORD or use the config file")
+	}
+	if c.SMTPHost != "" && c.MailFrom == "" {
+		return nil, errors.New("smtp-host needs mail-from: the sender address of Strongroom's e-mail")
 	}
 	if u, err := url.Parse(given["database"]); err == nil && u.User != nil {
 		if _, ok := u.User.Password(); ok {

@@ -46,6 +46,7 @@ func commands() []command {
 		{"migrate", "apply database migrations (on PostgreSQL: as the schema owner)", runMigrate},
 		{"doctor", "check the configuration and the database, and explain anything unsafe", runDoctor},
 		{"keys", "rotate data keys and the master key", runKeys},
+		{"operator", "grant or revoke platform operator status for an account", runOperator},
 		{"audit", "verify the tamper-evident audit log, write checkpoints, print the signing public key", runAudit},
 		{"version", "print the version", runVersion},
 	}

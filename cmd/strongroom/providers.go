@@ -27,12 +27,19 @@ type providerEntry struct {
 	TokenURL      string            `json:"token_url"`
 	RevocationURL string            `json:"revocation_url"`
 	ClientID      string            `json:"client_id"`
-	SecretFile    string            `json:"client_secret_file"`
-	SecretEnv     string            `json:"client_secret_env"`
-	Secret        string            `json:"client_secret"`
 	ClientAuth    string            `json:"client_auth"`
 	Scopes        []string          `json:"scopes"`
 	AuthParams    map[string]string `json:"auth_params"`
+	secretSource
+}
+
+// secretSource is where a providers file entry takes its client secret from:
+// exactly one of a file, an environment variable, or the entry itself. The
+// connections' and the sign-in providers' files share it.
+type secretSource struct {
+	SecretFile string `json:"client_secret_file"`
+	SecretEnv  string `json:"client_secret_env"`
+	Secret     string `json:"client_secret"`
 }
 
 var providerKeys = map[string]bool{
@@ -83,30 +90,13 @@ func loadProviders(path string, getenv func(string) string) ([]oauthclient.Provi
 	fail := func(format string, args ...any) error {
 		return fmt.Errorf("oauth-providers-file %s: %s", path, fmt.Sprintf(format, args...))
 	}
-	b, perm, err := readPrivate(path, maxConfigFile, false)
+	entries, perm, err := readEntries[providerEntry](path, providerKeys)
 	if err != nil {
 		return nil, fail("%v", err)
 	}
-	var raw []json.RawMessage
-	dec := json.NewDecoder(bytes.NewReader(b))
-	if err := dec.Decode(&raw); err != nil {
-		return nil, fail("not a JSON list of providers: %v", err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, fail("data after the JSON list")
-	}
 	var out []oauthclient.Provider
-	for i, r := range raw {
-		if err := exactKeys(r, providerKeys); err != nil {
-			return nil, fail("provider %d: %v", i+1, err)
-		}
-		var e providerEntry
-		d := json.NewDecoder(bytes.NewReader(r))
-		d.DisallowUnknownFields()
-		if err := d.Decode(&e); err != nil {
-			return nil, fail("provider %d: %v", i+1, err)
-		}
-		secret, err := e.secret(filepath.Dir(path), perm, getenv)
+	for i, e := range entries {
+		secret, err := e.load(filepath.Dir(path), perm, getenv)
 		if err != nil {
 			return nil, fail("provider %d (%s): %v", i+1, e.Name, err)
 		}
@@ -115,54 +105,88 @@ func loadProviders(path string, getenv func(string) string) ([]oauthclient.Provi
 			auth = oauthclient.ClientSecretBasic
 		}
 		out = append(out, oauthclient.Provider{Name: e.Name, DisplayName: e.DisplayName, AuthURL: e.AuthURL,
-			TokenURL: e.TokenURL, RevocationURL: e.RevocationURL, ClientID: e.ClientID, ClientSecret: secret,
+			TokenURL: e.TokenURL, RevocationURL: e.RevocationURL, ClientID: e.ClientID, ClientSecret: oauthclient.NewSecret(secret),
 			ClientAuth: auth, Scopes: e.Scopes, AuthParams: e.AuthParams})
-	}
-	if len(out) == 0 {
-		return nil, fail("lists no provider")
 	}
 	return out, nil
 }
 
-// secret resolves the entry's client secret from its one source.
-func (e *providerEntry) secret(dir string, filePerm os.FileMode, getenv func(string) string) (oauthclient.Secret, error) {
+// readEntries reads a providers file: a regular file at most 1 MiB large
+// that group and others cannot change, holding a non-empty, strict JSON list
+// of objects whose keys are exactly those allowed, each given once. It
+// returns the entries and the file's mode.
+func readEntries[T any](path string, allowed map[string]bool) ([]T, os.FileMode, error) {
+	b, perm, err := readPrivate(path, maxConfigFile, false)
+	if err != nil {
+		return nil, 0, err
+	}
+	var raw []json.RawMessage
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if err := dec.Decode(&raw); err != nil {
+		return nil, 0, fmt.Errorf("not a JSON list of providers: %w", err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, 0, errors.New("data after the JSON list")
+	}
+	if len(raw) == 0 {
+		return nil, 0, errors.New("lists no provider")
+	}
+	out := make([]T, len(raw))
+	for i, r := range raw {
+		if err := exactKeys(r, allowed); err != nil {
+			return nil, 0, fmt.Errorf("provider %d: %w", i+1, err)
+		}
+		d := json.NewDecoder(bytes.NewReader(r))
+		d.DisallowUnknownFields()
+		if err := d.Decode(&out[i]); err != nil {
+			return nil, 0, fmt.Errorf("provider %d: %w", i+1, err)
+		}
+	}
+	return out, perm, nil
+}
+
+// load resolves the client secret from its one source. A relative
+// client_secret_file is relative to dir, the providers file's folder; a
+// literal client_secret is accepted only when the providers file (of mode
+// filePerm) is readable by its owner alone.
+func (src secretSource) load(dir string, filePerm os.FileMode, getenv func(string) string) (string, error) {
 	n := 0
-	for _, v := range []string{e.SecretFile, e.SecretEnv, e.Secret} {
+	for _, v := range []string{src.SecretFile, src.SecretEnv, src.Secret} {
 		if v != "" {
 			n++
 		}
 	}
 	if n != 1 {
-		return oauthclient.Secret{}, errors.New("give exactly one of client_secret_file, client_secret_env or client_secret")
+		return "", errors.New("give exactly one of client_secret_file, client_secret_env or client_secret")
 	}
 	switch {
-	case e.SecretFile != "":
-		p := e.SecretFile
+	case src.SecretFile != "":
+		p := src.SecretFile
 		if !filepath.IsAbs(p) {
 			p = filepath.Join(dir, p)
 		}
 		b, _, err := readPrivate(p, maxSecretFile, true)
 		if err != nil {
-			return oauthclient.Secret{}, fmt.Errorf("client_secret_file %s %v", p, err)
+			return "", fmt.Errorf("client_secret_file %s %v", p, err)
 		}
 		if s := strings.TrimSpace(string(b)); s != "" {
-			return oauthclient.NewSecret(s), nil
+			return s, nil
 		}
-		return oauthclient.Secret{}, fmt.Errorf("client_secret_file %s is empty", p)
-	case e.SecretEnv != "":
-		if !envName.MatchString(e.SecretEnv) {
-			return oauthclient.Secret{}, errors.New("client_secret_env must be an environment variable name")
+		return "", fmt.Errorf("client_secret_file %s is empty", p)
+	case src.SecretEnv != "":
+		if !envName.MatchString(src.SecretEnv) {
+			return "", errors.New("client_secret_env must be an environment variable name")
 		}
-		if s := getenv(e.SecretEnv); s != "" {
-			return oauthclient.NewSecret(s), nil
+		if s := getenv(src.SecretEnv); s != "" {
+			return s, nil
 		}
-		return oauthclient.Secret{}, fmt.Errorf("client_secret_env: %s is not set", e.SecretEnv)
+		return "", fmt.Errorf("client_secret_env: %s is not set", src.SecretEnv)
 	}
 	if filePerm&0o077 != 0 {
-		return oauthclient.Secret{}, fmt.Errorf("a literal client_secret needs the providers file to be readable by its owner only (mode %o; chmod 600), "+
+		return "", fmt.Errorf("a literal client_secret needs the providers file to be readable by its owner only (mode %o; chmod 600), "+
 			"or use client_secret_file or client_secret_env", filePerm)
 	}
-	return oauthclient.NewSecret(e.Secret), nil
+	return src.Secret, nil
 }
 
 // exactKeys refuses an object member that is not in allowed, spelled

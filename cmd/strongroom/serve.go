@@ -9,15 +9,20 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"strongroom.dev/strongroom/authn"
+	"strongroom.dev/strongroom/authn/passkey"
 	"strongroom.dev/strongroom/certs"
 	"strongroom.dev/strongroom/httpapi"
 	"strongroom.dev/strongroom/keyring"
+	"strongroom.dev/strongroom/mail"
 	"strongroom.dev/strongroom/oauthclient"
+	"strongroom.dev/strongroom/oidcauth"
 	"strongroom.dev/strongroom/service"
 	"strongroom.dev/strongroom/store"
 	"strongroom.dev/strongroom/web"
@@ -87,11 +92,15 @@ func openApp(ctx context.Context, cfg *Config, stderr io.Writer, serving bool) (
 	log := newLogger(cfg, stderr)
 	embedded := cfg.Database == ""
 	var conns *oauthclient.Client
+	var signIn *oidcauth.Registry
 	if serving {
 		// Checked before anything is opened. Only the server talks to the
 		// providers: maintenance commands do not need their secrets.
 		var err error
 		if conns, err = openConnections(cfg, os.Getenv); err != nil {
+			return nil, err
+		}
+		if signIn, err = openSignIn(ctx, cfg, os.Getenv); err != nil {
 			return nil, err
 		}
 	}
@@ -127,8 +136,21 @@ func openApp(ctx context.Context, cfg *Config, stderr io.Writer, serving bool) (
 	}
 	policy := authn.DefaultPolicy
 	policy.MinLength = cfg.PasswordMinLength
+	sender, outbox, err := openMailer(cfg, log)
+	if err != nil {
+		closeKeys()
+		st.Close()
+		return nil, err
+	}
+	passkeys, err := openPasskeys(cfg)
+	if err != nil {
+		closeKeys()
+		st.Close()
+		return nil, err
+	}
 	svc, err := service.New(service.Config{Store: st, Keyring: keys, Hasher: hasher, Policy: policy,
-		SessionTTL: cfg.SessionTTL, Logger: log, Connections: conns})
+		SessionTTL: cfg.SessionTTL, SessionIdle: cfg.SessionIdle, Logger: log, Connections: conns, OIDC: signIn,
+		Mailer: sender, Outbox: outbox, BaseURL: cfg.consoleURL(), Passkeys: passkeys})
 	if err != nil {
 		closeKeys()
 		st.Close()
@@ -158,6 +180,17 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer stopSequencer()
+	sweepCtx, stopSweeper := context.WithCancel(ctx)
+	sweeperDone := make(chan struct{})
+	go func() {
+		defer close(sweeperDone)
+		a.svc.RunSweeper(sweepCtx, 10*time.Minute)
+	}()
+	defer func() {
+		stopSweeper()
+		<-sweeperDone
+		a.svc.WaitMail() // deliver what was handed to the mailer before exiting
+	}()
 	var tlsm *certs.Manager
 	if cfg.TLS() {
 		if tlsm, err = newTLSManager(cfg, log); err != nil {
@@ -259,8 +292,19 @@ Create the first account and organization:
 
 The answer holds a session token: send it as "Authorization: Bearer <token>".
 Open %s/ for the quickstart, %s/api/openapi.json for the API. Stop with Ctrl-C.
+%s
+`, url, where, url, url, url, mailNote(cfg))
+}
 
-`, url, where, url, url, url)
+// mailNote says where e-mail goes.
+func mailNote(cfg *Config) string {
+	if cfg.SMTPHost != "" {
+		return "E-mail (codes, links, notices) is sent through " + cfg.SMTPHost + ".\n"
+	}
+	return `E-mail (sign-in codes, links, notices) goes to the development outbox: make your
+account an operator with 'strongroom operator grant --email you@example.com', enrol a
+second factor, and read it at /api/v1/operator/outbox. Configure --smtp-host for real mail.
+`
 }
 
 // restrictFiles sets mode 0600 on each named file in dir and on its SQLite
@@ -275,4 +319,49 @@ func restrictFiles(dir string, names ...string) error {
 		}
 	}
 	return nil
+}
+
+// openMailer returns the SMTP sender, or the development outbox when no SMTP
+// server is configured.
+func openMailer(cfg *Config, log *slog.Logger) (mail.Sender, *mail.Outbox, error) {
+	if cfg.SMTPHost == "" {
+		if cfg.Database != "" {
+			log.Warn("no smtp-host: e-mail goes to the development outbox, which only operators can read; configure SMTP for production")
+		}
+		o := mail.NewOutbox(mail.OutboxConfig{}, log)
+		return o, o, nil
+	}
+	m, err := mail.NewSMTP(mail.SMTPConfig{Host: cfg.SMTPHost, Port: cfg.SMTPPort, TLS: cfg.SMTPTLS,
+		Username: cfg.SMTPUsername, Password: cfg.SMTPPassword, From: cfg.MailFrom}, log)
+	if err != nil {
+		return nil, nil, fmt.Errorf("e-mail: %w", err)
+	}
+	return m, nil, nil
+}
+
+// consoleURL is where links in e-mail point: the public URL, or the local
+// address in development.
+func (c *Config) consoleURL() string {
+	if c.PublicURL != "" {
+		return c.PublicURL
+	}
+	return "http://" + strings.Replace(c.Addr, "127.0.0.1", "localhost", 1)
+}
+
+// openPasskeys configures WebAuthn for the public URL's host (or localhost in
+// development).
+func openPasskeys(cfg *Config) (*passkey.Passkeys, error) {
+	origin := cfg.consoleURL()
+	u, err := url.Parse(origin)
+	if err != nil {
+		return nil, fmt.Errorf("passkeys: %w", err)
+	}
+	if u.Scheme != "https" && u.Hostname() != "localhost" {
+		return nil, nil // WebAuthn needs a secure context: https or localhost
+	}
+	pk, err := passkey.New(passkey.Config{RPID: u.Hostname(), RPDisplayName: "Strongroom", Origins: []string{origin}})
+	if err != nil {
+		return nil, fmt.Errorf("passkeys: %w", err)
+	}
+	return pk, nil
 }

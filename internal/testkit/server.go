@@ -10,10 +10,13 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
+	"strongroom.dev/strongroom"
 	"strongroom.dev/strongroom/authn"
 	"strongroom.dev/strongroom/httpapi"
 	"strongroom.dev/strongroom/keyring"
+	"strongroom.dev/strongroom/mail"
 	"strongroom.dev/strongroom/service"
 	"strongroom.dev/strongroom/store"
 	"strongroom.dev/strongroom/web"
@@ -30,8 +33,17 @@ type Server struct {
 	Service *service.Service
 	API     *httpapi.Server
 	Keyring *keyring.Keyring
-	client  *http.Client
+	// Outbox receives the service's e-mail unless ServerConfig.Service set
+	// another Mailer.
+	Outbox *mail.Outbox
+	client *http.Client
 }
+
+// GenerousLimits are the test servers' rate limits: high enough that tests
+// which send many requests from one address or session are not throttled.
+// Tests of the limits themselves set their own.
+var GenerousLimits = service.Limits{AuthPerIPRate: 10_000, AuthPerIPBurst: 100_000, APIRate: 1e6, APIBurst: 1e6,
+	LockoutFree: 1000, AccountLockoutFree: 10_000, EmailPerAddressRate: 100, EmailPerAddressBurst: 1000}
 
 // NewServer starts the HTTP stack on st with opts and a keyring with a random
 // master key.
@@ -54,6 +66,9 @@ type ServerConfig struct {
 	// server's URL, known before the service is built (connections need it
 	// for their redirect URI).
 	Service func(url string, cfg *service.Config)
+	// Logger, when set, receives the logs of the outbox, the service and the
+	// HTTP layer (tests that look for secrets in logs); nil discards them.
+	Logger *slog.Logger
 }
 
 // NewServerWithConfig starts the HTTP stack on st as sc says.
@@ -70,7 +85,12 @@ func NewServerWithConfig(t testing.TB, st *store.Store, sc ServerConfig) *Server
 	ts := httptest.NewUnstartedServer(nil)
 	url := "http://" + ts.Listener.Addr().String()
 	log := slog.New(slog.DiscardHandler)
-	cfg := service.Config{Store: st, Keyring: keys, Hasher: h, Logger: log}
+	if sc.Logger != nil {
+		log = sc.Logger
+	}
+	outbox := mail.NewOutbox(mail.OutboxConfig{}, log)
+	cfg := service.Config{Store: st, Keyring: keys, Hasher: h, Logger: log, Limits: GenerousLimits,
+		Mailer: outbox, Outbox: outbox, BaseURL: url}
 	if sc.Service != nil {
 		sc.Service(url, &cfg)
 	}
@@ -87,7 +107,8 @@ func NewServerWithConfig(t testing.TB, st *store.Store, sc ServerConfig) *Server
 	ts.Config.Handler = api
 	ts.Start()
 	t.Cleanup(ts.Close)
-	return &Server{URL: ts.URL, Store: st, Service: svc, API: api, Keyring: keys, client: ts.Client()}
+	t.Cleanup(svc.WaitMail)
+	return &Server{URL: ts.URL, Store: st, Service: svc, API: api, Keyring: keys, Outbox: outbox, client: ts.Client()}
 }
 
 // NewKeyring returns a keyring over st with a random in-memory master key.
@@ -206,4 +227,18 @@ func MustStatus(t testing.TB, r Response, want int) Response {
 		t.Fatalf("status %d, want %d: %s", r.Status, want, r.Body)
 	}
 	return r
+}
+
+// SetOrgSettings replaces an organization's settings directly in the store,
+// for tests that need settings no session of theirs may make.
+func (s *Server) SetOrgSettings(t testing.TB, org strongroom.TenantID, set strongroom.OrgSettings) {
+	t.Helper()
+	st := s.Store
+	defer s.Service.OrgSettingsChanged(org)
+	err := st.Write(t.Context(), store.TenantScope(org), func(tx *store.Tx) error {
+		return tx.SetOrgSettings(t.Context(), &set, time.Now())
+	})
+	if err != nil {
+		t.Fatalf("setting organization settings: %v", err)
+	}
 }

@@ -1,0 +1,199 @@
+package service
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"strongroom.dev/strongroom"
+	"strongroom.dev/strongroom/ratelimit"
+)
+
+// Limits are the rate limits and lockout of authentication and the API
+// (IAM-13). Zero fields take the defaults in DefaultLimits.
+type Limits struct {
+	// AuthPerIP limits authentication attempts (sign-in, codes, MFA, reset) per
+	// client address: a sustained rate per second and a burst.
+	AuthPerIPRate  float64
+	AuthPerIPBurst int
+	// Account lockout: after LockoutFree failures for one account from one
+	// network (/24 or /64), each further failure doubles the wait from
+	// LockoutBase up to LockoutMax. Account-wide (any network), the threshold
+	// is AccountLockoutFree with a short cap AccountLockoutMax, so an attacker's
+	// failures from elsewhere slow a real user only briefly and never lock them
+	// out for good.
+	LockoutFree        int
+	LockoutBase        time.Duration
+	LockoutMax         time.Duration
+	AccountLockoutFree int
+	AccountLockoutMax  time.Duration
+	// EmailPerAddress limits codes, links and resets sent to one address.
+	EmailPerAddressRate  float64
+	EmailPerAddressBurst int
+	// APIRate limits requests per session or API key.
+	APIRate  float64
+	APIBurst int
+}
+
+// DefaultLimits are the limits used for unset fields.
+var DefaultLimits = Limits{
+	AuthPerIPRate: 1, AuthPerIPBurst: 10,
+	LockoutFree: 5, LockoutBase: time.Second, LockoutMax: 15 * time.Minute,
+	AccountLockoutFree: 100, AccountLockoutMax: time.Minute,
+	EmailPerAddressRate: 1.0 / 60, EmailPerAddressBurst: 5,
+	APIRate: 200, APIBurst: 400,
+}
+
+func (l Limits) withDefaults() Limits {
+	d := DefaultLimits
+	set := func(v *float64, def float64) {
+		if *v <= 0 {
+			*v = def
+		}
+	}
+	seti := func(v *int, def int) {
+		if *v <= 0 {
+			*v = def
+		}
+	}
+	setd := func(v *time.Duration, def time.Duration) {
+		if *v <= 0 {
+			*v = def
+		}
+	}
+	set(&l.AuthPerIPRate, d.AuthPerIPRate)
+	seti(&l.AuthPerIPBurst, d.AuthPerIPBurst)
+	seti(&l.LockoutFree, d.LockoutFree)
+	setd(&l.LockoutBase, d.LockoutBase)
+	setd(&l.LockoutMax, d.LockoutMax)
+	seti(&l.AccountLockoutFree, d.AccountLockoutFree)
+	setd(&l.AccountLockoutMax, d.AccountLockoutMax)
+	set(&l.EmailPerAddressRate, d.EmailPerAddressRate)
+	seti(&l.EmailPerAddressBurst, d.EmailPerAddressBurst)
+	set(&l.APIRate, d.APIRate)
+	seti(&l.APIBurst, d.APIBurst)
+	return l
+}
+
+// guards hold the in-memory limiter state. Each replica enforces the limits on
+// the traffic it sees (documented in docs/identity.md).
+type guards struct {
+	authIP   *ratelimit.Limiter
+	netLock  *ratelimit.Lockout
+	acctLock *ratelimit.Lockout
+	email    *ratelimit.Limiter
+	api      *ratelimit.Limiter
+}
+
+func newGuards(l Limits, clock func() time.Time) (*guards, error) {
+	l = l.withDefaults()
+	const maxKeys = 100_000
+	var g guards
+	var err error
+	if g.authIP, err = ratelimit.New(ratelimit.Config{Rate: l.AuthPerIPRate, Burst: l.AuthPerIPBurst, MaxKeys: maxKeys, Clock: clock}); err != nil {
+		return nil, fmt.Errorf("auth rate limit: %w", err)
+	}
+	if g.netLock, err = ratelimit.NewLockout(ratelimit.LockoutConfig{FreeFailures: l.LockoutFree, Base: l.LockoutBase,
+		Max: l.LockoutMax, Forget: 24 * time.Hour, MaxKeys: maxKeys, Clock: clock}); err != nil {
+		return nil, fmt.Errorf("lockout: %w", err)
+	}
+	if g.acctLock, err = ratelimit.NewLockout(ratelimit.LockoutConfig{FreeFailures: l.AccountLockoutFree, Base: l.LockoutBase,
+		Max: l.AccountLockoutMax, Forget: 24 * time.Hour, MaxKeys: maxKeys, Clock: clock}); err != nil {
+		return nil, fmt.Errorf("account lockout: %w", err)
+	}
+	if g.email, err = ratelimit.New(ratelimit.Config{Rate: l.EmailPerAddressRate, Burst: l.EmailPerAddressBurst, MaxKeys: maxKeys, Clock: clock}); err != nil {
+		return nil, fmt.Errorf("e-mail rate limit: %w", err)
+	}
+	if g.api, err = ratelimit.New(ratelimit.Config{Rate: l.APIRate, Burst: l.APIBurst, MaxKeys: maxKeys, Clock: clock}); err != nil {
+		return nil, fmt.Errorf("API rate limit: %w", err)
+	}
+	return &g, nil
+}
+
+const errTooMany = "too many attempts: wait before trying again"
+
+// admitAuth is the cheap first check of every authentication attempt, before
+// any hashing or database work: the client address's rate, then the lockout of
+// the account (by normalized e-mail, whether or not it exists, so the answer
+// does not tell) from this network and overall.
+func (g *guards) admitAuth(ip, account string) error {
+	if ok, wait := g.authIP.Allow(ipKey(ip)); !ok {
+		return strongroom.RateLimited(wait, "%s", errTooMany)
+	}
+	if account == "" {
+		return nil
+	}
+	wait := max(g.netLock.Check(lockKey(account, ip)), g.acctLock.Check(account))
+	if wait > 0 {
+		return strongroom.RateLimited(wait, "%s", errTooMany)
+	}
+	return nil
+}
+
+// failed records a failed attempt for account from ip and reports whether it
+// started (or lengthened) a lockout.
+func (g *guards) failed(ip, account string) time.Duration {
+	if account == "" {
+		return 0
+	}
+	return max(g.netLock.Fail(lockKey(account, ip)), g.acctLock.Fail(account))
+}
+
+func (g *guards) succeeded(ip, account string) {
+	g.netLock.Succeed(lockKey(account, ip))
+	g.acctLock.Succeed(account)
+}
+
+func lockKey(account, ip string) string { return account + "|" + ratelimit.Network(ip) }
+
+// ipKey is the per-address rate-limit key: the address for IPv4, its /64 for
+// IPv6 (one subscriber holds a whole /64).
+func ipKey(ip string) string {
+	if strings.Contains(ip, ":") {
+		return ratelimit.Network(ip)
+	}
+	return ip
+}
+
+// hashSlots bounds concurrent password hashing: argon2id takes 19 MiB and tens
+// of milliseconds each, so a flood of sign-ins that passed the rate limits must
+// queue (briefly) rather than exhaust memory and CPU. A request that waits
+// longer than hashWait is answered 503 with Retry-After.
+const hashWait = 3 * time.Second
+
+func (s *Service) withHashSlot(ctx context.Context, fn func()) error {
+	t := time.NewTimer(hashWait)
+	defer t.Stop()
+	select {
+	case s.hashSlots <- struct{}{}:
+	case <-t.C:
+		return retryLater(time.Second, "the server is busy checking passwords: try again in a moment")
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-s.hashSlots }()
+	fn()
+	return nil
+}
+
+func retryLater(d time.Duration, msg string) error {
+	e := strongroom.Errorf(strongroom.EUNAVAILABLE, "%s", msg)
+	e.RetryAfter = d
+	return e
+}
+
+// verifyPassword checks a password against a stored hash ("" for none: the
+// same work, always false) in a hashing slot.
+func (s *Service) verifyPassword(ctx context.Context, hash, password string) (ok bool, err error) {
+	err = s.withHashSlot(ctx, func() { ok = s.hasher.Verify(hash, password) == nil })
+	return ok && hash != "", err
+}
+
+// hashPassword hashes a new password in a hashing slot.
+func (s *Service) hashPassword(ctx context.Context, password string) (hash string, err error) {
+	if serr := s.withHashSlot(ctx, func() { hash, err = s.hasher.Hash(password) }); serr != nil {
+		return "", serr
+	}
+	return hash, err
+}
