@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"strongroom.dev/strongroom"
@@ -84,6 +85,32 @@ type guards struct {
 	acctLock *ratelimit.Lockout
 	email    *ratelimit.Limiter
 	api      *ratelimit.Limiter
+	hashing  inflight
+}
+
+// inflight is a set of keys with work in progress.
+type inflight struct {
+	mu sync.Mutex
+	m  map[string]struct{}
+}
+
+func (f *inflight) acquire(key string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, busy := f.m[key]; busy {
+		return false
+	}
+	if f.m == nil {
+		f.m = make(map[string]struct{})
+	}
+	f.m[key] = struct{}{}
+	return true
+}
+
+func (f *inflight) release(key string) {
+	f.mu.Lock()
+	delete(f.m, key)
+	f.mu.Unlock()
 }
 
 func newGuards(l Limits, clock func() time.Time) (*guards, error) {
@@ -145,6 +172,10 @@ func (g *guards) succeeded(ip, account string) {
 	g.acctLock.Succeed(account)
 }
 
+// signedIn records a completed sign-in: its network goes first in the
+// password-hashing queue for a while (hashScheduler).
+func (s *Service) signedIn(ip string) { s.hashes.vouch(ratelimit.Network(ip), s.now()) }
+
 func lockKey(account, ip string) string { return account + "|" + ratelimit.Network(ip) }
 
 // ipKey is the per-address rate-limit key: the address for IPv4, its /64 for
@@ -156,23 +187,30 @@ func ipKey(ip string) string {
 	return ip
 }
 
-// hashSlots bounds concurrent password hashing: argon2id takes 19 MiB and tens
-// of milliseconds each, so a flood of sign-ins that passed the rate limits must
-// queue (briefly) rather than exhaust memory and CPU. A request that waits
-// longer than hashWait is answered 503 with Retry-After.
+// withHashSlot bounds concurrent password hashing (one slot per core):
+// argon2id takes 19 MiB and tens of milliseconds each, so a flood of sign-ins
+// that passed the rate limits must queue (briefly) rather than exhaust memory
+// and CPU. A request that waits longer than hashWait is answered 503 with
+// Retry-After. Each client address (IPv6: /64) has at most one hash in flight
+// or queued: a second one is refused at once (429), so a few flooding
+// addresses hold at most one place each in the queue; and networks that
+// signed in successfully lately are served first (hashScheduler).
 const hashWait = 3 * time.Second
 
 func (s *Service) withHashSlot(ctx context.Context, fn func()) error {
-	t := time.NewTimer(hashWait)
-	defer t.Stop()
-	select {
-	case s.hashSlots <- struct{}{}:
-	case <-t.C:
-		return retryLater(time.Second, "the server is busy checking passwords: try again in a moment")
-	case <-ctx.Done():
-		return ctx.Err()
+	key := ipKey(strongroom.PrincipalFrom(ctx).IP)
+	if !s.guards.hashing.acquire(key) {
+		return strongroom.RateLimited(time.Second, "%s", errTooMany)
 	}
-	defer func() { <-s.hashSlots }()
+	defer s.guards.hashing.release(key)
+	network := ratelimit.Network(strongroom.PrincipalFrom(ctx).IP)
+	if !s.hashes.acquire(ctx, network, s.now(), hashWait) {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		return retryLater(time.Second, "the server is busy checking passwords: try again in a moment")
+	}
+	defer s.hashes.release()
 	fn()
 	return nil
 }

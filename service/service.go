@@ -70,7 +70,7 @@ type Service struct {
 	sessionIdle time.Duration
 	log         *slog.Logger
 	guards      *guards
-	hashSlots   chan struct{}
+	hashes      *hashScheduler
 	mailer      mail.Sender
 	outbox      *mail.Outbox
 	mailWG      sync.WaitGroup
@@ -143,7 +143,7 @@ func New(cfg Config) (*Service, error) {
 		return nil, err
 	}
 	s.guards = g
-	s.hashSlots = make(chan struct{}, max(2, runtime.GOMAXPROCS(0)))
+	s.hashes = newHashScheduler(max(2, runtime.GOMAXPROCS(0)))
 	enabled := cfg.Store.Engine() == store.SQLite
 	s.sessions = newCache[string, *strongroom.Session](enabled, 10000)
 	s.members = newCache[memberKey, *strongroom.Membership](enabled, 10000)

@@ -227,6 +227,7 @@ func (s *Service) openSession(ctx context.Context, user *strongroom.User, o Sess
 	if err != nil {
 		return nil, err
 	}
+	s.signedIn(strongroom.PrincipalFrom(ctx).IP)
 	s.noticeNewDevice(ctx, user, sess)
 	return &SessionGrant{Token: token, ExpiresAt: sess.ExpiresAt, User: *user, Session: sess}, nil
 }

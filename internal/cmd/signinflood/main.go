@@ -61,6 +61,7 @@ type config struct {
 	users     int
 	interval  time.Duration
 	deadline  time.Duration
+	cold      bool
 }
 
 func main() {
@@ -82,6 +83,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&c.users, "users", 8, "real users, each signing in from its own address (1 to 100)")
 	fs.DurationVar(&c.interval, "interval", 100*time.Millisecond, "pause between two real sign-ins (round robin over the users)")
 	fs.DurationVar(&c.deadline, "deadline", 5*time.Minute, "abort the whole run after this long")
+	fs.BoolVar(&c.cold, "cold", false, "flood first, then the quiet phase: the users' networks have no recent sign-in when the flood starts")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -242,9 +244,11 @@ func measure(ctx context.Context, c *config, stdout, stderr io.Writer) error {
 			return fmt.Errorf("signup: status %d", resp.StatusCode)
 		}
 	}
-	quiet, err := realSignIns(ctx, c, hc, base, users)
-	if err != nil {
-		return err
+	var quiet *phase
+	if !c.cold {
+		if quiet, err = realSignIns(ctx, c, hc, base, users); err != nil {
+			return err
+		}
 	}
 	exe, err := os.Executable()
 	if err != nil {
@@ -264,6 +268,11 @@ func measure(ctx context.Context, c *config, stdout, stderr io.Writer) error {
 	}
 	if err := child.Wait(); err != nil {
 		return fmt.Errorf("flood process: %w", err)
+	}
+	if c.cold {
+		if quiet, err = realSignIns(ctx, c, hc, base, users); err != nil {
+			return err
+		}
 	}
 	var fr floodResult
 	if err := json.Unmarshal(out.Bytes(), &fr); err != nil {
@@ -366,8 +375,12 @@ func pct(sorted []time.Duration, p int) time.Duration {
 
 func report(w io.Writer, c *config, quiet, flooded *phase, fr floodResult) {
 	ms := func(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond)) }
-	fmt.Fprintf(w, "Sign-ins of %d real users (one every %s, each from its own address), %s per phase; %s, GOMAXPROCS=%d.\n\n",
-		c.users, c.interval, c.duration, runtime.GOOS+"/"+runtime.GOARCH, runtime.GOMAXPROCS(0))
+	order := "quiet phase first, so the users' networks have signed in lately when the flood starts"
+	if c.cold {
+		order = "flood first (-cold): the users' networks have no recent sign-in when it starts"
+	}
+	fmt.Fprintf(w, "Sign-ins of %d real users (one every %s, each from its own address), %s per phase, %s; %s, GOMAXPROCS=%d.\n\n",
+		c.users, c.interval, c.duration, order, runtime.GOOS+"/"+runtime.GOARCH, runtime.GOMAXPROCS(0))
 	fmt.Fprintln(w, "| phase | real sign-ins | failed | p50 | p99 | max |")
 	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|")
 	for _, r := range []struct {
