@@ -342,7 +342,7 @@ func TestIdentityFlowTOTP(t *testing.T) {
 			mfaTProblem(t, env.do(t, a.Token, "POST", "/api/v1/me/mfa/totp", map[string]string{}), http.StatusForbidden, strongroom.ESTEPUP)
 			seq := env.seq(t, mfaTPlatform)
 			mfaTProblem(t, env.do(t, a.Token, "POST", "/api/v1/auth/step-up", map[string]string{"password": "not my password at all"}),
-				http.StatusUnauthorized, strongroom.EUNAUTHORIZED)
+				http.StatusUnprocessableEntity, strongroom.EVALIDATION)
 			up := mfaTParseGrant(t, env.do(t, a.Token, "POST", "/api/v1/auth/step-up", map[string]string{"password": mfaTPassword}), http.StatusOK)
 			env.checkGrant(t, up, 1, "password")
 			mfaTProblem(t, env.do(t, a.Token, "GET", "/api/v1/me", nil), http.StatusUnauthorized, strongroom.EUNAUTHORIZED)
@@ -560,13 +560,13 @@ func TestIdentityFlowOrgPolicy(t *testing.T) {
 				t.Helper()
 				return env.do(t, token, "POST", "/api/v1/auth/email/step/verify", map[string]string{"code": code})
 			}
-			mfaTProblem(t, step(f.Grant.Token, mfaTOther(code)), http.StatusUnauthorized, strongroom.EUNAUTHORIZED)
+			mfaTProblem(t, step(f.Grant.Token, mfaTOther(code)), http.StatusUnprocessableEntity, strongroom.EVALIDATION)
 			sg := mfaTParseGrant(t, step(f.Grant.Token, code), http.StatusOK)
 			env.checkGrant(t, sg, 2, "password", "totp", "email") // still AAL2, not more
 			env.audited(t, mfaTPlatform, pseq, "auth.email_step failure: invalid code", "auth.email_step success")
 			mfaTProblem(t, enter(f.Grant.Token), http.StatusUnauthorized, strongroom.EUNAUTHORIZED)
 			testkit.MustStatus(t, enter(sg.Token), http.StatusOK)
-			mfaTProblem(t, step(sg.Token, code), http.StatusUnauthorized, strongroom.EUNAUTHORIZED) // single use
+			mfaTProblem(t, step(sg.Token, code), http.StatusUnprocessableEntity, strongroom.EVALIDATION) // single use
 			env.audited(t, org, seq)
 			// A sign-in by e-mailed code (then the app) has taken the step already.
 			testkit.MustStatus(t, env.do(t, "", "POST", "/api/v1/auth/email/start", map[string]string{"email": member.Email}), http.StatusAccepted)

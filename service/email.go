@@ -126,24 +126,34 @@ func (s *Service) sendCode(ctx context.Context, purpose string, user *strongroom
 	return nil
 }
 
-// StartEmailSignIn e-mails a one-time code and a magic link to an account's
-// address. The answer is the same whether or not the account exists.
-func (s *Service) StartEmailSignIn(ctx context.Context, email string) error {
-	p := strongroom.PrincipalFrom(ctx)
+// accountFor is the start of every "e-mail me" request: the address is
+// checked, the request admitted by the rate limits and lockout, and the
+// account found. An unknown address gives no account and no error (the
+// answer must not tell), and the attempt is audited as action.
+func (s *Service) accountFor(ctx context.Context, email, action string) (*strongroom.User, error) {
 	norm, err := NormalizeEmail("/email", email)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if err := s.guards.admitAuth(p.IP, norm); err != nil {
-		return err
+	if err := s.guards.admitAuth(strongroom.PrincipalFrom(ctx).IP, norm); err != nil {
+		return nil, err
 	}
 	user, err := s.userByEmail(ctx, norm)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if user == nil {
-		s.auditSignIn(ctx, "auth.signin.email.start", "", strongroom.ResultFailure, "no such account")
-		return nil
+		s.auditSignIn(ctx, action, "", strongroom.ResultFailure, "no such account")
+	}
+	return user, nil
+}
+
+// StartEmailSignIn e-mails a one-time code and a magic link to an account's
+// address. The answer is the same whether or not the account exists.
+func (s *Service) StartEmailSignIn(ctx context.Context, email string) error {
+	user, err := s.accountFor(ctx, email, "auth.signin.email.start")
+	if user == nil || err != nil {
+		return err
 	}
 	err = s.sendCode(ctx, purposeEmailSignIn, user, emailCodeTTL, func(code, link string) mail.Message {
 		return mail.Message{To: user.Email, Kind: "signin-code", Subject: "Your Strongroom sign-in code",
@@ -296,11 +306,7 @@ func (s *Service) VerifyAddress(ctx context.Context, token string) error {
 // StartEmailStep e-mails the signed-in user a code for an organization that
 // requires e-mail verification on every sign-in.
 func (s *Service) StartEmailStep(ctx context.Context) error {
-	p := strongroom.PrincipalFrom(ctx)
-	if p.Kind != strongroom.PrincipalUser || p.Session == nil {
-		return strongroom.Errorf(strongroom.EUNAUTHORIZED, "authentication required")
-	}
-	user, err := s.user(ctx, p.UserID)
+	_, user, err := s.sessionUser(ctx, false)
 	if err != nil {
 		return err
 	}
@@ -315,18 +321,16 @@ func (s *Service) StartEmailStep(ctx context.Context) error {
 // rotated). The assurance level does not change: an e-mailed code is not an
 // MFA factor.
 func (s *Service) VerifyEmailStep(ctx context.Context, code string) (*SessionGrant, error) {
-	p := strongroom.PrincipalFrom(ctx)
-	if p.Kind != strongroom.PrincipalUser || p.Session == nil {
-		return nil, strongroom.Errorf(strongroom.EUNAUTHORIZED, "authentication required")
-	}
-	user, err := s.user(ctx, p.UserID)
+	p, user, err := s.sessionUser(ctx, true)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.guards.admitAuth(p.IP, user.Email); err != nil {
-		return nil, err
-	}
 	if _, err := s.checkEmailCode(ctx, purposeEmailStep, user.Email, code, "auth.email_step"); err != nil {
+		if err == errBadCode {
+			// The session is still valid: not a 401, which clients read as
+			// "signed out".
+			return nil, validation("/code", "is not valid or has expired")
+		}
 		return nil, err
 	}
 	return s.upgradeSession(ctx, p.Session, p.Session.AAL, appendMissing(p.Session.Methods, strongroom.MethodEmail), "auth.email_step")
@@ -335,20 +339,9 @@ func (s *Service) VerifyEmailStep(ctx context.Context, code string) (*SessionGra
 // StartPasswordReset e-mails a single-use reset link (30 minutes). The answer
 // is the same whether or not the account exists.
 func (s *Service) StartPasswordReset(ctx context.Context, email string) error {
-	norm, err := NormalizeEmail("/email", email)
-	if err != nil {
+	user, err := s.accountFor(ctx, email, "auth.password_reset.start")
+	if user == nil || err != nil {
 		return err
-	}
-	if err := s.guards.admitAuth(strongroom.PrincipalFrom(ctx).IP, norm); err != nil {
-		return err
-	}
-	user, err := s.userByEmail(ctx, norm)
-	if err != nil {
-		return err
-	}
-	if user == nil {
-		s.auditSignIn(ctx, "auth.password_reset.start", "", strongroom.ResultFailure, "no such account")
-		return nil
 	}
 	err = s.sendCode(ctx, purposeReset, user, resetTTL, func(_, link string) mail.Message {
 		return mail.Message{To: user.Email, Kind: "password-reset", Subject: "Reset your Strongroom password",

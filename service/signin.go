@@ -478,15 +478,8 @@ type StepUpInput struct {
 // StepUp refreshes the session's authentication time (and rotates its token)
 // after the user proves who they are again, for sensitive actions.
 func (s *Service) StepUp(ctx context.Context, in StepUpInput) (*SessionGrant, error) {
-	p := strongroom.PrincipalFrom(ctx)
-	if p.Kind != strongroom.PrincipalUser || p.Session == nil {
-		return nil, strongroom.Errorf(strongroom.EUNAUTHORIZED, "authentication required")
-	}
-	user, err := s.user(ctx, p.UserID)
+	p, user, err := s.sessionUser(ctx, true)
 	if err != nil {
-		return nil, err
-	}
-	if err := s.guards.admitAuth(p.IP, user.Email); err != nil {
 		return nil, err
 	}
 	var method string
@@ -509,7 +502,12 @@ func (s *Service) StepUp(ctx context.Context, in StepUpInput) (*SessionGrant, er
 	if err != nil {
 		s.guards.failed(p.IP, user.Email)
 		s.auditSignIn(ctx, "auth.step_up", user.ID, strongroom.ResultFailure, "invalid "+method)
-		return nil, strongroom.Errorf(strongroom.EUNAUTHORIZED, "that did not match")
+		// The session is still valid: 422, not the 401 clients read as "signed out".
+		field := "/password"
+		if method == strongroom.MethodTOTP {
+			field = "/code"
+		}
+		return nil, validation(field, "does not match")
 	}
 	s.guards.succeeded(p.IP, user.Email)
 	aal := p.Session.AAL
@@ -554,6 +552,25 @@ func appendMissing(list []string, v string) []string {
 		return list
 	}
 	return append(slices.Clip(list), v)
+}
+
+// sessionUser returns the principal of a signed-in session and its user; with
+// admit, the request must also pass the authentication limits and lockout.
+func (s *Service) sessionUser(ctx context.Context, admit bool) (*strongroom.Principal, *strongroom.User, error) {
+	p := strongroom.PrincipalFrom(ctx)
+	if p.Kind != strongroom.PrincipalUser || p.Session == nil {
+		return nil, nil, strongroom.Errorf(strongroom.EUNAUTHORIZED, "authentication required")
+	}
+	user, err := s.user(ctx, p.UserID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if admit {
+		if err := s.guards.admitAuth(p.IP, user.Email); err != nil {
+			return nil, nil, err
+		}
+	}
+	return p, user, nil
 }
 
 // user loads a user by ID.
