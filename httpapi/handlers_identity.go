@@ -797,6 +797,13 @@ func (s *Server) oidcCallback(w http.ResponseWriter, r *http.Request) error {
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	if res.Grant != nil {
+		// The browser's cookie now carries the new session: end the one it
+		// replaces rather than leave it running unseen.
+		if p := strongroom.PrincipalFrom(r.Context()); p.Session != nil && p.Session.Cookie {
+			if err := s.svc.SignOut(r.Context()); err != nil {
+				s.log.Warn("ending the session an OIDC sign-in replaced", "err", err)
+			}
+		}
 		http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: res.Grant.Token, Path: "/", Expires: res.Grant.ExpiresAt,
 			Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode})
 		http.Redirect(w, r, "/", http.StatusSeeOther)

@@ -441,3 +441,26 @@ func oidcTBrowserSession(t *testing.T, env *oidcTEnv, email string) string {
 	}
 	return c.Value
 }
+
+// oidcTCurrentSession returns the ID of the session a cookie carries.
+func oidcTCurrentSession(t *testing.T, env *oidcTEnv, cookie string) string {
+	t.Helper()
+	r := testkit.MustStatus(t, env.srv.Do(t, testkit.Request{Method: "GET", Path: "/api/v1/me/sessions",
+		Header: map[string]string{"Cookie": httpapi.SessionCookie + "=" + cookie}}), http.StatusOK)
+	var list struct {
+		Items []struct {
+			ID      string `json:"id"`
+			Current bool   `json:"current"`
+		} `json:"items"`
+	}
+	if err := json.Unmarshal(r.Body, &list); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range list.Items {
+		if s.Current {
+			return s.ID
+		}
+	}
+	t.Fatal("no current session in the list")
+	return ""
+}

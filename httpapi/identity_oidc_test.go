@@ -149,6 +149,7 @@ func TestOIDCLinking(t *testing.T) {
 			carol := env.srv.Signup(t, "carol@link.example", "Carol Org")
 			cb := env.browser()
 			cb.cookies[httpapi.SessionCookie] = oidcTBrowserSession(t, env, carol.Email)
+			oldSession := oidcTCurrentSession(t, env, cb.cookies[httpapi.SessionCookie])
 			env.idp.SetUser(testkit.OIDCUser{Subject: "carol-work", Email: "c.other@corp.example", EmailVerified: false})
 			seq = env.seq(t, oidcTPlatform)
 			if got := cb.signedIn(t, cb.signIn(t)); got != carol.UserID {
@@ -159,7 +160,9 @@ func TestOIDCLinking(t *testing.T) {
 			}
 			env.audited(t, oidcTPlatform, seq,
 				oidcTEvent{Action: "user.federated_identity.link", Result: "success", Target: carol.UserID, How: "signed-in user"},
-				oidcTEvent{Action: "auth.signin.oidc", Result: "success", Target: carol.UserID})
+				oidcTEvent{Action: "auth.signin.oidc", Result: "success", Target: carol.UserID},
+				// The session whose cookie the new one replaced is ended, not left running.
+				oidcTEvent{Action: "session.end", Result: "success", Target: oldSession})
 			// From now on, the provider account alone signs carol in.
 			fresh := env.browser()
 			if got := fresh.signedIn(t, fresh.signIn(t)); got != carol.UserID {

@@ -39,6 +39,7 @@ type Config struct {
 	SMTPTLS           string
 	SMTPUsername      string
 	SMTPPassword      string
+	SMTPCAFile        string
 	MailFrom          string
 	PasswordMinLength int
 	MasterKeyFile     string
@@ -186,6 +187,10 @@ var settings = []setting{
 	}},
 	{"smtp-password", "", "SMTP password: set it in STRONGROOM_SMTP_PASSWORD or the config file, never as a flag", func(c *Config, v string) error {
 		c.SMTPPassword = v
+		return nil
+	}},
+	{"smtp-ca-file", "", "PEM file of the certificate authorities that sign the SMTP server's certificate; empty: the system's", func(c *Config, v string) error {
+		c.SMTPCAFile = v
 		return nil
 	}},
 	{"mail-from", "", "sender address of Strongroom's e-mail (no-reply@example.com); required with smtp-host", func(c *Config, v string) error {

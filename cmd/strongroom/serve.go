@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -331,8 +332,19 @@ func openMailer(cfg *Config, log *slog.Logger) (mail.Sender, *mail.Outbox, error
 		o := mail.NewOutbox(mail.OutboxConfig{}, log)
 		return o, o, nil
 	}
+	var roots *x509.CertPool
+	if cfg.SMTPCAFile != "" {
+		b, err := os.ReadFile(cfg.SMTPCAFile)
+		if err != nil {
+			return nil, nil, fmt.Errorf("e-mail: reading the SMTP CA file: %w", err)
+		}
+		roots = x509.NewCertPool()
+		if !roots.AppendCertsFromPEM(b) {
+			return nil, nil, fmt.Errorf("e-mail: %s holds no PEM certificate", cfg.SMTPCAFile)
+		}
+	}
 	m, err := mail.NewSMTP(mail.SMTPConfig{Host: cfg.SMTPHost, Port: cfg.SMTPPort, TLS: cfg.SMTPTLS,
-		Username: cfg.SMTPUsername, Password: cfg.SMTPPassword, From: cfg.MailFrom}, log)
+		Username: cfg.SMTPUsername, Password: cfg.SMTPPassword, From: cfg.MailFrom, RootCAs: roots}, log)
 	if err != nil {
 		return nil, nil, fmt.Errorf("e-mail: %w", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/base64"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"log"
@@ -62,6 +63,7 @@ type SMTPServer struct {
 	Host     string         // 127.0.0.1
 	Port     int            // chosen by the system
 	RootCAs  *x509.CertPool // trusts the server's certificate
+	CertPEM  []byte         // the server's (self-signed) certificate, PEM, for a CA file
 	TLS      string         // as in SMTPServerOptions, with the default applied
 	Username string         // as in SMTPServerOptions
 	password string
@@ -82,7 +84,8 @@ func NewSMTPServer(t testing.TB, opts SMTPServerOptions) *SMTPServer {
 	}
 	cert, pool := smtpTestCertificate(t)
 	tlsConf := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-	s := &SMTPServer{Host: "127.0.0.1", RootCAs: pool, TLS: opts.TLS, Username: opts.Username, password: opts.Password}
+	s := &SMTPServer{Host: "127.0.0.1", RootCAs: pool, TLS: opts.TLS, Username: opts.Username, password: opts.Password,
+		CertPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Certificate[0]})}
 
 	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) {
 		return &smtpSession{server: s}, nil
