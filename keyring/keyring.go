@@ -165,7 +165,8 @@ func (r *Keyring) Keys(ctx context.Context, tenant strongroom.TenantID) (*Tenant
 	return keys, nil
 }
 
-// load reads and unwraps a tenant's keys; nil without error when it has none.
+// load reads and unwraps a tenant's keys; nil without error when it has none,
+// or only the index key that create stores first.
 func (r *Keyring) load(ctx context.Context, tenant strongroom.TenantID) (*TenantKeys, error) {
 	all, err := r.storage.TenantKeys(ctx, tenant)
 	if err != nil {
@@ -203,14 +204,21 @@ func (r *Keyring) load(ctx context.Context, tenant strongroom.TenantID) (*Tenant
 			haveIndex = true
 		}
 	}
+	if len(t.byID) == 0 && haveIndex {
+		// create stores the index key first and the data key in a second
+		// statement: another request is creating this tenant's keys right now,
+		// or a crash came between the two. Keys completes them like a first use.
+		return nil, nil
+	}
 	if len(t.byID) == 0 || !haveIndex {
 		return nil, fmt.Errorf("keyring: tenant %s has an incomplete keyring", tenant)
 	}
 	return t, nil
 }
 
-// create stores version 1 of a tenant's data key and its index key. If another
-// replica was first, its keys stand.
+// create stores a tenant's index key and then version 1 of its data key, each
+// unless it exists. If another request or replica was first, its keys stand; a
+// creation cut off between the two is completed.
 func (r *Keyring) create(ctx context.Context, tenant strongroom.TenantID) error {
 	for _, kind := range []store.KeyKind{store.KeyIndex, store.KeyData} {
 		if err := r.add(ctx, tenant, kind, 1); err != nil && strongroom.ErrorCode(err) != strongroom.ECONFLICT {
