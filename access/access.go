@@ -34,6 +34,8 @@ const (
 	InvitationsWrite Permission = "invitations.write"
 	SettingsRead     Permission = "settings.read"
 	SettingsWrite    Permission = "settings.write"
+	// AuditRead is querying and exporting the organization's audit log.
+	AuditRead Permission = "audit.read"
 	// Operator is platform staff's work outside any organization (IAM-07:
 	// always with MFA). It is not an organization permission.
 	Operator Permission = "operator"
@@ -49,6 +51,9 @@ var roleGrants = map[strongroom.Role]map[Permission]bool{
 		ConnectionsRead: true, ConnectionsWrite: true,
 		APIKeysRead: true, APIKeysWrite: true, InvitationsRead: true, InvitationsWrite: true,
 		SettingsRead: true, SettingsWrite: true,
+		// The audit log records every member's actions, sign-ins with their
+		// addresses and devices: Admins only (LOG-01).
+		AuditRead: true,
 	},
 	strongroom.RoleEditor: {
 		OrgRead: true, ClientsRead: true, CollectionsRead: true, RecordsRead: true, RecordsWrite: true,
@@ -62,7 +67,7 @@ var roleGrants = map[strongroom.Role]map[Permission]bool{
 func Permissions() []Permission {
 	return []Permission{OrgRead, MembersRead, MembersWrite, ClientsRead, ClientsWrite,
 		CollectionsRead, CollectionsWrite, RecordsRead, RecordsWrite, ConnectionsRead, ConnectionsWrite,
-		APIKeysRead, APIKeysWrite, InvitationsRead, InvitationsWrite, SettingsRead, SettingsWrite}
+		APIKeysRead, APIKeysWrite, InvitationsRead, InvitationsWrite, SettingsRead, SettingsWrite, AuditRead}
 }
 
 // Granted reports whether role holds perm.

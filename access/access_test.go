@@ -14,7 +14,7 @@ func TestRoleTable(t *testing.T) {
 	want := map[strongroom.Role][]Permission{
 		strongroom.RoleAdmin: {OrgRead, MembersRead, MembersWrite, ClientsRead, ClientsWrite,
 			CollectionsRead, CollectionsWrite, RecordsRead, RecordsWrite, ConnectionsRead, ConnectionsWrite,
-			APIKeysRead, APIKeysWrite, InvitationsRead, InvitationsWrite, SettingsRead, SettingsWrite},
+			APIKeysRead, APIKeysWrite, InvitationsRead, InvitationsWrite, SettingsRead, SettingsWrite, AuditRead},
 		strongroom.RoleEditor: {OrgRead, ClientsRead, CollectionsRead, RecordsRead, RecordsWrite},
 		strongroom.RoleViewer: {OrgRead, ClientsRead, CollectionsRead, RecordsRead},
 	}
@@ -66,6 +66,9 @@ func TestDecide(t *testing.T) {
 		{"admin connects", member(strongroom.RoleAdmin), ConnectionsWrite, Resource{Tenant: a}, Allow},
 		{"editor reads connections", member(strongroom.RoleEditor), ConnectionsRead, Resource{Tenant: a}, Forbidden},
 		{"viewer connects", member(strongroom.RoleViewer), ConnectionsWrite, Resource{Tenant: a}, Forbidden},
+		{"admin reads the audit log", member(strongroom.RoleAdmin), AuditRead, Resource{Tenant: a}, Allow},
+		{"editor reads the audit log", member(strongroom.RoleEditor), AuditRead, Resource{Tenant: a}, Forbidden},
+		{"viewer reads the audit log", member(strongroom.RoleViewer), AuditRead, Resource{Tenant: a}, Forbidden},
 		{"assigned editor, own client", member(strongroom.RoleEditor, c1), RecordsWrite, Resource{Tenant: a, Client: &c1}, Allow},
 		{"assigned editor, other client", member(strongroom.RoleEditor, c1), RecordsRead, Resource{Tenant: a, Client: &c2}, NotFound},
 		{"assigned viewer, other client, write", member(strongroom.RoleViewer, c1), RecordsWrite, Resource{Tenant: a, Client: &c2}, NotFound},

@@ -1,8 +1,10 @@
 // Package audit runs Strongroom's tamper-evident audit log over the store: the
 // sequencer that seals committed events into each tenant's hash chain and signs
 // checkpoints of the chain heads (into the database and a folder outside it),
-// and the verification of everything stored. The construction itself is
-// package auditlog; docs/audit-log.md describes both.
+// the verification of everything stored, and exports of a tenant's chain with
+// its checkpoints and their verification away from the server (export.go).
+// The construction itself is package auditlog; docs/audit-log.md describes
+// both.
 package audit
 
 import (
@@ -50,6 +52,10 @@ type Config struct {
 	CheckpointInterval time.Duration
 	// BatchSize is how many events one transaction seals (default 1000).
 	BatchSize int
+	// Observe, when set, is told of every round this sequencer runs while it
+	// holds (or fails to reach) the lease: JobSeal or JobCheckpoint, its
+	// duration and error (metrics). It must be cheap and must not block.
+	Observe func(job string, d time.Duration, err error)
 }
 
 // Sequencer seals committed audit events into their tenants' chains in seq
@@ -69,12 +75,15 @@ type Sequencer struct {
 	cpEvery   time.Duration
 	batch     int
 	horizon   *store.AuditHorizon
+	observeFn func(job string, d time.Duration, err error)
+	lag       lagState
 
 	mu            sync.Mutex
 	holding       bool
 	leaseUntil    time.Time
 	catchUp       bool  // on taking the lease: look at every chain
 	sealedThrough int64 // every event with seq ≤ this is sealed
+	cleanThrough  int64 // sealedThrough as of the last round in which every chain sealed
 	// heads are chain heads this sequencer computed (by sealing) or verified
 	// (from a checkpoint) and has not checkpointed yet: only these are signed.
 	heads        map[strongroom.TenantID]auditlog.Head
@@ -95,7 +104,7 @@ func NewSequencer(cfg Config) (*Sequencer, error) {
 	}
 	s := &Sequencer{st: cfg.Store, signer: cfg.Signer, pub: pub, folder: cfg.Folder, log: cfg.Logger, now: cfg.Now,
 		holder: cfg.Holder, ttl: cfg.LeaseTTL, sealEvery: cfg.SealInterval, cpEvery: cfg.CheckpointInterval,
-		batch: cfg.BatchSize, horizon: cfg.Store.NewAuditHorizon(),
+		batch: cfg.BatchSize, horizon: cfg.Store.NewAuditHorizon(), observeFn: cfg.Observe,
 		heads: map[strongroom.TenantID]auditlog.Head{}, checkpointed: map[strongroom.TenantID]int64{},
 		retry: map[strongroom.TenantID]bool{}}
 	if s.log == nil {
@@ -163,14 +172,25 @@ func (s *Sequencer) Tick(ctx context.Context) (bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
+	start := time.Now()
 	if err := s.holdLease(ctx, now); err != nil || !s.holding {
+		if err != nil {
+			s.observe(JobSeal, time.Since(start), err)
+		}
+		s.noteLag(now)
 		return false, err
 	}
-	if err := s.seal(ctx); err != nil {
+	err := s.seal(ctx)
+	s.observe(JobSeal, time.Since(start), err)
+	s.noteLag(now)
+	if err != nil {
 		return true, err
 	}
 	if now.Sub(s.lastCP) >= s.cpEvery {
-		if _, err := s.checkpoint(ctx); err != nil {
+		start := time.Now()
+		_, err := s.checkpoint(ctx)
+		s.observe(JobCheckpoint, time.Since(start), err)
+		if err != nil {
 			return true, err
 		}
 		s.lastCP = now
@@ -191,6 +211,7 @@ func (s *Sequencer) Stop(ctx context.Context) error {
 		err = errors.Join(err, cerr)
 	}
 	s.holding = false
+	s.noteLag(s.now())
 	return errors.Join(err, s.st.ReleaseLease(ctx, LeaseName, s.holder))
 }
 
@@ -258,6 +279,9 @@ func (s *Sequencer) seal(ctx context.Context) error {
 	// Chains that failed are tried again next round on their own; the others
 	// need not be looked at again below the horizon.
 	s.sealedThrough, s.catchUp = max(s.sealedThrough, through), false
+	if len(errs) == 0 {
+		s.cleanThrough = s.sealedThrough
+	}
 	return errors.Join(errs...)
 }
 

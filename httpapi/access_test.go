@@ -320,6 +320,12 @@ func (f *fixture) request(t *testing.T, rt httpapi.Route, actor testkit.Account)
 		body = map[string]string{"name": fmt.Sprintf("key %d", n), "role": "viewer"}
 	case "POST /api/v1/orgs/{org}/api-keys/{key}/rotate":
 		body = map[string]int{"overlap_seconds": 60}
+	case "GET /api/v1/orgs/{org}/audit":
+		path += "?action=record.*&limit=5" // filtered, as Admins read it
+	case "GET /api/v1/orgs/{org}/audit/export":
+		// An export needs a recent sign-in: a new session of the actor's,
+		// however long the matrix has run.
+		token = fresh()
 	case "POST /api/v1/orgs/{org}/invitations":
 		body = map[string]string{"email": fmt.Sprintf("invitee%d@a.example", n), "role": "viewer"}
 	case "POST /api/v1/orgs/{org}/clients", "PATCH /api/v1/orgs/{org}/clients/{client}":

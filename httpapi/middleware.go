@@ -82,10 +82,14 @@ func (s *Server) outer(next http.Handler) http.Handler {
 					writeError(sw, r, s.log, strongroom.Errorf(strongroom.EINTERNAL, "internal error"))
 				}
 			}
+			d := time.Since(start)
 			s.log.LogAttrs(ctx, slog.LevelInfo, "request",
 				slog.String("request_id", id), slog.String("method", r.Method),
 				slog.String("route", r.Pattern), slog.Int("status", sw.status),
-				slog.Duration("duration", time.Since(start)))
+				slog.Duration("duration", d))
+			if s.opts.Observe != nil {
+				s.opts.Observe(r.Pattern, r.Method, sw.status, d)
+			}
 		}()
 		if !s.cors(sw, r) {
 			return

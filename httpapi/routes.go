@@ -54,6 +54,7 @@ func (s *Server) routeTable() []Route {
 		{http.MethodPost, "/api/v1/me/mfa/recovery-codes", access.Authenticated, "Replace your recovery codes", s.regenerateRecoveryCodes},
 
 		{http.MethodGet, "/api/v1/operator/outbox", access.Operator, "The development outbox (embedded mode)", s.operatorOutbox},
+		{http.MethodGet, "/api/v1/operator/audit", access.Operator, "Query the platform's audit log", s.queryPlatformAudit},
 
 		{http.MethodGet, org, access.OrgRead, "One organization", s.getOrg},
 		{http.MethodGet, org + "/members", access.MembersRead, "List members", s.listMembers},
@@ -74,6 +75,8 @@ func (s *Server) routeTable() []Route {
 		{http.MethodGet, org + "/invitations", access.InvitationsRead, "List invitations", s.listInvitations},
 		{http.MethodPost, org + "/invitations", access.InvitationsWrite, "Invite someone by e-mail", s.createInvitation},
 		{http.MethodDelete, org + "/invitations/{invitation}", access.InvitationsWrite, "Revoke an invitation", s.revokeInvitation},
+		{http.MethodGet, org + "/audit", access.AuditRead, "Query the organization's audit log", s.queryAudit},
+		{http.MethodGet, org + "/audit/export", access.AuditRead, "Export the audit log for offline verification (JSON Lines)", s.exportAudit},
 
 		{http.MethodGet, org + "/clients", access.ClientsRead, "List clients", s.listClients},
 		{http.MethodPost, org + "/clients", access.ClientsWrite, "Create a client", s.createClient},

@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
+	"time"
 
 	"strongroom.dev/strongroom"
 	"strongroom.dev/strongroom/access"
@@ -26,6 +27,10 @@ type Options struct {
 	TrustedProxies []netip.Prefix // peers whose X-Forwarded-For is believed
 	HSTS           bool           // send Strict-Transport-Security (when served over TLS)
 	Version        string
+	// Observe, when set, is told of every answered request: its mux pattern
+	// (http.Request.Pattern, "" when no route matched; never the raw path),
+	// method, status (0: nothing written, so 200) and duration (metrics).
+	Observe func(pattern, method string, status int, d time.Duration)
 }
 
 // Validate checks the options.

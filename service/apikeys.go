@@ -66,6 +66,7 @@ func (s *Service) authenticateAPIKey(ctx context.Context, token string, base str
 		return nil, errInvalidSession
 	}
 	if ok, wait := s.guards.api.Allow("key:" + string(k.ID)); !ok {
+		s.obs.RateLimited("api")
 		return nil, strongroom.RateLimited(wait, "too many requests for this API key")
 	}
 	p := base

@@ -93,6 +93,7 @@ func (s *Service) codeHash(ctx context.Context, challenge, code string) ([]byte,
 // address (replacing earlier ones), and e-mails them.
 func (s *Service) sendCode(ctx context.Context, purpose string, user *strongroom.User, ttl time.Duration, msg func(code, link string) mail.Message) error {
 	if ok, wait := s.guards.email.Allow(purpose + "|" + user.Email); !ok {
+		s.obs.RateLimited("email")
 		return strongroom.RateLimited(wait, "too many messages were sent to this address: wait before asking again")
 	}
 	token, c, err := s.newChallenge(purpose, &user.ID, user.Email, s.clock(), ttl)

@@ -86,6 +86,7 @@ type guards struct {
 	email    *ratelimit.Limiter
 	api      *ratelimit.Limiter
 	hashing  inflight
+	obs      Observer // counts refusals
 }
 
 // inflight is a set of keys with work in progress.
@@ -146,6 +147,7 @@ const errTooMany = "too many attempts: wait before trying again"
 // does not tell) from this network and overall.
 func (g *guards) admitAuth(ip, account string) error {
 	if ok, wait := g.authIP.Allow(ipKey(ip)); !ok {
+		g.obs.RateLimited("auth_ip")
 		return strongroom.RateLimited(wait, "%s", errTooMany)
 	}
 	if account == "" {
@@ -153,6 +155,7 @@ func (g *guards) admitAuth(ip, account string) error {
 	}
 	wait := max(g.netLock.Check(lockKey(account, ip)), g.acctLock.Check(account))
 	if wait > 0 {
+		g.obs.RateLimited("lockout")
 		return strongroom.RateLimited(wait, "%s", errTooMany)
 	}
 	return nil
@@ -200,6 +203,7 @@ const hashWait = 3 * time.Second
 func (s *Service) withHashSlot(ctx context.Context, fn func()) error {
 	key := ipKey(strongroom.PrincipalFrom(ctx).IP)
 	if !s.guards.hashing.acquire(key) {
+		s.obs.RateLimited("hash_inflight")
 		return strongroom.RateLimited(time.Second, "%s", errTooMany)
 	}
 	defer s.guards.hashing.release(key)
@@ -208,6 +212,7 @@ func (s *Service) withHashSlot(ctx context.Context, fn func()) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		s.obs.RateLimited("hash_queue")
 		return retryLater(time.Second, "the server is busy checking passwords: try again in a moment")
 	}
 	defer s.hashes.release()

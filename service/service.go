@@ -58,6 +58,9 @@ type Config struct {
 	OIDC *oidcauth.Registry
 	// Limits are the rate limits and lockout; zero fields take defaults.
 	Limits Limits
+	// Observer receives sign-in results, rate-limit refusals and background
+	// job runs (metrics); nil: none.
+	Observer Observer
 }
 
 // Service is Strongroom's application service.
@@ -82,6 +85,7 @@ type Service struct {
 	rand        io.Reader
 	conns       *oauthclient.Client
 	connLocks   keyedLocks // one refresh or disconnect at a time per connection
+	obs         Observer
 
 	// Caches for the per-request lookups. They are exact within one process
 	// (invalidated on every write) and are used only on the embedded engine, which
@@ -142,6 +146,11 @@ func New(cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.obs = cfg.Observer
+	if s.obs == nil {
+		s.obs = nopObserver{}
+	}
+	g.obs = s.obs
 	s.guards = g
 	s.hashes = newHashScheduler(max(2, runtime.GOMAXPROCS(0)))
 	enabled := cfg.Store.Engine() == store.SQLite

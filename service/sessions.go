@@ -94,6 +94,7 @@ func (s *Service) authenticateSession(ctx context.Context, token string, base st
 		return nil, errInvalidSession
 	}
 	if ok, wait := s.guards.api.Allow("session:" + string(sess.ID)); !ok {
+		s.obs.RateLimited("api")
 		return nil, strongroom.RateLimited(wait, "too many requests for this session")
 	}
 	if now.Sub(sess.LastSeenAt) >= touchEvery || sess.IP != base.IP {
@@ -418,7 +419,8 @@ func (s *Service) SweepExpired(ctx context.Context) (sessions, challenges int64,
 	return sessions, challenges, err
 }
 
-// RunSweeper runs SweepExpired every interval until ctx ends.
+// RunSweeper runs SweepExpired every interval until ctx ends, reporting each
+// run to the Observer as the job session_sweeper.
 func (s *Service) RunSweeper(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
@@ -427,7 +429,11 @@ func (s *Service) RunSweeper(ctx context.Context, interval time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			start := time.Now()
 			n, c, err := s.SweepExpired(ctx)
+			if ctx.Err() == nil {
+				s.obs.Job("session_sweeper", time.Since(start), err)
+			}
 			if err != nil && ctx.Err() == nil {
 				s.log.Error("sweeping expired sessions and challenges", "err", err)
 			} else if n+c > 0 {

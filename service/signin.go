@@ -184,6 +184,7 @@ func (s *Service) afterFirstFactor(ctx context.Context, user *strongroom.User, m
 	if err != nil {
 		return nil, err
 	}
+	s.observeSignIn("auth.signin."+method, signInMFARequired)
 	return &SignInResult{MFA: &MFAChallenge{Challenge: token, ExpiresAt: c.ExpiresAt, Methods: methods}}, nil
 }
 
@@ -228,6 +229,7 @@ func (s *Service) openSession(ctx context.Context, user *strongroom.User, o Sess
 		return nil, err
 	}
 	s.signedIn(strongroom.PrincipalFrom(ctx).IP)
+	s.observeSignIn(action, signInSuccess)
 	s.noticeNewDevice(ctx, user, sess)
 	return &SessionGrant{Token: token, ExpiresAt: sess.ExpiresAt, User: *user, Session: sess}, nil
 }
@@ -434,6 +436,7 @@ func (s *Service) challengeFailed(ctx context.Context, c *strongroom.AuthChallen
 		e := signInEvent(ctx, action, uid, strongroom.ResultFailure, reason)
 		return tx.AppendAudit(ctx, &e)
 	})
+	s.observeSignIn(action, signInFailure)
 	if err != nil {
 		s.log.Error("recording a failed challenge", "err", err, "request_id", p.RequestID)
 	}
@@ -459,6 +462,7 @@ func signInEvent(ctx context.Context, action string, user strongroom.UserID, res
 
 // auditSignIn records a sign-in attempt that changed nothing (a failure).
 func (s *Service) auditSignIn(ctx context.Context, action string, user strongroom.UserID, result strongroom.AuditResult, reason string) {
+	s.observeSignIn(action, signInFailure)
 	err := s.store.Write(ctx, store.TenantScope(strongroom.PlatformTenant), func(tx *store.Tx) error {
 		e := signInEvent(ctx, action, user, result, reason)
 		return tx.AppendAudit(ctx, &e)

@@ -49,6 +49,7 @@ func (tx *Tx) AppendAudit(ctx context.Context, e *strongroom.AuditEvent) error {
 	if err := tx.q.QueryRowContext(ctx, q, vals...).Scan(&e.Seq); err != nil {
 		return fmt.Errorf("appending audit event: %w", err)
 	}
+	tx.audited = true
 	return nil
 }
 

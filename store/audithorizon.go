@@ -31,6 +31,7 @@ type AuditHorizon struct {
 	s       *Store
 	mu      sync.Mutex
 	final   int64
+	head    int64          // the last seq seen handed out (Head)
 	pending []horizonProbe // oldest first
 }
 
@@ -56,12 +57,14 @@ func (h *AuditHorizon) Final(ctx context.Context) (int64, error) {
 			return h.final, fmt.Errorf("reading the audit horizon: %w", err)
 		}
 		h.final = max(h.final, seq)
+		h.head = max(h.head, seq)
 		return h.final, nil
 	}
 	p, err := h.probe(ctx)
 	if err != nil {
 		return h.final, err
 	}
+	h.head = max(h.head, p.last)
 	h.pending = append(h.pending, p)
 	if len(h.pending) > maxHorizonProbes {
 		h.pending = h.pending[1:]
@@ -87,6 +90,15 @@ func (h *AuditHorizon) Final(ctx context.Context) (int64, error) {
 		h.pending = h.pending[1:]
 	}
 	return h.final, nil
+}
+
+// Head returns the highest seq seen handed out by the last call of Final: at
+// least the horizon, higher while transactions that hold seqs are in
+// progress (PostgreSQL). The sequencer's lag is measured against it.
+func (h *AuditHorizon) Head() int64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return max(h.head, h.final)
 }
 
 // probe reads the last seq handed out and then, in a later statement and so a

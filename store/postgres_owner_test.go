@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"net/url"
+	"slices"
 	"testing"
 	"time"
 
@@ -109,6 +110,33 @@ func TestPostgresUnprivilegedOwner(t *testing.T) {
 			if code := strongroom.ErrorCode(err); code != tt.code || got != tt.want {
 				t.Errorf("TokenTenant(%s, %q) = %q, %v; want %q, code %q", tt.kind, tt.hash, got, err, tt.want, tt.code)
 			}
+		}
+	})
+
+	t.Run("audit_stream_next reads across tenants", func(t *testing.T) {
+		var want []store.AuditRef
+		for _, tenant := range []strongroom.TenantID{org.ID, strongroom.PlatformTenant} {
+			e := strongroom.NewAuditEvent(nil, tenant, "test.stream", "", "", strongroom.ResultSuccess)
+			if err := s.Write(ctx, store.TenantScope(tenant), func(tx *store.Tx) error {
+				if err := tx.AppendAudit(ctx, &e); err != nil {
+					return err
+				}
+				return tx.AppendAuditSeals(ctx, 0, []store.AuditSeal{{Seq: e.Seq, Hash: make([]byte, 32)}})
+			}); err != nil {
+				t.Fatal(err)
+			}
+			want = append(want, store.AuditRef{Tenant: tenant, Seq: e.Seq})
+		}
+		page, err := s.SealedAuditEvents(ctx, 0, 10)
+		if err != nil {
+			t.Fatalf("SealedAuditEvents: %v", err)
+		}
+		var got []store.AuditRef
+		for _, e := range page.Events {
+			got = append(got, store.AuditRef{Tenant: e.TenantID, Seq: e.Seq})
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("SealedAuditEvents listed %v, want %v", got, want)
 		}
 	})
 

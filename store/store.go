@@ -61,6 +61,9 @@ type Store struct {
 	keysTable string
 	log       *slog.Logger
 	now       func() time.Time
+	// auditWrites, when set, is told how long each Write that appended audit
+	// events took (ObserveAuditWrites).
+	auditWrites func(time.Duration)
 }
 
 // Open opens the store. It does not migrate; call Migrate (embedded mode) or run
@@ -150,10 +153,39 @@ func (s *Store) Read(ctx context.Context, scope Scope, fn func(*Tx) error) error
 // failed statement aborts a PostgreSQL transaction, so carrying on after one
 // would commit on SQLite but fail on PostgreSQL.
 func (s *Store) Write(ctx context.Context, scope Scope, fn func(*Tx) error) error {
+	if s.auditWrites != nil {
+		return s.observedWrite(ctx, scope, fn)
+	}
 	if s.engine == SQLite {
 		return s.writer.submit(ctx, scope, fn)
 	}
 	return s.runPostgresWrite(ctx, scope, fn)
+}
+
+// ObserveAuditWrites makes every Write that appended audit events and
+// committed report its duration to fn: from the call to the durable commit,
+// the wait for a group commit included. fn must be cheap and must not block.
+// Call it before the store is used concurrently.
+func (s *Store) ObserveAuditWrites(fn func(time.Duration)) { s.auditWrites = fn }
+
+func (s *Store) observedWrite(ctx context.Context, scope Scope, fn func(*Tx) error) error {
+	start := time.Now()
+	audited := false
+	run := func(tx *Tx) error {
+		err := fn(tx)
+		audited = tx.audited // read by this caller after the write returns
+		return err
+	}
+	var err error
+	if s.engine == SQLite {
+		err = s.writer.submit(ctx, scope, run)
+	} else {
+		err = s.runPostgresWrite(ctx, scope, run)
+	}
+	if err == nil && audited {
+		s.auditWrites(time.Since(start))
+	}
+	return err
 }
 
 // querier is what a Tx needs of *sql.Tx / *sql.Conn.
@@ -170,6 +202,7 @@ type Tx struct {
 	q        querier
 	scope    Scope
 	writable bool
+	audited  bool // AppendAudit was called
 }
 
 // Tenant returns the tenant the transaction is bound to.

@@ -26,6 +26,9 @@ Commands:
   verify [--tenant ID] [--public-key KEY]   recompute every audit chain from its start, check every
                                             seal and every checkpoint (database and folder); exits 1
                                             on any problem, naming the first bad event
+  verify --file FILE --public-key KEY       verify an export (GET /api/v1/orgs/{org}/audit/export)
+                                            offline, without a database or configuration; exits 1
+                                            naming the first bad line
   checkpoint                                seal pending events (unless a server's sequencer holds
                                             the lease) and sign every verified chain head now
   public-key                                print the Ed25519 key that verifies checkpoints (base64)
@@ -65,7 +68,8 @@ func newSequencer(ctx context.Context, cfg *Config, a *app) (*audit.Sequencer, *
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	seq, err := audit.NewSequencer(audit.Config{Store: a.store, Signer: signer, Folder: folder, Logger: a.log})
+	seq, err := audit.NewSequencer(audit.Config{Store: a.store, Signer: signer, Folder: folder, Logger: a.log,
+		Observe: a.metrics.jobObserver()})
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -82,11 +86,15 @@ func startSequencer(ctx context.Context, cfg *Config, a *app) (stop func(), err 
 	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	done := make(chan struct{})
 	go func() { seq.Run(sctx); close(done) }()
+	a.metrics.watchSequencer(seq)
 	a.log.Info("audit sequencer started", "checkpoints", folder.Dir(), "key_id", signer.KeyID())
 	return func() { cancel(); <-done }, nil
 }
 
 func runAuditVerify(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if wantsFileVerify(args) {
+		return runAuditVerifyFile(args, stdout, stderr)
+	}
 	fs := newFlagSet("audit verify", "Recompute every audit chain from its start and check every seal and checkpoint; exit 1 on any problem", stderr)
 	tenant := fs.String("tenant", "", "verify only this organization's chain (the platform's: "+string(strongroom.PlatformTenant)+")")
 	pubFlag := fs.String("public-key", "", "base64 Ed25519 public key the checkpoints must verify with, as printed by 'strongroom audit public-key' "+

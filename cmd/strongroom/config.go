@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/netip"
 	"net/url"
 	"os"
@@ -16,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"strongroom.dev/strongroom/auditstream"
 	"strongroom.dev/strongroom/httpapi"
 	"strongroom.dev/strongroom/mail"
 	"strongroom.dev/strongroom/oauthclient"
@@ -65,6 +67,16 @@ type Config struct {
 	// AuditCheckpointDir receives signed audit checkpoints outside the database
 	// (docs/audit-log.md); empty: audit-checkpoints in the data dir.
 	AuditCheckpointDir string
+	// AuditWebhookURL, its secret's file or variable, and AuditFileSink
+	// stream the sealed audit log to a SIEM (docs/audit-log.md); empty: off.
+	AuditWebhookURL        string
+	AuditWebhookSecretFile string
+	AuditWebhookSecretEnv  string
+	AuditFileSink          string
+	// MetricsAddr is the admin listener serving GET /metrics; empty: off.
+	MetricsAddr string
+	// MetricsTokenFile holds the bearer token /metrics requires (mode 0600).
+	MetricsTokenFile string
 }
 
 // CheckpointDir is the audit checkpoint folder, by setting or by default.
@@ -311,12 +323,49 @@ var settings = []setting{
 		c.AuditCheckpointDir = v
 		return nil
 	}},
+	{"audit-webhook-url", "", "stream sealed audit events to this URL as signed JSON batches (https; http only to loopback; see docs/audit-log.md)", func(c *Config, v string) error {
+		if v != "" {
+			if err := auditstream.CheckWebhookURL(v); err != nil {
+				return err
+			}
+		}
+		c.AuditWebhookURL = v
+		return nil
+	}},
+	{"audit-webhook-secret-file", "", "file (mode 0600) holding the audit webhook's HMAC-SHA256 secret (16 characters or more)", func(c *Config, v string) error {
+		c.AuditWebhookSecretFile = v
+		return nil
+	}},
+	{"audit-webhook-secret-env", "", "name of an environment variable holding the audit webhook's secret (instead of a file)", func(c *Config, v string) error {
+		if v != "" && !envName.MatchString(v) {
+			return errors.New("must be an environment variable name such as STRONGROOM_AUDIT_WEBHOOK_SECRET")
+		}
+		c.AuditWebhookSecretEnv = v
+		return nil
+	}},
+	{"audit-file-sink", "", "append sealed audit events to this JSON Lines file (created 0600, synced after each batch; see docs/audit-log.md)", func(c *Config, v string) error {
+		c.AuditFileSink = v
+		return nil
+	}},
 	{"oauth-providers-file", "", "JSON file of the third-party OAuth 2.0 providers organizations may connect (not writable by group or others; see docs/connections.md)", func(c *Config, v string) error {
 		c.OAuthProviders = v
 		return nil
 	}},
 	{"sign-in-providers-file", "", "JSON file of the OpenID Connect providers people may sign in with: Google, Microsoft or any issuer (not writable by group or others; needs public-url; see docs/oidc.md)", func(c *Config, v string) error {
 		c.SignInProviders = v
+		return nil
+	}},
+	{"metrics-addr", "", "admin listener (host:port, such as 127.0.0.1:9090) that serves only GET /metrics for Prometheus; empty: off; off loopback it needs metrics-token-file (see docs/operations.md)", func(c *Config, v string) error {
+		if v != "" {
+			if _, _, err := net.SplitHostPort(v); err != nil {
+				return errors.New("must be host:port, such as 127.0.0.1:9090")
+			}
+		}
+		c.MetricsAddr = v
+		return nil
+	}},
+	{"metrics-token-file", "", "file (mode 0600) holding the bearer token /metrics requires (Authorization: Bearer <token>; 32 characters or more)", func(c *Config, v string) error {
+		c.MetricsTokenFile = v
 		return nil
 	}},
 }
@@ -396,6 +445,12 @@ func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string) (*C
 		return nil, errors.New("give at most one master key source: master-key-file, master-key-env or kms")
 	}
 	if err := c.validateTLS(); err != nil {
+		return nil, err
+	}
+	if err := c.validateAuditStream(); err != nil {
+		return nil, err
+	}
+	if err := c.validateMetrics(); err != nil {
 		return nil, err
 	}
 	if c.OAuthProviders != "" && c.PublicURL == "" {

@@ -21,6 +21,7 @@ import (
 	"strongroom.dev/strongroom/certs"
 	"strongroom.dev/strongroom/httpapi"
 	"strongroom.dev/strongroom/keyring"
+	"strongroom.dev/strongroom/logscrub"
 	"strongroom.dev/strongroom/mail"
 	"strongroom.dev/strongroom/oauthclient"
 	"strongroom.dev/strongroom/oidcauth"
@@ -29,14 +30,16 @@ import (
 	"strongroom.dev/strongroom/web"
 )
 
+// newLogger returns the logger of the configured level and format, which
+// scrubs secrets and personal data from every record (package logscrub).
 func newLogger(cfg *Config, w io.Writer) *slog.Logger {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(cfg.LogLevel))
 	opts := &slog.HandlerOptions{Level: level}
 	if cfg.LogFormat == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		return slog.New(logscrub.New(slog.NewJSONHandler(w, opts)))
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return slog.New(logscrub.New(slog.NewTextHandler(w, opts)))
 }
 
 // openStore opens the configured store. In embedded mode it creates the data
@@ -83,7 +86,9 @@ type app struct {
 	store *store.Store
 	keys  *keyring.Keyring
 	svc   *service.Service
-	close func()
+	// metrics is nil unless serving with metrics-addr.
+	metrics *adminMetrics
+	close   func()
 }
 
 // openApp opens the store (migrating it in embedded mode when migrate is set),
@@ -94,6 +99,7 @@ func openApp(ctx context.Context, cfg *Config, stderr io.Writer, serving bool) (
 	embedded := cfg.Database == ""
 	var conns *oauthclient.Client
 	var signIn *oidcauth.Registry
+	var mx *adminMetrics
 	if serving {
 		// Checked before anything is opened. Only the server talks to the
 		// providers: maintenance commands do not need their secrets.
@@ -104,11 +110,15 @@ func openApp(ctx context.Context, cfg *Config, stderr io.Writer, serving bool) (
 		if signIn, err = openSignIn(ctx, cfg, os.Getenv); err != nil {
 			return nil, err
 		}
+		if mx, err = openMetrics(cfg); err != nil {
+			return nil, err
+		}
 	}
 	st, err := openStore(ctx, cfg, log, embedded && serving)
 	if err != nil {
 		return nil, err
 	}
+	mx.observeStore(st)
 	if !embedded {
 		if problems := checkPostgres(ctx, st); len(problems) > 0 {
 			for _, p := range problems {
@@ -151,13 +161,13 @@ func openApp(ctx context.Context, cfg *Config, stderr io.Writer, serving bool) (
 	}
 	svc, err := service.New(service.Config{Store: st, Keyring: keys, Hasher: hasher, Policy: policy,
 		SessionTTL: cfg.SessionTTL, SessionIdle: cfg.SessionIdle, Logger: log, Connections: conns, OIDC: signIn,
-		Mailer: sender, Outbox: outbox, BaseURL: cfg.consoleURL(), Passkeys: passkeys})
+		Mailer: sender, Outbox: outbox, BaseURL: cfg.consoleURL(), Passkeys: passkeys, Observer: mx.observer()})
 	if err != nil {
 		closeKeys()
 		st.Close()
 		return nil, err
 	}
-	return &app{log: log, store: st, keys: keys, svc: svc, close: func() { closeKeys(); st.Close() }}, nil
+	return &app{log: log, store: st, keys: keys, svc: svc, metrics: mx, close: func() { closeKeys(); st.Close() }}, nil
 }
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -181,6 +191,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer stopSequencer()
+	// The audit stream delivers sealed events to a SIEM; it stops first.
+	stopStream, err := startAuditStream(ctx, cfg, a)
+	if err != nil {
+		return err
+	}
+	defer stopStream()
 	sweepCtx, stopSweeper := context.WithCancel(ctx)
 	sweeperDone := make(chan struct{})
 	go func() {
@@ -200,7 +216,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	api, err := httpapi.New(a.svc, log, httpapi.Options{
 		MaxBodyBytes: cfg.MaxBodyBytes, CORSOrigins: cfg.CORSOrigins, TrustedProxies: cfg.TrustedProxies,
-		HSTS: cfg.TLS() || cfg.TLSProxy, Version: buildVersion(),
+		HSTS: cfg.TLS() || cfg.TLSProxy, Version: buildVersion(), Observe: a.metrics.httpObserver(),
 	}, web.Handler())
 	if err != nil {
 		return err
@@ -224,8 +240,16 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		ln = tls.NewListener(ln, srv.TLSConfig)
 		scheme = "https"
 	}
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
 	go func() { errc <- srv.Serve(ln) }()
+	// The admin listener (metrics-addr) is shut down on return, after the
+	// server has finished its requests.
+	stopMetrics, err := a.metrics.serve(cfg, log, errc)
+	if err != nil {
+		_ = srv.Close()
+		return err
+	}
+	defer stopMetrics()
 	var redirect *http.Server
 	if tlsm != nil && cfg.HTTPAddr != "" {
 		_, port, _ := net.SplitHostPort(ln.Addr().String())

@@ -41,6 +41,7 @@ func Run(t *testing.T, open func(t testing.TB) *store.Store) {
 		{"Records", testRecords},
 		{"RecordLists", testRecordLists},
 		{"Audit", testAudit},
+		{"AuditStream", testAuditStream},
 		{"Connections", testConnections},
 		{"Challenges", testChallenges},
 		{"Factors", testFactors},
