@@ -279,7 +279,27 @@ func (s *Service) Record(ctx context.Context, org strongroom.TenantID, coll stri
 	if err != nil {
 		return nil, err
 	}
-	return r, s.open(keys, r)
+	if err := s.open(keys, r); err != nil {
+		return nil, err
+	}
+	if err := s.auditRead(ctx, org, "record.read", "record", string(r.ID), map[string]any{"collection": c.Name}); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// auditRead records who read what, when and from where, durably before the
+// answer (security invariant 4): one event per request, appended through
+// group commit like any other write. A list names the records it returned
+// and the fields it was filtered on, never the filter's values (they may be
+// personal data).
+func (s *Service) auditRead(ctx context.Context, org strongroom.TenantID, action, targetType, targetID string, meta map[string]any) error {
+	if s.unauditedReads {
+		return nil
+	}
+	return s.store.Write(ctx, store.TenantScope(org), func(tx *store.Tx) error {
+		return audit(ctx, tx, action, targetType, targetID, meta)
+	})
 }
 
 // ParseIfMatch reads an If-Match header: "" and "*" (no precondition beyond the
@@ -488,6 +508,19 @@ func (s *Service) Records(ctx context.Context, org strongroom.TenantID, coll str
 	if len(items) > want {
 		page.Items = items[:want]
 		page.NextCursor = base64.RawURLEncoding.EncodeToString([]byte(items[want-1].ID))
+	}
+	ids := make([]strongroom.RecordID, len(page.Items))
+	for i := range page.Items {
+		ids[i] = page.Items[i].ID
+	}
+	fields := make([]string, 0, len(q.Terms))
+	for _, t := range q.Terms {
+		fields = append(fields, t.Field)
+	}
+	err = s.auditRead(ctx, org, "record.list", "collection", string(c.ID),
+		map[string]any{"collection": c.Name, "records": ids, "filter_fields": fields})
+	if err != nil {
+		return nil, err
 	}
 	return page, nil
 }

@@ -56,6 +56,10 @@ type Config struct {
 	Passkeys *passkey.Passkeys
 	// OIDC are the OpenID Connect sign-in providers; nil: none.
 	OIDC *oidcauth.Registry
+	// UnauditedReads turns off the audit events of record reads. It exists
+	// only so that benchmarks can measure what auditing reads costs; the
+	// server never sets it (security invariant 4).
+	UnauditedReads bool
 	// Limits are the rate limits and lockout; zero fields take defaults.
 	Limits Limits
 	// Observer receives sign-in results, rate-limit refusals and background
@@ -65,27 +69,28 @@ type Config struct {
 
 // Service is Strongroom's application service.
 type Service struct {
-	store       *store.Store
-	keys        *keyring.Keyring
-	hasher      *authn.Hasher
-	policy      authn.Policy
-	sessionTTL  time.Duration
-	sessionIdle time.Duration
-	log         *slog.Logger
-	guards      *guards
-	hashes      *hashScheduler
-	mailer      mail.Sender
-	outbox      *mail.Outbox
-	mailWG      sync.WaitGroup
-	baseURL     string
-	issuer      string
-	passkeys    *passkey.Passkeys
-	oidc        *oidcauth.Registry
-	now         func() time.Time
-	rand        io.Reader
-	conns       *oauthclient.Client
-	connLocks   keyedLocks // one refresh or disconnect at a time per connection
-	obs         Observer
+	store          *store.Store
+	keys           *keyring.Keyring
+	hasher         *authn.Hasher
+	policy         authn.Policy
+	sessionTTL     time.Duration
+	sessionIdle    time.Duration
+	log            *slog.Logger
+	guards         *guards
+	hashes         *hashScheduler
+	mailer         mail.Sender
+	outbox         *mail.Outbox
+	mailWG         sync.WaitGroup
+	baseURL        string
+	issuer         string
+	passkeys       *passkey.Passkeys
+	oidc           *oidcauth.Registry
+	unauditedReads bool
+	now            func() time.Time
+	rand           io.Reader
+	conns          *oauthclient.Client
+	connLocks      keyedLocks // one refresh or disconnect at a time per connection
+	obs            Observer
 
 	// Caches for the per-request lookups. They are exact within one process
 	// (invalidated on every write) and are used only on the embedded engine, which
@@ -104,22 +109,23 @@ func New(cfg Config) (*Service, error) {
 		return nil, errors.New("service: store, keyring and hasher are required")
 	}
 	s := &Service{
-		store:       cfg.Store,
-		keys:        cfg.Keyring,
-		hasher:      cfg.Hasher,
-		policy:      cfg.Policy,
-		sessionTTL:  cfg.SessionTTL,
-		sessionIdle: cfg.SessionIdle,
-		mailer:      cfg.Mailer,
-		outbox:      cfg.Outbox,
-		baseURL:     cfg.BaseURL,
-		issuer:      cfg.Issuer,
-		passkeys:    cfg.Passkeys,
-		oidc:        cfg.OIDC,
-		log:         cfg.Logger,
-		now:         cfg.Now,
-		rand:        cfg.Rand,
-		conns:       cfg.Connections,
+		store:          cfg.Store,
+		keys:           cfg.Keyring,
+		hasher:         cfg.Hasher,
+		policy:         cfg.Policy,
+		sessionTTL:     cfg.SessionTTL,
+		sessionIdle:    cfg.SessionIdle,
+		mailer:         cfg.Mailer,
+		outbox:         cfg.Outbox,
+		baseURL:        cfg.BaseURL,
+		issuer:         cfg.Issuer,
+		passkeys:       cfg.Passkeys,
+		oidc:           cfg.OIDC,
+		unauditedReads: cfg.UnauditedReads,
+		log:            cfg.Logger,
+		now:            cfg.Now,
+		rand:           cfg.Rand,
+		conns:          cfg.Connections,
 	}
 	if s.policy.MinLength == 0 {
 		s.policy = authn.DefaultPolicy

@@ -153,11 +153,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 // The targets, in the order they are measured and reported.
 const (
-	targetGet  = "record GET"
-	targetPost = "record POST"
+	targetGet          = "record GET"
+	targetGetUnaudited = "record GET, unaudited"
+	targetPost         = "record POST"
 )
 
-var targetNames = []string{targetGet, targetPost}
+var targetNames = []string{targetGet, targetGetUnaudited, targetPost}
 
 // bench sets up both servers, runs the rounds and returns the report.
 func bench(ctx context.Context, cfg *config, stderr io.Writer) (*report, error) {
@@ -182,15 +183,30 @@ func bench(ctx context.Context, cfg *config, stderr io.Writer) (*report, error) 
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	app, closeApp, err := startStrongroom(ctx, dir, log)
+	app, closeApp, err := startStrongroom(ctx, dir, log, false)
 	if err != nil {
 		return nil, fmt.Errorf("starting Strongroom: %w", err)
 	}
 	defer closeApp()
+	// The same stack with record reads not audited, for the cost of auditing
+	// them (the ratio of the two GET rows).
+	dir2 := filepath.Join(dir, "unaudited")
+	if err := os.Mkdir(dir2, 0o700); err != nil {
+		return nil, err
+	}
+	app2, closeApp2, err := startStrongroom(ctx, dir2, log, true)
+	if err != nil {
+		return nil, fmt.Errorf("starting Strongroom: %w", err)
+	}
+	defer closeApp2()
 
 	client := newClient(cfg.concurrency)
 	defer client.CloseIdleConnections()
 	fx, err := setup(ctx, client, app.url)
+	if err != nil {
+		return nil, fmt.Errorf("setting up: %w", err)
+	}
+	fx2, err := setup(ctx, client, app2.url)
 	if err != nil {
 		return nil, fmt.Errorf("setting up: %w", err)
 	}
@@ -204,6 +220,13 @@ func bench(ctx context.Context, cfg *config, stderr io.Writer) (*report, error) 
 			req, err := http.NewRequestWithContext(ctx, http.MethodGet, fx.recordURL, nil)
 			if err == nil {
 				req.Header.Set("Authorization", "Bearer "+fx.token)
+			}
+			return req, err
+		},
+		targetGetUnaudited: func(ctx context.Context) (*http.Request, error) {
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, fx2.recordURL, nil)
+			if err == nil {
+				req.Header.Set("Authorization", "Bearer "+fx2.token)
 			}
 			return req, err
 		},
@@ -320,7 +343,7 @@ func (s *server) stop() {
 
 // startStrongroom starts the real stack on an embedded store in dir, wired as
 // cmd/strongroom/serve.go wires it.
-func startStrongroom(ctx context.Context, dir string, log *slog.Logger) (*server, func(), error) {
+func startStrongroom(ctx context.Context, dir string, log *slog.Logger, unauditedReads bool) (*server, func(), error) {
 	st, err := store.Open(ctx, store.Config{Path: filepath.Join(dir, "strongroom.db"), Logger: log})
 	if err != nil {
 		return nil, nil, err
@@ -343,7 +366,8 @@ func startStrongroom(ctx context.Context, dir string, log *slog.Logger) (*server
 	// The benchmark's one client session sends far more than a session's
 	// default API rate; the limiter still runs on every request.
 	svc, err := service.New(service.Config{Store: st, Keyring: keys, Hasher: hasher, Logger: log,
-		Limits: service.Limits{APIRate: 1e9, APIBurst: 1e9, AuthPerIPRate: 1e6, AuthPerIPBurst: 1e6}})
+		Limits:         service.Limits{APIRate: 1e9, APIBurst: 1e9, AuthPerIPRate: 1e6, AuthPerIPBurst: 1e6},
+		UnauditedReads: unauditedReads})
 	if err != nil {
 		st.Close()
 		return nil, nil, err
@@ -684,8 +708,9 @@ func (r *report) markdown() string {
 	base := medianStats(bases)
 	fmt.Fprintf(&b, "| bare net/http handler, GET (baseline) | %s | %s | %s | 1.00 | %s |\n", count(base.rps), ms(base.p50), ms(base.p99), us(base.cpuPerReq))
 	labels := map[string]string{
-		targetGet:  "record GET (Bearer session, authorized)",
-		targetPost: "record POST (new record, durable, audited)",
+		targetGet:          "record GET (Bearer session, authorized, read audited durably)",
+		targetGetUnaudited: "record GET, the read not audited (same stack; for the cost of auditing)",
+		targetPost:         "record POST (new record, durable, audited)",
 	}
 	for _, name := range targetNames {
 		ps := r.pairs[name]
