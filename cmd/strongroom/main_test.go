@@ -133,12 +133,32 @@ func TestHelp(t *testing.T) {
 // shuts it down and checks its exit status.
 func startServe(t *testing.T, args ...string) (string, time.Duration, func()) {
 	t.Helper()
+	start := time.Now()
+	url, stop := serveWithLogs(t, io.Discard, append([]string{"--log-level", "error"}, args...)...)
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	resp, err := client.Get(url + "/healthz")
+	if err != nil {
+		stop()
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	elapsed := time.Since(start)
+	if resp.StatusCode != http.StatusOK {
+		stop()
+		t.Fatalf("/healthz: %d", resp.StatusCode)
+	}
+	return url, elapsed, stop
+}
+
+// serveWithLogs runs `serve` with args on 127.0.0.1:0, its log output in logs,
+// and returns its URL and a stop function that checks its exit status.
+func serveWithLogs(t *testing.T, logs io.Writer, args ...string) (string, func()) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	done := make(chan int, 1)
-	start := time.Now()
 	go func() {
-		done <- run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0", "--log-level", "error"}, args...), pw, io.Discard)
+		done <- run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...), pw, logs)
 		pw.Close()
 	}()
 	url := ""
@@ -155,17 +175,7 @@ func startServe(t *testing.T, args ...string) (string, time.Duration, func()) {
 		cancel()
 		t.Fatalf("serve printed no address (exit %d)", <-done)
 	}
-	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
-	resp, err := client.Get(url + "/healthz")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	elapsed := time.Since(start)
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("/healthz: %d", resp.StatusCode)
-	}
-	stop := func() {
+	return url, func() {
 		t.Helper()
 		cancel()
 		select {
@@ -177,7 +187,6 @@ func startServe(t *testing.T, args ...string) (string, time.Duration, func()) {
 			t.Fatal("serve did not shut down")
 		}
 	}
-	return url, elapsed, stop
 }
 
 // TestServeStartsFast runs `serve` on the embedded default and expects /healthz

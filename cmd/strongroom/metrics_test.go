@@ -132,45 +132,6 @@ func logLines(t *testing.T, out string) []map[string]any {
 	return lines
 }
 
-// serveWithLogs runs `serve` with args, its log output in logs, and returns
-// its URL and a stop function that checks its exit status.
-func serveWithLogs(t *testing.T, logs io.Writer, args ...string) (string, func()) {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	pr, pw := io.Pipe()
-	done := make(chan int, 1)
-	go func() {
-		done <- run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...), pw, logs)
-		pw.Close()
-	}()
-	url := ""
-	sc := bufio.NewScanner(pr)
-	re := regexp.MustCompile(`running at (http://127\.0\.0\.1:\d+)`)
-	for sc.Scan() {
-		if m := re.FindStringSubmatch(sc.Text()); m != nil {
-			url = m[1]
-			break
-		}
-	}
-	go func() { _, _ = io.Copy(io.Discard, pr) }()
-	if url == "" {
-		cancel()
-		t.Fatalf("serve printed no address (exit %d)", <-done)
-	}
-	return url, func() {
-		t.Helper()
-		cancel()
-		select {
-		case code := <-done:
-			if code != 0 {
-				t.Errorf("serve exited %d after shutdown", code)
-			}
-		case <-time.After(20 * time.Second):
-			t.Fatal("serve did not shut down")
-		}
-	}
-}
-
 // metricSeries is a scraped family's series as "name=value,…" (labels
 // sorted) → value; a histogram's value is its sample count.
 func metricSeries(fams map[string]*dto.MetricFamily, name string) map[string]float64 {
