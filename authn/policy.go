@@ -50,6 +50,9 @@ func (p Policy) Check(password, email, orgName string) error {
 	if blocklist.Contains(password) {
 		return fieldError("/password", "is too common: it appears in lists of breached passwords")
 	}
+	if predictable(password) {
+		return fieldError("/password", "is too predictable: it repeats a few characters or runs through a sequence such as 123456 or abcdef")
+	}
 	return nil
 }
 
@@ -57,4 +60,38 @@ func fieldError(path, format string, args ...any) error {
 	e := strongroom.Errorf(strongroom.EVALIDATION, "the password does not meet the policy")
 	e.Fields = []strongroom.FieldError{{Path: path, Message: fmt.Sprintf(format, args...)}}
 	return e
+}
+
+// predictable reports the passwords a blocklist cannot list but an attacker
+// tries first (NIST SP 800-63B's "repetitive or sequential characters"): very
+// few different characters ("aaaaaaaaaaaaaaaa", "abababab…"), or a run through
+// consecutive code points, up or down, with 9 followed by 0
+// ("1234567890123456", "zyxwvutsrq…").
+func predictable(password string) bool {
+	rs := []rune(strings.ToLower(password))
+	distinct := map[rune]bool{}
+	for _, r := range rs {
+		distinct[r] = true
+	}
+	if len(distinct) <= 3 {
+		return true
+	}
+	step := func(a, b rune) int {
+		switch {
+		case b == a+1 || (a == '9' && b == '0'):
+			return 1
+		case b == a-1 || (a == '0' && b == '9'):
+			return -1
+		}
+		return 0
+	}
+	dir := 0
+	for i := 1; i < len(rs); i++ {
+		d := step(rs[i-1], rs[i])
+		if d == 0 || (dir != 0 && d != dir) {
+			return false
+		}
+		dir = d
+	}
+	return len(rs) > 1
 }

@@ -27,20 +27,20 @@ func TestPolicyCheck(t *testing.T) {
 		org      string
 		want     []strongroom.FieldError // nil: accepted
 	}{
-		{"15 ASCII characters", strings.Repeat("x", 15), email, org, nil},
-		{"14 ASCII characters", strings.Repeat("x", 14), email, org, tooShort},
+		{"15 ASCII characters", cycle("wxyq", 15), email, org, nil},
+		{"14 ASCII characters", cycle("wxyq", 14), email, org, tooShort},
 		{"empty", "", email, org, tooShort},
-		{"128 characters", strings.Repeat("x", 128), email, org, nil},
-		{"129 characters", strings.Repeat("x", 129), email, org, tooLong},
+		{"128 characters", cycle("wxyq", 128), email, org, nil},
+		{"129 characters", cycle("wxyq", 129), email, org, tooLong},
 		// Lengths are code points, not bytes: an emoji is one character.
-		{"15 emoji (60 bytes)", strings.Repeat("🙂", 15), email, org, nil},
-		{"14 emoji (56 bytes)", strings.Repeat("🙂", 14), email, org, tooShort},
-		{"128 emoji (512 bytes)", strings.Repeat("🙂", 128), email, org, nil},
-		{"129 emoji", strings.Repeat("🙂", 129), email, org, tooLong},
-		{"15 CJK characters", strings.Repeat("北", 15), email, org, nil},
+		{"15 emoji (60 bytes)", cycle("🙂🚀🌲🎈", 15), email, org, nil},
+		{"14 emoji (56 bytes)", cycle("🙂🚀🌲🎈", 14), email, org, tooShort},
+		{"128 emoji (512 bytes)", cycle("🙂🚀🌲🎈", 128), email, org, nil},
+		{"129 emoji", cycle("🙂🚀🌲🎈", 129), email, org, tooLong},
+		{"15 CJK characters", cycle("北京上海", 15), email, org, nil},
 		// Nothing is normalized away: a combining mark counts on its own.
-		{"7 e + combining acute (14 code points)", strings.Repeat("e\u0301", 7), email, org, tooShort},
-		{"8 e + combining acute (16 code points)", strings.Repeat("e\u0301", 8), email, org, nil},
+		{"7 vowels + combining acute (14 code points)", cycle("e\u0301a\u0301o\u0301u\u0301", 14), email, org, tooShort},
+		{"8 vowels + combining acute (16 code points)", cycle("e\u0301a\u0301o\u0301u\u0301", 16), email, org, nil},
 		{"no composition rules", "all lower case words", email, org, nil},
 		{"invalid UTF-8", strings.Repeat("\xff", 20), email, org, fields("must be valid UTF-8 text")},
 		{"truncated UTF-8 sequence", strings.Repeat("x", 20) + "\xe2\x82", email, org, fields("must be valid UTF-8 text")},
@@ -50,7 +50,7 @@ func TestPolicyCheck(t *testing.T) {
 		{"short local part not checked", "my name is al capone", "al@example.com", org, nil},
 		{"contains organization name", "we are acme corp forever", email, org, fields("must not contain the organization name")},
 		{"organization name with spaces around", "we are acme corp forever", email, "  Acme Corp  ", fields("must not contain the organization name")},
-		{"short organization name not checked", "ab ab ab ab ab ab", email, "ab", nil},
+		{"short organization name not checked", "ab cd ab cd ab cd", email, "ab", nil},
 		{"non-ASCII organization name", "welcome to zoë 北京 team", email, "Zoë 北京", fields("must not contain the organization name")},
 		{"no e-mail given", "alice alice alice", "", "", nil},
 	}
@@ -83,11 +83,12 @@ func TestPolicyCustomLengths(t *testing.T) {
 		password string
 		ok       bool
 	}{
-		// "zzzzzzzz" is on the blocklist; these cases are about length only.
-		{"8", strings.Repeat("zy", 4), true},
-		{"7", strings.Repeat("zy", 4)[:7], false},
-		{"64", strings.Repeat("z", 64), true},
-		{"65", strings.Repeat("z", 65), false},
+		// "zzzzzzzz" is on the blocklist and too predictable; these cases
+		// are about length only.
+		{"8", cycle("zyqw", 8), true},
+		{"7", cycle("zyqw", 7), false},
+		{"64", cycle("zyqw", 64), true},
+		{"65", cycle("zyqw", 65), false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if err := p.Check(tc.password, "bob@example.com", "Org"); (err == nil) != tc.ok {
@@ -145,4 +146,54 @@ func TestPolicyBlocklist(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestPolicyPredictable: passwords made of very few different characters, or
+// of one run through consecutive characters, are refused even when no list
+// holds them; ordinary passwords with runs inside them are not.
+func TestPolicyPredictable(t *testing.T) {
+	predictable := []strongroom.FieldError{{Path: "/password",
+		Message: "is too predictable: it repeats a few characters or runs through a sequence such as 123456 or abcdef"}}
+	tests := []struct {
+		name     string
+		password string
+		want     []strongroom.FieldError
+	}{
+		{"digits up, wrapping 9 to 0", "1234567890123456", predictable},
+		{"digits down", "9876543210987654", predictable},
+		{"letters up", "defghijklmnopqrs", predictable},
+		{"letters down, upper case", "ZYXWVUTSRQPONMLK", predictable},
+		{"one character", "zzzzzzzzzzzzzzzz", predictable},
+		{"two characters alternating", "k9k9k9k9k9k9k9k9", predictable},
+		{"three characters", "xyzzyxxyzzyxxyzz", predictable},
+		{"four characters, not a run", "wq4zwq4zwq4zwq4z", nil},
+		{"a run inside a passphrase", "my 123456 is not my password", nil},
+		{"up then down", "0123456789876543", nil},
+		{"ordinary passphrase", "correct horse battery staple", nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := authn.DefaultPolicy.Check(tc.password, "dana@example.com", "Umbrella")
+			if tc.want == nil {
+				if err != nil {
+					t.Fatalf("Check refused: %v %v", err, strongroom.ErrorFields(err))
+				}
+				return
+			}
+			if diff := cmp.Diff(tc.want, strongroom.ErrorFields(err)); diff != "" {
+				t.Errorf("fields (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// cycle returns n code points taken in turn from unit: passwords of a given
+// length that are neither listed nor predictable.
+func cycle(unit string, n int) string {
+	u := []rune(unit)
+	out := make([]rune, n)
+	for i := range out {
+		out[i] = u[i%len(u)]
+	}
+	return string(out)
 }
