@@ -93,24 +93,8 @@ func (tx *Tx) APIKeys(ctx context.Context) ([]strongroom.APIKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	rows, err := tx.q.QueryContext(ctx,
+	return list(ctx, tx.q, "api keys", func(r interface{ Scan(...any) error }) (*strongroom.APIKey, error) { return scanAPIKey(t, r) },
 		"SELECT "+apiKeyColumns+" FROM api_keys WHERE tenant_id = $1 ORDER BY created_at DESC, id DESC", string(t))
-	if err != nil {
-		return nil, fmt.Errorf("listing api keys: %w", err)
-	}
-	defer rows.Close()
-	var out []strongroom.APIKey
-	for rows.Next() {
-		k, err := scanAPIKey(t, rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, *k)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("listing api keys: %w", err)
-	}
-	return out, nil
 }
 
 // RevokeAPIKey marks a key revoked at at; ENOTFOUND if absent or already revoked.
@@ -235,24 +219,8 @@ func (tx *Tx) Invitations(ctx context.Context) ([]strongroom.Invitation, error) 
 	if err != nil {
 		return nil, err
 	}
-	rows, err := tx.q.QueryContext(ctx,
+	return list(ctx, tx.q, "invitations", func(r interface{ Scan(...any) error }) (*strongroom.Invitation, error) { return scanInvitation(t, r) },
 		"SELECT "+invitationColumns+" FROM invitations WHERE tenant_id = $1 ORDER BY created_at DESC, id DESC", string(t))
-	if err != nil {
-		return nil, fmt.Errorf("listing invitations: %w", err)
-	}
-	defer rows.Close()
-	var out []strongroom.Invitation
-	for rows.Next() {
-		inv, err := scanInvitation(t, rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, *inv)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("listing invitations: %w", err)
-	}
-	return out, nil
 }
 
 // AcceptInvitation marks an open invitation accepted by user; ENOTFOUND when it

@@ -181,21 +181,8 @@ func (tx *Tx) Connections(ctx context.Context) ([]strongroom.Connection, error) 
 	if err != nil {
 		return nil, err
 	}
-	rows, err := tx.q.QueryContext(ctx,
+	return list(ctx, tx.q, "connections", func(r interface{ Scan(...any) error }) (*strongroom.Connection, error) { return scanConnection(t, r) },
 		"SELECT "+connectionColumns+" FROM connections WHERE tenant_id = $1 ORDER BY id", string(t))
-	if err != nil {
-		return nil, fmt.Errorf("listing connections: %w", err)
-	}
-	defer rows.Close()
-	var out []strongroom.Connection
-	for rows.Next() {
-		c, err := scanConnection(t, rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, *c)
-	}
-	return out, rows.Err()
 }
 
 // UpdateConnection stores a connection's new tokens, key version, scopes,

@@ -155,24 +155,8 @@ func scanFactor(row interface{ Scan(...any) error }) (*strongroom.MFAFactor, err
 
 // Factors lists a user's MFA factors, oldest first.
 func (tx *Tx) Factors(ctx context.Context, user strongroom.UserID) ([]strongroom.MFAFactor, error) {
-	rows, err := tx.q.QueryContext(ctx,
+	return list(ctx, tx.q, "factors", scanFactor,
 		"SELECT "+factorColumns+" FROM mfa_factors WHERE user_id = $1 ORDER BY created_at, id", string(user))
-	if err != nil {
-		return nil, fmt.Errorf("listing factors: %w", err)
-	}
-	defer rows.Close()
-	var out []strongroom.MFAFactor
-	for rows.Next() {
-		f, err := scanFactor(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, *f)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("listing factors: %w", err)
-	}
-	return out, nil
 }
 
 // FactorByCredentialID finds a WebAuthn factor by its credential ID.

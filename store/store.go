@@ -243,3 +243,25 @@ func nullMicros(t *time.Time) any {
 	}
 	return t.UnixMicro()
 }
+
+// list runs a query and scans each row with scan: the one loop behind the
+// store's list methods. what names the list in errors.
+func list[T any](ctx context.Context, q querier, what string, scan func(interface{ Scan(...any) error }) (*T, error), query string, args ...any) ([]T, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("listing %s: %w", what, err)
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("listing %s: %w", what, err)
+	}
+	return out, nil
+}

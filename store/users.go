@@ -140,24 +140,8 @@ func (tx *Tx) SessionByTokenHash(ctx context.Context, hash []byte) (*strongroom.
 
 // Sessions lists a user's sessions, most recently seen first.
 func (tx *Tx) Sessions(ctx context.Context, user strongroom.UserID) ([]strongroom.Session, error) {
-	rows, err := tx.q.QueryContext(ctx,
+	return list(ctx, tx.q, "sessions", scanSession,
 		"SELECT "+sessionColumns+" FROM sessions WHERE user_id = $1 ORDER BY last_seen_at DESC, id", string(user))
-	if err != nil {
-		return nil, fmt.Errorf("listing sessions: %w", err)
-	}
-	defer rows.Close()
-	var out []strongroom.Session
-	for rows.Next() {
-		s, err := scanSession(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, *s)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("listing sessions: %w", err)
-	}
-	return out, nil
 }
 
 // TouchSession records activity: the last-seen time and address.
