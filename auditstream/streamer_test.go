@@ -193,6 +193,11 @@ func readEvents(t *testing.T, path string) []auditstream.Event {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return parseEvents(b)
+}
+
+// parseEvents returns the JSON Lines' events, skipping lines that are not.
+func parseEvents(b []byte) []auditstream.Event {
 	var out []auditstream.Event
 	for line := range bytes.SplitSeq(b, []byte("\n")) {
 		var e auditstream.Event

@@ -47,7 +47,7 @@ func auditWebhookSecret(cfg *Config, getenv func(string) string) ([]byte, error)
 }
 
 // startAuditStream starts streaming the sealed audit log to the configured
-// webhook and file, if any; stop ends it and closes the file.
+// webhook, file and bucket, if any; stop ends it and closes the file and bucket.
 func startAuditStream(ctx context.Context, cfg *Config, a *app) (stop func(), err error) {
 	var sinks []auditstream.Sink
 	var file *auditstream.FileSink
@@ -68,14 +68,32 @@ func startAuditStream(ctx context.Context, cfg *Config, a *app) (stop func(), er
 		}
 		sinks = append(sinks, file)
 	}
+	var bucket *auditstream.BlobSink
+	closeSinks := func() {
+		if file != nil {
+			if err := file.Close(); err != nil {
+				a.log.Warn("audit stream: closing the file", "err", err)
+			}
+		}
+		if bucket != nil {
+			if err := bucket.Close(); err != nil {
+				a.log.Warn("audit stream: closing the bucket", "err", err)
+			}
+		}
+	}
+	if cfg.AuditBlobSink != "" {
+		if bucket, err = auditstream.OpenBlob(ctx, cfg.AuditBlobSink, a.log); err != nil {
+			closeSinks()
+			return nil, fmt.Errorf("audit-blob-sink: %w", err)
+		}
+		sinks = append(sinks, bucket)
+	}
 	if len(sinks) == 0 {
 		return func() {}, nil
 	}
 	s, err := auditstream.New(auditstream.Config{Store: a.store, Sinks: sinks, Logger: a.log})
 	if err != nil {
-		if file != nil {
-			file.Close()
-		}
+		closeSinks()
 		return nil, err
 	}
 	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -89,10 +107,6 @@ func startAuditStream(ctx context.Context, cfg *Config, a *app) (stop func(), er
 	return func() {
 		cancel()
 		<-done
-		if file != nil {
-			if err := file.Close(); err != nil {
-				a.log.Warn("audit stream: closing the file", "err", err)
-			}
-		}
+		closeSinks()
 	}, nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/hmac"
 	"encoding/json"
 	"flag"
@@ -83,7 +84,8 @@ func TestServeStreamsAudit(t *testing.T) {
 	t.Cleanup(srv.Close)
 	file := filepath.Join(dir, "siem", "audit.jsonl")
 	args := []string{"--data-dir", filepath.Join(dir, "data"), "--audit-webhook-url", srv.URL + "/in",
-		"--audit-webhook-secret-file", secretFile, "--audit-file-sink", file}
+		"--audit-webhook-secret-file", secretFile, "--audit-file-sink", file,
+		"--audit-blob-sink", "file://" + filepath.Join(dir, "bucket")}
 
 	url, _, stop := startServe(t, args...)
 	postCreated(t, url, "/api/v1/signup", "", map[string]string{"email": "stream@example.com",
@@ -114,7 +116,21 @@ func TestServeStreamsAudit(t *testing.T) {
 		}
 		return out
 	}
-	testkit.WaitFor(t, 20*time.Second, func() bool { return len(actions()) >= 3 && len(readFile()) >= 3 })
+	bucketEvents := func() int {
+		objects, _ := filepath.Glob(filepath.Join(dir, "bucket", "*.jsonl"))
+		n := 0
+		for _, o := range objects {
+			b, err := os.ReadFile(o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n += bytes.Count(b, []byte("\n"))
+		}
+		return n
+	}
+	testkit.WaitFor(t, 20*time.Second, func() bool {
+		return len(actions()) >= 3 && len(readFile()) >= 3 && bucketEvents() >= 3
+	})
 	stop()
 
 	lines := readFile()

@@ -73,6 +73,9 @@ type Config struct {
 	AuditWebhookSecretFile string
 	AuditWebhookSecretEnv  string
 	AuditFileSink          string
+	// AuditBlobSink is a blob bucket URL (s3://, file://) receiving the sealed
+	// audit log as immutable JSON Lines objects; empty: off.
+	AuditBlobSink string
 	// MetricsAddr is the admin listener serving GET /metrics; empty: off.
 	MetricsAddr string
 	// MetricsTokenFile holds the bearer token /metrics requires (mode 0600).
@@ -345,6 +348,10 @@ var settings = []setting{
 	}},
 	{"audit-file-sink", "", "append sealed audit events to this JSON Lines file (created 0600, synced after each batch; see docs/audit-log.md)", func(c *Config, v string) error {
 		c.AuditFileSink = v
+		return nil
+	}},
+	{"audit-blob-sink", "", "write sealed audit events as new JSON Lines objects to this bucket URL, never overwriting one (s3://bucket?region=…&prefix=audit/ with credentials from the environment, or file:///path; see docs/audit-log.md)", func(c *Config, v string) error {
+		c.AuditBlobSink = v
 		return nil
 	}},
 	{"oauth-providers-file", "", "JSON file of the third-party OAuth 2.0 providers organizations may connect (not writable by group or others; see docs/connections.md)", func(c *Config, v string) error {
