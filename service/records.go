@@ -297,9 +297,11 @@ func (s *Service) auditRead(ctx context.Context, org strongroom.TenantID, action
 	if s.unauditedReads {
 		return nil
 	}
-	return s.store.Write(ctx, store.TenantScope(org), func(tx *store.Tx) error {
-		return audit(ctx, tx, action, targetType, targetID, meta)
-	})
+	e, err := newAuditEvent(ctx, org, action, targetType, targetID, meta)
+	if err != nil {
+		return err
+	}
+	return s.store.AppendAuditEvent(ctx, store.TenantScope(org), &e)
 }
 
 // ParseIfMatch reads an If-Match header: "" and "*" (no precondition beyond the

@@ -409,3 +409,100 @@ func BenchmarkSQLiteGroupCommit(b *testing.B) {
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "creates/s")
 }
+
+// Audit-only appends (record reads, lists) share one multi-row insert per batch
+// without savepoints; they must keep every promise of a write: an
+// acknowledged event is stored, with the next sequence number, and a bad one
+// fails alone.
+func TestSQLiteAuditOnlyAppendsShareTheBatch(t *testing.T) {
+	f := newGCFixture(t)
+	ctx := t.Context()
+	const appends = 150 // more than one insert of each size
+	type outcome struct {
+		e    strongroom.AuditEvent
+		fail string // "", "constraint", "cancelled" or "tenant"
+		err  error
+	}
+	outs := make([]outcome, appends)
+	for i := range outs {
+		outs[i].e = strongroom.NewAuditEvent(nil, f.org, "record.read", "record", fmt.Sprintf("read-%03d", i), strongroom.ResultSuccess)
+	}
+	outs[5].fail, outs[70].fail, outs[71].fail, outs[140].fail = "constraint", "cancelled", "tenant", "constraint"
+	outs[5].e.Result, outs[140].e.Result = "bogus", "bogus" // refused by the result column's CHECK
+	writes := make([]strongroom.Record, 10)
+	writeErrs := make([]error, len(writes))
+
+	var started, wg sync.WaitGroup
+	started.Add(appends + len(writes))
+	release, held := holdWriter(t, f)
+	for i := range outs {
+		o := &outs[i]
+		wg.Go(func() {
+			actx := ctx
+			scope := store.TenantScope(f.org)
+			switch o.fail {
+			case "cancelled":
+				c, cancel := context.WithCancel(ctx)
+				cancel()
+				actx = c
+			case "tenant":
+				scope = store.TenantScope("another-tenant")
+			}
+			started.Done()
+			o.err = f.s.AppendAuditEvent(actx, scope, &o.e)
+		})
+	}
+	for i := range writes {
+		writes[i] = f.newRecord(fmt.Sprintf(`{"write":%d}`, i))
+		wg.Go(func() {
+			started.Done()
+			writeErrs[i] = f.create(ctx, &writes[i])
+		})
+	}
+	started.Wait()
+	time.Sleep(50 * time.Millisecond) // let the submissions queue behind the held write
+	release()
+	wg.Wait()
+	if err := <-held; err != nil {
+		t.Fatalf("held write: %v", err)
+	}
+
+	var events []strongroom.AuditEvent
+	if err := f.s.Read(ctx, store.TenantScope(f.org), func(tx *store.Tx) error {
+		var err error
+		events, err = tx.AuditEvents(ctx, 0, 0)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	stored := map[string]int64{}
+	for i, e := range events {
+		if e.Seq != events[0].Seq+int64(i) {
+			t.Fatalf("event %d has seq %d after %d: sequence numbers must be contiguous", i, e.Seq, events[i-1].Seq)
+		}
+		stored[e.TargetID] = e.Seq
+	}
+	for i, o := range outs {
+		seq, ok := stored[o.e.TargetID]
+		if o.fail != "" {
+			if o.err == nil || ok {
+				t.Errorf("append %d (%s): err=%v, stored=%v; want refused and not stored", i, o.fail, o.err, ok)
+			}
+			continue
+		}
+		if o.err != nil || !ok || seq != o.e.Seq {
+			t.Errorf("append %d: err=%v, stored=%v, seq %d (event says %d); want stored with its seq", i, o.err, ok, seq, o.e.Seq)
+		}
+	}
+	if outs[70].err != nil && !errors.Is(outs[70].err, context.Canceled) {
+		t.Errorf("cancelled append: err = %v, want context.Canceled", outs[70].err)
+	}
+	for i, r := range writes {
+		if ok, n := f.exists(t, r.ID); writeErrs[i] != nil || !ok || n != 1 {
+			t.Errorf("write %d beside the appends: err=%v, committed=%v, events=%d", i, writeErrs[i], ok, n)
+		}
+	}
+	if want := appends - 4 + len(writes); len(events) != want {
+		t.Errorf("%d events stored, want %d", len(events), want)
+	}
+}
