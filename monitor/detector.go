@@ -378,11 +378,23 @@ func (d *Detector) roll(r *readState, hour time.Time) {
 	r.base.OpenHour, r.count, r.dirty = hour, 0, true
 }
 
-// Expected is the volume a principal with hourly mean reads in the mass-read
-// window without an alert: MassReadFactor times its usual volume for that
-// long, and at least MassReadFloor.
-func (d *Detector) Expected(mean float64) float64 {
-	return max(float64(d.th.MassReadFloor), d.th.MassReadFactor*mean*d.th.MassReadWindow.Hours())
+// Usual is a principal's usual records read per hour: the exponentially
+// weighted mean of its closed hours, corrected for starting from zero (divided
+// by the weight its hours carry, 1 - (1-α)^hours), so that a principal seen
+// for two hours has the average of those two rather than a fifth of it. 0
+// before its first hour closes.
+func (d *Detector) Usual(b store.Baseline) float64 {
+	if b.Hours <= 0 {
+		return 0
+	}
+	return b.Mean / (1 - math.Pow(1-d.th.BaselineAlpha, float64(b.Hours)))
+}
+
+// Expected is the volume a principal with a usual hourly volume reads in the
+// mass-read window without an alert: MassReadFactor times its usual volume for
+// that long, and at least MassReadFloor.
+func (d *Detector) Expected(usual float64) float64 {
+	return max(float64(d.th.MassReadFloor), d.th.MassReadFactor*usual*d.th.MassReadWindow.Hours())
 }
 
 func (d *Detector) massRead(k PrincipalKey, n int64, e *strongroom.AuditEvent) (Hit, bool) {
@@ -414,13 +426,14 @@ func (d *Detector) massRead(k PrincipalKey, n int64, e *strongroom.AuditEvent) (
 	if e.Time.After(r.last) {
 		r.last = e.Time
 	}
-	limit := d.Expected(r.base.Mean)
+	usual := d.Usual(r.base)
+	limit := d.Expected(usual)
 	if float64(sum) <= limit {
 		return Hit{}, false
 	}
 	return Hit{Tenant: k.Tenant, AlertHit: store.AlertHit{
 		Kind: strongroom.AlertMassRead, Severity: strongroom.SeverityHigh, Subject: k.Principal,
-		Summary: fmt.Sprintf("%d records read within %s; usual volume %.1f per hour, alert above %.0f", sum, w, r.base.Mean, limit),
+		Summary: fmt.Sprintf("%d records read within %s; usual volume %.1f per hour, alert above %.0f", sum, w, usual, limit),
 		Seqs:    seqs(r.recent), First: r.recent[0].at, Last: e.Time, Window: w,
 	}}, true
 }
