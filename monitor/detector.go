@@ -230,6 +230,21 @@ func trim(s []stamp, from time.Time, keep int) []stamp {
 	return slices.Delete(s, 0, i)
 }
 
+// bounds returns the earliest and latest times of s (not empty): events come
+// in seq order, which on PostgreSQL may differ a little from time order.
+func bounds(s []stamp) (first, last time.Time) {
+	first, last = s[0].at, s[0].at
+	for _, x := range s[1:] {
+		if x.at.Before(first) {
+			first = x.at
+		}
+		if x.at.After(last) {
+			last = x.at
+		}
+	}
+	return first, last
+}
+
 func seqs(s []stamp) []int64 {
 	out := make([]int64, len(s))
 	for i, x := range s {
@@ -250,10 +265,11 @@ func (d *Detector) bruteForce(e *strongroom.AuditEvent) (Hit, bool) {
 	if len(s) < n {
 		return Hit{}, false
 	}
+	first, last := bounds(s)
 	return Hit{Tenant: strongroom.PlatformTenant, AlertHit: store.AlertHit{
 		Kind: strongroom.AlertBruteForce, Severity: strongroom.SeverityMedium, Subject: account,
 		Summary: fmt.Sprintf("%d or more failed sign-ins against one account within %s", n, w),
-		Seqs:    seqs(s), First: s[0].at, Last: e.Time, Window: w,
+		Seqs:    seqs(s), First: first, Last: last, Window: w,
 	}}, true
 }
 
@@ -276,10 +292,11 @@ func (d *Detector) credentialStuffing(e *strongroom.AuditEvent) (Hit, bool) {
 	if len(s) < m {
 		return Hit{}, false
 	}
+	first, last := bounds(s)
 	return Hit{Tenant: strongroom.PlatformTenant, AlertHit: store.AlertHit{
 		Kind: strongroom.AlertCredentialStuffing, Severity: strongroom.SeverityHigh, Subject: network,
 		Summary: fmt.Sprintf("failed sign-ins against %d or more accounts from network %s within %s", m, network, w),
-		Seqs:    seqs(s), First: s[0].at, Last: e.Time, Window: w,
+		Seqs:    seqs(s), First: first, Last: last, Window: w,
 	}}, true
 }
 
@@ -431,10 +448,11 @@ func (d *Detector) massRead(k PrincipalKey, n int64, e *strongroom.AuditEvent) (
 	if float64(sum) <= limit {
 		return Hit{}, false
 	}
+	first, last := bounds(r.recent)
 	return Hit{Tenant: k.Tenant, AlertHit: store.AlertHit{
 		Kind: strongroom.AlertMassRead, Severity: strongroom.SeverityHigh, Subject: k.Principal,
 		Summary: fmt.Sprintf("%d records read within %s; usual volume %.1f per hour, alert above %.0f", sum, w, usual, limit),
-		Seqs:    seqs(r.recent), First: r.recent[0].at, Last: e.Time, Window: w,
+		Seqs:    seqs(r.recent), First: first, Last: last, Window: w,
 	}}, true
 }
 
