@@ -36,6 +36,11 @@ const (
 	SettingsWrite    Permission = "settings.write"
 	// AuditRead is querying and exporting the organization's audit log.
 	AuditRead Permission = "audit.read"
+	// AlertsRead is listing and reading the organization's security alerts
+	// with their evidence; AlertsWrite is acknowledging and resolving them
+	// (LOG-04).
+	AlertsRead  Permission = "alerts.read"
+	AlertsWrite Permission = "alerts.write"
 	// Operator is platform staff's work outside any organization (IAM-07:
 	// always with MFA). It is not an organization permission.
 	Operator Permission = "operator"
@@ -54,6 +59,9 @@ var roleGrants = map[strongroom.Role]map[Permission]bool{
 		// The audit log records every member's actions, sign-ins with their
 		// addresses and devices: Admins only (LOG-01).
 		AuditRead: true,
+		// Alerts name accounts, networks and principals under attack or
+		// reading too much, with their audit events: Admins only (LOG-04).
+		AlertsRead: true, AlertsWrite: true,
 	},
 	strongroom.RoleEditor: {
 		OrgRead: true, ClientsRead: true, CollectionsRead: true, RecordsRead: true, RecordsWrite: true,
@@ -67,7 +75,8 @@ var roleGrants = map[strongroom.Role]map[Permission]bool{
 func Permissions() []Permission {
 	return []Permission{OrgRead, MembersRead, MembersWrite, ClientsRead, ClientsWrite,
 		CollectionsRead, CollectionsWrite, RecordsRead, RecordsWrite, ConnectionsRead, ConnectionsWrite,
-		APIKeysRead, APIKeysWrite, InvitationsRead, InvitationsWrite, SettingsRead, SettingsWrite, AuditRead}
+		APIKeysRead, APIKeysWrite, InvitationsRead, InvitationsWrite, SettingsRead, SettingsWrite, AuditRead,
+		AlertsRead, AlertsWrite}
 }
 
 // Granted reports whether role holds perm.

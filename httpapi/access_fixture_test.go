@@ -10,11 +10,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/totp"
 
+	"strongroom.dev/strongroom"
 	"strongroom.dev/strongroom/internal/testkit"
 	"strongroom.dev/strongroom/mail"
+	"strongroom.dev/strongroom/store"
 )
 
 // The access fixture's identity helpers: sessions, second factors,
@@ -200,6 +203,33 @@ func (f *fixture) newAPIKey(t *testing.T) string {
 // newInvitation invites a new address to A and returns the invitation's ID.
 func (f *fixture) newInvitation(t *testing.T) string {
 	return f.create(t, "/invitations", map[string]string{"email": fmt.Sprintf("guest%d@a.example", f.next()), "role": "viewer"})["id"].(string)
+}
+
+// newAlert stores an open mass-read alert in A, with its evidence event, as
+// the monitor would, and returns its ID.
+func (f *fixture) newAlert(t *testing.T) string {
+	t.Helper()
+	return storeAlert(t, f.srv.Store, strongroom.TenantID(f.admin.OrgID), fmt.Sprintf("user:reader-%d", f.next()))
+}
+
+// storeAlert stores an open mass-read alert about subject in tenant, with one
+// evidence event appended for it, and returns the alert's ID.
+func storeAlert(t *testing.T, st *store.Store, tenant strongroom.TenantID, subject string) string {
+	t.Helper()
+	id := uuid.Must(uuid.NewV7()).String()
+	err := st.Write(t.Context(), store.TenantScope(tenant), func(tx *store.Tx) error {
+		e := strongroom.NewAuditEvent(nil, tenant, "record.list", "collection", "c", strongroom.ResultSuccess)
+		if err := tx.AppendAudit(t.Context(), &e); err != nil {
+			return err
+		}
+		_, _, err := tx.RecordAlert(t.Context(), id, store.AlertHit{Kind: strongroom.AlertMassRead, Severity: strongroom.SeverityHigh,
+			Subject: subject, Summary: "test alert", Seqs: []int64{e.Seq}, First: e.Time, Last: e.Time, Window: time.Hour})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
 }
 
 func mustJSON(t *testing.T, v any) []byte {

@@ -176,6 +176,9 @@ func (f *fixture) request(t *testing.T, rt httpapi.Route, actor testkit.Account)
 	if strings.Contains(path, "{invitation}") {
 		sub("invitation", f.newInvitation(t))
 	}
+	if strings.Contains(path, "{alert}") {
+		sub("alert", f.newAlert(t))
+	}
 	// Without a session, a well-formed ID that names nothing: the refusal
 	// comes first.
 	sub("session", "00000000-0000-7000-8000-000000000001")
@@ -438,6 +441,7 @@ func TestCrossTenantMatrix(t *testing.T) {
 			conn := f.newConnection(t)
 			key := f.newAPIKey(t)
 			invitation := f.newInvitation(t)
+			alert := f.newAlert(t)
 			// B's most powerful key.
 			bKey := testkit.MustStatus(t, call(t, f.srv, f.outsider.Token, "POST", "/api/v1/orgs/"+f.outsider.OrgID+"/api-keys",
 				map[string]string{"name": "B admin", "role": "admin"}), http.StatusCreated).JSON(t)
@@ -458,7 +462,7 @@ func TestCrossTenantMatrix(t *testing.T) {
 					fill := func(org string) string {
 						return strings.NewReplacer("{org}", org, "{collection}", f.collection, "{client}", client,
 							"{id}", record, "{user}", member.UserID, "{connection}", conn,
-							"{key}", key, "{invitation}", invitation).Replace(rt.Path)
+							"{key}", key, "{invitation}", invitation, "{alert}", alert).Replace(rt.Path)
 					}
 					body := map[string]any{"name": "x", "role": "admin", "email": f.outsider.Email,
 						"data": map[string]any{}, "client_ids": []string{}, "schema": map[string]any{}, "provider": "testidp",

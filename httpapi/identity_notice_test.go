@@ -6,14 +6,16 @@ import (
 	"strings"
 	"testing"
 
+	"strongroom.dev/strongroom"
 	"strongroom.dev/strongroom/httpapi"
 	"strongroom.dev/strongroom/internal/testkit"
+	"strongroom.dev/strongroom/store"
 )
 
 // TestNewDeviceNotice: a sign-in from a device type, browser and network that
 // none of the account's live sessions used e-mails the account (IAM-10); a
 // sign-in like an existing session does not, and neither does an account's
-// first session.
+// first session. Each notice is also recorded as a low alert (LOG-04).
 func TestNewDeviceNotice(t *testing.T) {
 	const (
 		firefox = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
@@ -24,7 +26,7 @@ func TestNewDeviceNotice(t *testing.T) {
 			srv := testkit.NewServerWithConfig(t, e.Open(t), testkit.ServerConfig{
 				Options: httpapi.Options{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}})
 			const email = "notice@example.com"
-			srv.Signup(t, email, "Notice Org") // the first session: no notice
+			acct := srv.Signup(t, email, "Notice Org") // the first session: no notice
 			signIn := func(ua, ip string) {
 				t.Helper()
 				r := srv.Do(t, testkit.Request{Method: "POST", Path: "/api/v1/auth/password",
@@ -67,6 +69,32 @@ func TestNewDeviceNotice(t *testing.T) {
 				if strings.Contains(text, "srs_") {
 					t.Errorf("a notice carries a session token:\n%s", text)
 				}
+			}
+			// Each notice is also a low alert of the platform (LOG-04): one open
+			// alert for the user, with both sign-ins as evidence.
+			var alerts []strongroom.Alert
+			var evidence []strongroom.AuditEvent
+			err := srv.Store.Read(t.Context(), store.TenantScope(strongroom.PlatformTenant), func(tx *store.Tx) error {
+				var err error
+				if alerts, err = tx.Alerts(t.Context(), store.AlertQuery{Kind: strongroom.AlertNewDevice, Limit: 10}); err != nil || len(alerts) != 1 {
+					return err
+				}
+				evidence, err = tx.AuditEventsBySeq(t.Context(), alerts[0].Evidence)
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(alerts) != 1 || alerts[0].Subject != acct.UserID || alerts[0].Severity != strongroom.SeverityLow || alerts[0].Count != 2 {
+				t.Fatalf("new-device alerts %+v, want one low alert about the user counting 2", alerts)
+			}
+			for _, ev := range evidence {
+				if ev.Action != "auth.signin.password" || ev.Result != strongroom.ResultSuccess || ev.TargetID != acct.UserID {
+					t.Errorf("evidence %+v", ev)
+				}
+			}
+			if len(evidence) != 2 || !strings.Contains(alerts[0].Summary, "203.0.113.0/24") {
+				t.Errorf("%d evidence events, summary %q", len(evidence), alerts[0].Summary)
 			}
 		})
 	}

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"net/http"
 
+	"strongroom.dev/strongroom"
 	"strongroom.dev/strongroom/access"
 )
 
@@ -103,5 +104,15 @@ func (s *Server) routeTable() []Route {
 		{http.MethodPost, conns + "/{connection}/refresh", access.ConnectionsWrite, "Refresh a connection's tokens now", s.refreshConnection},
 		{http.MethodDelete, conns + "/{connection}", access.ConnectionsWrite, "Disconnect: revoke the tokens at the provider and delete them", s.deleteConnection},
 		{http.MethodGet, ConnectionCallbackPath, access.Public, "The providers' redirect back: finish connecting", s.connectionCallback},
+
+		// Security alerts of the monitor (LOG-04).
+		{http.MethodGet, org + "/alerts", access.AlertsRead, "List the organization's security alerts", s.listAlerts},
+		{http.MethodGet, org + "/alerts/{alert}", access.AlertsRead, "One security alert with its evidence events", s.getAlert},
+		{http.MethodPost, org + "/alerts/{alert}/acknowledge", access.AlertsWrite, "Acknowledge a security alert", s.alertAction(strongroom.AlertAcknowledged)},
+		{http.MethodPost, org + "/alerts/{alert}/resolve", access.AlertsWrite, "Resolve a security alert", s.alertAction(strongroom.AlertResolved)},
+		{http.MethodGet, "/api/v1/operator/alerts", access.Operator, "List the platform's security alerts", s.listPlatformAlerts},
+		{http.MethodGet, "/api/v1/operator/alerts/{alert}", access.Operator, "One platform security alert with its evidence events", s.getPlatformAlert},
+		{http.MethodPost, "/api/v1/operator/alerts/{alert}/acknowledge", access.Operator, "Acknowledge a platform security alert", s.platformAlertAction(strongroom.AlertAcknowledged)},
+		{http.MethodPost, "/api/v1/operator/alerts/{alert}/resolve", access.Operator, "Resolve a platform security alert", s.platformAlertAction(strongroom.AlertResolved)},
 	}
 }

@@ -31,6 +31,7 @@ type Registry struct {
 	auditAppend prometheus.Histogram
 	jobRuns     *prometheus.CounterVec
 	jobDuration *prometheus.HistogramVec
+	alerts      *prometheus.CounterVec
 
 	sealOnce sync.Once
 }
@@ -81,8 +82,12 @@ func New() *Registry {
 			Help:    "Duration of background job runs, by job.",
 			Buckets: jobBuckets,
 		}, []string{"job"}),
+		alerts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "security_alerts_total",
+			Help: "Security alerts raised by the monitor, by kind (brute_force, credential_stuffing, mass_read); further evidence joining an open alert is not counted.",
+		}, []string{"kind"}),
 	}
-	r.reg.MustRegister(r.requests, r.latency, r.signIns, r.refusals, r.auditAppend, r.jobRuns, r.jobDuration,
+	r.reg.MustRegister(r.requests, r.latency, r.signIns, r.refusals, r.auditAppend, r.jobRuns, r.jobDuration, r.alerts,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return r
 }
@@ -115,6 +120,9 @@ func (r *Registry) Job(name string, d time.Duration, err error) {
 	r.jobRuns.WithLabelValues(name, result).Inc()
 	r.jobDuration.WithLabelValues(name).Observe(d.Seconds())
 }
+
+// Alert counts a new alert of the security monitor (monitor.Config.Raised).
+func (r *Registry) Alert(kind string) { r.alerts.WithLabelValues(kind).Inc() }
 
 // AuditAppend records the duration of a store write that carried audit
 // events (store.Store.ObserveAuditWrites).

@@ -460,8 +460,9 @@ func relocate(err error, from, to string) error {
 }
 
 // noticeNewDevice e-mails the user when a session opens from a device type,
-// browser and network none of their other live sessions used.
-func (s *Service) noticeNewDevice(ctx context.Context, user *strongroom.User, sess *strongroom.Session) {
+// browser and network none of their other live sessions used, and records it
+// as a low-severity alert (LOG-04) with the sign-in's event (seq) as evidence.
+func (s *Service) noticeNewDevice(ctx context.Context, user *strongroom.User, sess *strongroom.Session, seq int64) {
 	list, err := s.listSessions(ctx, user.ID, sess.ID)
 	if err != nil {
 		s.log.Error("checking for a new device", "err", err)
@@ -483,6 +484,7 @@ func (s *Service) noticeNewDevice(ctx context.Context, user *strongroom.User, se
 		Text: fmt.Sprintf("Your account was signed in from a new device or network:\n\n  %s\n  from %s\n  at %s\n\n"+
 			"If this was you, there is nothing to do. If not, sign out that session under Sessions and change your password.\n",
 			what, sess.IP, sess.CreatedAt.Format(time.RFC1123))})
+	s.recordNewDevice(ctx, user, sess, seq, what)
 }
 
 func sameNetwork(a, b string) bool {

@@ -217,20 +217,23 @@ func (s *Service) openSession(ctx context.Context, user *strongroom.User, o Sess
 	if err != nil {
 		return nil, err
 	}
+	var seq int64
 	err = s.store.Write(ctx, store.TenantScope(strongroom.PlatformTenant), func(tx *store.Tx) error {
 		if err := tx.CreateSession(ctx, sess); err != nil {
 			return err
 		}
 		e := signInEvent(ctx, action, user.ID, strongroom.ResultSuccess, reason)
 		e.Metadata, _ = json.Marshal(map[string]any{"session": sess.ID, "aal": sess.AAL, "methods": sess.Methods})
-		return tx.AppendAudit(ctx, &e)
+		err := tx.AppendAudit(ctx, &e)
+		seq = e.Seq
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	s.signedIn(strongroom.PrincipalFrom(ctx).IP)
 	s.observeSignIn(action, signInSuccess)
-	s.noticeNewDevice(ctx, user, sess)
+	s.noticeNewDevice(ctx, user, sess, seq)
 	return &SessionGrant{Token: token, ExpiresAt: sess.ExpiresAt, User: *user, Session: sess}, nil
 }
 

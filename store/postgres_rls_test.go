@@ -43,6 +43,8 @@ var tenantTables = []struct{ name, tenantCol string }{
 	{"org_settings", "tenant_id"},
 	{"api_keys", "tenant_id"},
 	{"invitations", "tenant_id"},
+	{"alerts", "tenant_id"},
+	{"monitor_baselines", "tenant_id"},
 }
 
 // seedRLSTenant fills every tenant-owned table for one tenant through the store.
@@ -81,6 +83,8 @@ func seedRLSTenant(t *testing.T, s *store.Store, name string) strongroom.TenantI
 				SecretHash: []byte(id("secret")), Role: strongroom.RoleViewer, CreatedBy: u.ID, CreatedAt: epochUTC}),
 			tx.CreateInvitation(ctx, &strongroom.Invitation{ID: strongroom.InvitationID(id("inv")), Email: "x@example.com",
 				Role: strongroom.RoleViewer, TokenHash: []byte(id("token")), InvitedBy: u.ID, CreatedAt: epochUTC, ExpiresAt: epochUTC}),
+			recordAlert(ctx, tx, id("alert"), e.Seq),
+			tx.SaveMonitorBaseline(ctx, "user:"+string(u.ID), store.Baseline{OpenHour: epochUTC, Mean: 1}),
 		} {
 			if err != nil {
 				return err
@@ -92,6 +96,12 @@ func seedRLSTenant(t *testing.T, s *store.Store, name string) strongroom.TenantI
 		t.Fatalf("seeding tenant %s: %v", name, err)
 	}
 	return org.ID
+}
+
+func recordAlert(ctx context.Context, tx *store.Tx, id string, seq int64) error {
+	_, _, err := tx.RecordAlert(ctx, id, store.AlertHit{Kind: strongroom.AlertMassRead, Severity: strongroom.SeverityHigh,
+		Subject: "user:x", Summary: "s", Seqs: []int64{seq}, First: epochUTC, Last: epochUTC, Window: time.Hour})
+	return err
 }
 
 var epochUTC = time.Date(2025, 3, 14, 15, 9, 26, 0, time.UTC)

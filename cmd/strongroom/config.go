@@ -20,6 +20,7 @@ import (
 	"strongroom.dev/strongroom/auditstream"
 	"strongroom.dev/strongroom/httpapi"
 	"strongroom.dev/strongroom/mail"
+	"strongroom.dev/strongroom/monitor"
 	"strongroom.dev/strongroom/oauthclient"
 	"strongroom.dev/strongroom/store"
 )
@@ -80,6 +81,9 @@ type Config struct {
 	MetricsAddr string
 	// MetricsTokenFile holds the bearer token /metrics requires (mode 0600).
 	MetricsTokenFile string
+	// Monitor are the thresholds of the security monitor's detections
+	// (docs/audit-log.md, "Monitoring").
+	Monitor monitor.Thresholds
 }
 
 // CheckpointDir is the audit checkpoint folder, by setting or by default.
@@ -375,6 +379,51 @@ var settings = []setting{
 		c.MetricsTokenFile = v
 		return nil
 	}},
+	// The security monitor's thresholds (LOG-04; docs/audit-log.md, "Monitoring").
+	{"monitor-brute-force-failures", "10", "failed sign-ins against one account within monitor-brute-force-window that raise a brute-force alert (2 to 10000)", func(c *Config, v string) error {
+		return monitorInt(v, 2, 10000, &c.Monitor.BruteForceFailures)
+	}},
+	{"monitor-brute-force-window", "15m", "window of the brute-force detection (1m to 24h)", func(c *Config, v string) error {
+		return monitorWindow(v, &c.Monitor.BruteForceWindow)
+	}},
+	{"monitor-stuffing-accounts", "20", "different accounts with failed sign-ins from one network (/24 IPv4, /64 IPv6) within monitor-stuffing-window that raise a credential-stuffing alert (2 to 10000)", func(c *Config, v string) error {
+		return monitorInt(v, 2, 10000, &c.Monitor.StuffingAccounts)
+	}},
+	{"monitor-stuffing-window", "15m", "window of the credential-stuffing detection (1m to 24h)", func(c *Config, v string) error {
+		return monitorWindow(v, &c.Monitor.StuffingWindow)
+	}},
+	{"monitor-mass-read-factor", "10", "a principal reading more than this many times its usual volume within monitor-mass-read-window raises a mass-read alert (1 to 1000000)", func(c *Config, v string) error {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || !(f >= 1 && f <= 1e6) {
+			return errors.New("must be a number from 1 to 1000000")
+		}
+		c.Monitor.MassReadFactor = f
+		return nil
+	}},
+	{"monitor-mass-read-floor", "500", "records read within monitor-mass-read-window below which no mass-read alert is raised, however small the usual volume (1 to 1000000000)", func(c *Config, v string) error {
+		return monitorInt(v, 1, 1e9, &c.Monitor.MassReadFloor)
+	}},
+	{"monitor-mass-read-window", "1h", "window of the mass-read detection (1m to 24h)", func(c *Config, v string) error {
+		return monitorWindow(v, &c.Monitor.MassReadWindow)
+	}},
+}
+
+func monitorInt(v string, lo, hi int, dst *int) error {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		return fmt.Errorf("must be a whole number from %d to %d", lo, hi)
+	}
+	*dst = n
+	return nil
+}
+
+func monitorWindow(v string, dst *time.Duration) error {
+	d, err := time.ParseDuration(v)
+	if err != nil || d < time.Minute || d > 24*time.Hour {
+		return errors.New("must be a duration from 1m to 24h")
+	}
+	*dst = d
+	return nil
 }
 
 var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
@@ -459,6 +508,9 @@ func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string) (*C
 	}
 	if err := c.validateMetrics(); err != nil {
 		return nil, err
+	}
+	if err := c.Monitor.Validate(); err != nil {
+		return nil, fmt.Errorf("monitor thresholds: %w", err)
 	}
 	if c.OAuthProviders != "" && c.PublicURL == "" {
 		return nil, errors.New("oauth-providers-file needs public-url: the providers redirect the browser back to it")

@@ -197,6 +197,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer stopStream()
+	// The security monitor raises alerts from the sealed audit log; it stops
+	// before the sequencer and the store.
+	stopMonitor, err := startMonitor(ctx, cfg, a)
+	if err != nil {
+		return err
+	}
+	defer stopMonitor()
 	sweepCtx, stopSweeper := context.WithCancel(ctx)
 	sweeperDone := make(chan struct{})
 	go func() {

@@ -50,6 +50,7 @@ func Run(t *testing.T, open func(t testing.TB) *store.Store) {
 		{"OrgSettings", testOrgSettings},
 		{"APIKeys", testAPIKeys},
 		{"Invitations", testInvitations},
+		{"Alerts", testAlerts},
 		{"TokenTenant", testTokenTenant},
 		{"TenantIsolation", testTenantIsolation},
 		{"UnboundScope", testUnboundScope},
