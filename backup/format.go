@@ -36,6 +36,7 @@ import (
 	"hash"
 	"io"
 	"math"
+	"slices"
 	"time"
 	"unicode/utf8"
 
@@ -327,13 +328,19 @@ func (fr *frameReader) next() (byte, []byte, error) {
 	if n > MaxFrame {
 		return 0, nil, formatErr("a frame of %d bytes is over the limit of %d", n, MaxFrame)
 	}
-	if cap(fr.buf) < int(n) {
-		fr.buf = make([]byte, n)
+	// Grow the buffer as bytes arrive rather than trusting the length: a
+	// short hostile archive claiming a huge frame costs little.
+	p := fr.buf[:0]
+	for len(p) < int(n) {
+		chunk := min(int(n)-len(p), 1<<20)
+		p = slices.Grow(p, chunk)
+		k, err := io.ReadFull(fr.r, p[len(p):len(p)+chunk])
+		p = p[:len(p)+k]
+		if err != nil {
+			return 0, nil, formatErr("the archive is truncated (reading a frame: %v)", err)
+		}
 	}
-	p := fr.buf[:n]
-	if _, err := io.ReadFull(fr.r, p); err != nil {
-		return 0, nil, formatErr("the archive is truncated (reading a frame: %v)", err)
-	}
+	fr.buf = p
 	if kind == kindEnd {
 		if n != sha256.Size || string(p) != string(fr.h.Sum(nil)) {
 			return 0, nil, formatErr("the archive checksum does not match its contents")
