@@ -31,15 +31,35 @@ import (
 // trust only the archive, whose manifest age authenticates.
 type Location struct {
 	bucket *blob.Bucket
-	where  string
+	kind   objectKind
 }
 
-const (
-	namePrefix = "strongroom-backup-"
-	archiveExt = ".srbk"
-	indexExt   = ".srbk.json"
-	nameTime   = "20060102T150405.000000Z"
+// objectKind names the objects of one kind of backup.
+type objectKind struct{ prefix, ext string }
+
+var (
+	dataKind    = objectKind{"strongroom-backup-", ".srbk"}
+	keyringKind = objectKind{"strongroom-keyring-", ".srkr"}
 )
+
+const nameTime = "20060102T150405.000000Z"
+
+func (k objectKind) name(t time.Time) string  { return k.prefix + t.UTC().Format(nameTime) + k.ext }
+func (k objectKind) index(name string) string { return name + ".json" }
+
+// parse returns the creation time in an object's name.
+func (k objectKind) parse(name string) (time.Time, bool) {
+	s, ok := strings.CutPrefix(name, k.prefix)
+	if !ok {
+		return time.Time{}, false
+	}
+	s, ok = strings.CutSuffix(s, k.ext)
+	if !ok {
+		return time.Time{}, false
+	}
+	t, err := time.Parse(nameTime, s)
+	return t, err == nil
+}
 
 // Index is the listing entry written beside each archive.
 type Index struct {
@@ -56,8 +76,18 @@ type Index struct {
 }
 
 // OpenLocation opens a folder (a path, created 0700 if missing) or a bucket
-// URL (s3://bucket?region=…&endpoint=…, file:///path).
+// URL (s3://bucket?region=…&endpoint=…, file:///path) of data backups.
 func OpenLocation(ctx context.Context, where string) (*Location, error) {
+	return openLocation(ctx, where, dataKind)
+}
+
+// OpenKeyringLocation opens a folder or bucket of keyring backups
+// (strongroom-keyring-TIME.srkr). Keep it apart from the data backups.
+func OpenKeyringLocation(ctx context.Context, where string) (*Location, error) {
+	return openLocation(ctx, where, keyringKind)
+}
+
+func openLocation(ctx context.Context, where string, kind objectKind) (*Location, error) {
 	if where == "" {
 		return nil, errors.New("backup: no location (a folder or an s3:// or file:// URL)")
 	}
@@ -75,28 +105,14 @@ func OpenLocation(ctx context.Context, where string) (*Location, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening backup location: %w", err)
 	}
-	return &Location{bucket: b, where: where}, nil
+	return &Location{bucket: b, kind: kind}, nil
 }
 
 // Close closes the location.
 func (l *Location) Close() error { return l.bucket.Close() }
 
-// ArchiveName is the object name of a backup created at t.
-func ArchiveName(t time.Time) string { return namePrefix + t.UTC().Format(nameTime) + archiveExt }
-
-// parseName returns the creation time in an archive's name.
-func parseName(name string) (time.Time, bool) {
-	s, ok := strings.CutPrefix(name, namePrefix)
-	if !ok {
-		return time.Time{}, false
-	}
-	s, ok = strings.CutSuffix(s, archiveExt)
-	if !ok {
-		return time.Time{}, false
-	}
-	t, err := time.Parse(nameTime, s)
-	return t, err == nil
-}
+// ArchiveName is the object name of a data backup created at t.
+func ArchiveName(t time.Time) string { return dataKind.name(t) }
 
 type countingHash struct {
 	h hash.Hash
@@ -113,6 +129,9 @@ func (c *countingHash) Write(p []byte) (int, error) {
 // visible under its name once complete (the bucket's writer commits on
 // Close; a failed backup is abandoned, never left half-written).
 func (l *Location) Put(ctx context.Context, st *store.Store, recipients []age.Recipient, now time.Time) (*Index, error) {
+	if l.kind != dataKind {
+		return nil, errors.New("backup: a data backup put into a keyring location")
+	}
 	name := ArchiveName(now)
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -136,7 +155,7 @@ func (l *Location) Put(ctx context.Context, st *store.Store, recipients []age.Re
 	if err != nil {
 		return nil, fmt.Errorf("encoding the index: %w", err)
 	}
-	if err := l.bucket.WriteAll(ctx, strings.TrimSuffix(name, archiveExt)+indexExt, b, &blob.WriterOptions{ContentType: "application/json"}); err != nil {
+	if err := l.bucket.WriteAll(ctx, l.kind.index(name), b, &blob.WriterOptions{ContentType: "application/json"}); err != nil {
 		return nil, fmt.Errorf("writing the index of %s: %w", name, err)
 	}
 	return idx, nil
@@ -150,7 +169,7 @@ const maxIndex = 1 << 20
 // unreadable.
 func (l *Location) List(ctx context.Context) ([]Index, error) {
 	var out []Index
-	it := l.bucket.List(&blob.ListOptions{Prefix: namePrefix})
+	it := l.bucket.List(&blob.ListOptions{Prefix: l.kind.prefix})
 	for {
 		obj, err := it.Next(ctx)
 		if errors.Is(err, io.EOF) {
@@ -159,12 +178,12 @@ func (l *Location) List(ctx context.Context) ([]Index, error) {
 		if err != nil {
 			return nil, fmt.Errorf("listing backups: %w", err)
 		}
-		created, ok := parseName(obj.Key)
+		created, ok := l.kind.parse(obj.Key)
 		if !ok || obj.IsDir {
 			continue
 		}
 		idx := Index{Name: obj.Key, CreatedAt: created, ArchiveBytes: obj.Size}
-		if r, err := l.bucket.NewReader(ctx, strings.TrimSuffix(obj.Key, archiveExt)+indexExt, nil); err == nil {
+		if r, err := l.bucket.NewReader(ctx, l.kind.index(obj.Key), nil); err == nil {
 			b, rerr := io.ReadAll(io.LimitReader(r, maxIndex))
 			r.Close()
 			var got Index
@@ -190,7 +209,7 @@ func (l *Location) Latest(ctx context.Context) (*Index, error) {
 
 // Open opens an archive by name.
 func (l *Location) Open(ctx context.Context, name string) (io.ReadCloser, error) {
-	if _, ok := parseName(name); !ok {
+	if _, ok := l.kind.parse(name); !ok {
 		return nil, fmt.Errorf("backup: %q is not a backup's name", name)
 	}
 	r, err := l.bucket.NewReader(ctx, name, nil)
@@ -206,6 +225,10 @@ func (l *Location) Open(ctx context.Context, name string) (io.ReadCloser, error)
 // Prune deletes the backups created before now-keep (the archive and its
 // index), never the newest one, and returns the names deleted.
 func (l *Location) Prune(ctx context.Context, keep time.Duration, now time.Time) ([]string, error) {
+	return l.pruneBefore(ctx, now.Add(-keep))
+}
+
+func (l *Location) pruneBefore(ctx context.Context, cutoff time.Time) ([]string, error) {
 	all, err := l.List(ctx)
 	if err != nil {
 		return nil, err
@@ -213,17 +236,16 @@ func (l *Location) Prune(ctx context.Context, keep time.Duration, now time.Time)
 	if len(all) > 0 {
 		all = all[:len(all)-1] // the newest stays, however old
 	}
-	cutoff := now.Add(-keep)
 	var deleted []string
 	for _, idx := range all {
-		created, _ := parseName(idx.Name) // by the name: an index can be edited
+		created, _ := l.kind.parse(idx.Name) // by the name: an index can be edited
 		if !created.Before(cutoff) {
 			continue
 		}
 		if err := l.bucket.Delete(ctx, idx.Name); err != nil && gcerrors.Code(err) != gcerrors.NotFound {
 			return deleted, fmt.Errorf("deleting backup %s: %w", idx.Name, err)
 		}
-		if err := l.bucket.Delete(ctx, strings.TrimSuffix(idx.Name, archiveExt)+indexExt); err != nil && gcerrors.Code(err) != gcerrors.NotFound {
+		if err := l.bucket.Delete(ctx, l.kind.index(idx.Name)); err != nil && gcerrors.Code(err) != gcerrors.NotFound {
 			return deleted, fmt.Errorf("deleting the index of %s: %w", idx.Name, err)
 		}
 		deleted = append(deleted, idx.Name)
