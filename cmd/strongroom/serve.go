@@ -197,6 +197,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer stopStream()
+	// Scheduled backups and restore drills (docs/operations.md); they stop
+	// before the store closes.
+	stopBackups, err := startBackups(ctx, cfg, a)
+	if err != nil {
+		return err
+	}
+	defer stopBackups()
 	sweepCtx, stopSweeper := context.WithCancel(ctx)
 	sweeperDone := make(chan struct{})
 	go func() {
