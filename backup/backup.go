@@ -28,7 +28,7 @@ func Write(ctx context.Context, st *store.Store, w io.Writer, recipients []age.R
 	if err != nil {
 		return nil, fmt.Errorf("starting encryption: %w", err)
 	}
-	zw, err := zstd.NewWriter(aw, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1))
+	zw, err := zstd.NewWriter(aw, zstd.WithEncoderLevel(zstd.SpeedFastest))
 	if err != nil {
 		return nil, fmt.Errorf("starting compression: %w", err)
 	}

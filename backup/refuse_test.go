@@ -72,6 +72,8 @@ const magicLen = len("STRONGROOM-BACKUP\n") + 1
 func rewrite(t testing.TB, plain []byte, edit func(kind byte, p []byte) []byte) []byte {
 	t.Helper()
 	out := append([]byte(nil), plain[:magicLen]...)
+	h := sha256.New()
+	h.Write(out)
 	p := plain[magicLen:]
 	for len(p) > 0 {
 		kind, n := p[0], binary.BigEndian.Uint32(p[1:5])
@@ -84,11 +86,15 @@ func rewrite(t testing.TB, plain []byte, edit func(kind byte, p []byte) []byte) 
 		if payload == nil {
 			continue // dropped
 		}
-		out = append(out, kind)
-		out = binary.BigEndian.AppendUint32(out, uint32(len(payload)))
-		out = append(out, payload...)
+		frame := binary.BigEndian.AppendUint32([]byte{kind}, uint32(len(payload)))
+		frame = append(frame, payload...)
+		out = append(out, frame...)
+		if kind != 'R' {
+			h.Write(frame)
+		}
 	}
-	sum := sha256.Sum256(out)
+	var sum [32]byte
+	h.Sum(sum[:0])
 	out = append(out, 'Z', 0, 0, 0, 32)
 	return append(out, sum[:]...)
 }

@@ -1,8 +1,8 @@
 package backup_test
 
 import (
-	"crypto/ed25519"
 	"context"
+	"crypto/ed25519"
 	"testing"
 	"time"
 

@@ -222,31 +222,24 @@ func listTables(ctx context.Context, e Engine, q querier) ([]TableSchema, error)
 	tables := map[string]TableSchema{}
 	for _, n := range names {
 		t := TableSchema{Name: n}
+		colsQuery := "SELECT name, type FROM pragma_table_info($1) ORDER BY cid"
+		fkQuery := `SELECT DISTINCT "table" FROM pragma_foreign_key_list($1)`
 		if e == Postgres {
-			rows, err := q.QueryContext(ctx, `SELECT column_name, data_type FROM information_schema.columns
-				WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position`, n)
-			if err != nil {
-				return nil, fmt.Errorf("listing columns of %s: %w", n, err)
-			}
-			err = scanColumns(rows, &t)
-			if err != nil {
-				return nil, err
-			}
-			parents[n], err = queryStrings(ctx, q, `SELECT DISTINCT p.relname FROM pg_catalog.pg_constraint c
+			colsQuery = `SELECT column_name, data_type FROM information_schema.columns
+				WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position`
+			fkQuery = `SELECT DISTINCT p.relname FROM pg_catalog.pg_constraint c
 				JOIN pg_catalog.pg_class r ON r.oid = c.conrelid JOIN pg_catalog.pg_class p ON p.oid = c.confrelid
 				JOIN pg_catalog.pg_namespace ns ON ns.oid = r.relnamespace
-				WHERE c.contype = 'f' AND ns.nspname = current_schema() AND r.relname = $1`, n)
-		} else {
-			rows, err := q.QueryContext(ctx, "SELECT name, type FROM pragma_table_info($1) ORDER BY cid", n)
-			if err != nil {
-				return nil, fmt.Errorf("listing columns of %s: %w", n, err)
-			}
-			if err := scanColumns(rows, &t); err != nil {
-				return nil, err
-			}
-			parents[n], err = queryStrings(ctx, q, `SELECT DISTINCT "table" FROM pragma_foreign_key_list($1)`, n)
+				WHERE c.contype = 'f' AND ns.nspname = current_schema() AND r.relname = $1`
 		}
+		rows, err := q.QueryContext(ctx, colsQuery, n)
 		if err != nil {
+			return nil, fmt.Errorf("listing columns of %s: %w", n, err)
+		}
+		if err := scanColumns(rows, &t); err != nil {
+			return nil, err
+		}
+		if parents[n], err = queryStrings(ctx, q, fkQuery, n); err != nil {
 			return nil, fmt.Errorf("listing foreign keys of %s: %w", n, err)
 		}
 		tables[n] = t
@@ -339,7 +332,7 @@ type Loader struct {
 
 // loadBatchParams bounds the parameters of one multi-row INSERT (SQLite's
 // default limit is 32766, PostgreSQL's 65535).
-const loadBatchParams = 30000
+const loadBatchParams = 1000
 
 // Load runs fn in one write transaction on a store that must be migrated to
 // exactly schemaVersion and hold no data rows: anything fn or the store's
