@@ -242,3 +242,12 @@ func LastDrill(ctx context.Context, loc *Location) (*DrillResult, error) {
 	}
 	return &all[len(all)-1], nil
 }
+
+// Catalog lists a location's backups and drills (for the operator API).
+type Catalog struct{ Location *Location }
+
+// List lists the backups, oldest first.
+func (c Catalog) List(ctx context.Context) ([]Index, error) { return c.Location.List(ctx) }
+
+// Drills lists the recorded drills, oldest first.
+func (c Catalog) Drills(ctx context.Context) ([]DrillResult, error) { return Drills(ctx, c.Location) }

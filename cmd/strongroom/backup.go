@@ -18,6 +18,7 @@ import (
 
 	"strongroom.dev/strongroom"
 	"strongroom.dev/strongroom/backup"
+	"strongroom.dev/strongroom/service"
 	"strongroom.dev/strongroom/store"
 )
 
@@ -594,4 +595,18 @@ func leaseHolder() string {
 	var b [4]byte
 	_, _ = rand.Read(b[:])
 	return fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(b[:]))
+}
+
+// openBackupCatalog opens the backup location for the operator API
+// (GET /api/v1/operator/backups and /drills) of a serving process; nil when
+// backup-to is unset.
+func openBackupCatalog(ctx context.Context, cfg *Config, serving bool) (service.BackupCatalog, func(), error) {
+	if cfg.BackupTo == "" || !serving {
+		return nil, func() {}, nil
+	}
+	loc, err := backup.OpenLocation(ctx, cfg.BackupTo)
+	if err != nil {
+		return nil, nil, err
+	}
+	return backup.Catalog{Location: loc}, func() { loc.Close() }, nil
 }

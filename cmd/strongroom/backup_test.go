@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"filippo.io/age"
 
@@ -101,5 +102,36 @@ func TestBackupCommands(t *testing.T) {
 	_, _ = io.Copy(body, resp.Body)
 	if resp.StatusCode != 200 || !strings.Contains(body.String(), "kept safe") {
 		t.Fatalf("record on the restored server: %d %s", resp.StatusCode, body)
+	}
+}
+
+// TestServeSchedulesBackups: serve with backup-to takes a backup at once (then
+// every backup-every) and a keyring backup beside it in its own folder.
+func TestServeSchedulesBackups(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	backups, keyrings := t.TempDir(), t.TempDir()
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, stop := startServe(t, "--data-dir", dir, "--backup-to", backups, "--backup-recipients", id.Recipient().String(),
+		"--backup-keyring-to", keyrings, "--backup-every", "1h")
+	defer stop()
+	count := func(dir, suffix string) int {
+		entries, _ := os.ReadDir(dir)
+		n := 0
+		for _, e := range entries {
+			if strings.HasSuffix(e.Name(), suffix) {
+				n++
+			}
+		}
+		return n
+	}
+	testkit.WaitFor(t, 30*time.Second, func() bool { return count(keyrings, ".srkr") == 1 })
+	if n := count(backups, ".srbk"); n != 1 {
+		t.Errorf("%d backups, want 1", n)
+	}
+	if n := count(backups, ".srbk.json"); n != 1 {
+		t.Errorf("%d backup indexes, want 1", n)
 	}
 }
