@@ -456,7 +456,13 @@ func (l *Loader) flush(ctx context.Context) error {
 			if c > 0 {
 				b.WriteByte(',')
 			}
-			b.WriteString("$" + strconv.Itoa(n))
+			// SQLite: anonymous parameters; the driver looks each numbered
+			// one up by name, a scan that grows with the statement.
+			if l.engine == SQLite {
+				b.WriteByte('?')
+			} else {
+				b.WriteString("$" + strconv.Itoa(n))
+			}
 			n++
 		}
 		b.WriteByte(')')

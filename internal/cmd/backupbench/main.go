@@ -117,7 +117,7 @@ func run(ctx context.Context, sizeMiB, rounds int, dir string) error {
 			return err
 		}
 		archive := filepath.Join(tmp, "backup.srbk")
-		tb, err := timeIt(func() error { return profiled(func() error { return writeBackup(ctx, st, archive, id.Recipient()) }) })
+		tb, err := timeIt(func() error { return writeBackup(ctx, st, archive, id.Recipient()) })
 		if err != nil {
 			return err
 		}
@@ -125,7 +125,7 @@ func run(ctx context.Context, sizeMiB, rounds int, dir string) error {
 		if err != nil {
 			return err
 		}
-		tr, err := timeIt(func() error { return restore(ctx, archive, filepath.Join(tmp, "restored"), id, log) })
+		tr, err := timeIt(func() error { return profiled(func() error { return restore(ctx, archive, filepath.Join(tmp, "restored"), id, log) }) })
 		if err != nil {
 			return err
 		}
