@@ -125,7 +125,9 @@ func run(ctx context.Context, sizeMiB, rounds int, dir string) error {
 		if err != nil {
 			return err
 		}
-		tr, err := timeIt(func() error { return profiled(func() error { return restore(ctx, archive, filepath.Join(tmp, "restored"), id, log) }) })
+		tr, err := timeIt(func() error {
+			return profiled(func() error { return restore(ctx, archive, filepath.Join(tmp, "restored"), id, log) })
+		})
 		if err != nil {
 			return err
 		}
