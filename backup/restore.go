@@ -44,6 +44,11 @@ func RestorePlain(ctx context.Context, st *store.Store, r io.Reader) (*Manifest,
 		return nil, fmt.Errorf("%w: the backup is of schema version %d, newer than this binary's %d: restore it with the version of strongroom that wrote it or a later one",
 			ErrFormat, h.SchemaVersion, len(ms))
 	}
+	if full, err := st.HasData(ctx); err != nil {
+		return nil, fmt.Errorf("restoring: %w", err)
+	} else if full {
+		return nil, fmt.Errorf("restoring: %w", store.ErrNotEmpty)
+	}
 	if _, err := st.MigrateTo(ctx, h.SchemaVersion); err != nil {
 		return nil, fmt.Errorf("preparing the target schema: %w", err)
 	}
