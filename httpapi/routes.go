@@ -56,6 +56,8 @@ func (s *Server) routeTable() []Route {
 
 		{http.MethodGet, "/api/v1/operator/outbox", access.Operator, "The development outbox (embedded mode)", s.operatorOutbox},
 		{http.MethodGet, "/api/v1/operator/audit", access.Operator, "Query the platform's audit log", s.queryPlatformAudit},
+		{http.MethodGet, "/api/v1/operator/backups", access.Operator, "List the backups", s.operatorBackups},
+		{http.MethodGet, "/api/v1/operator/drills", access.Operator, "List the restore drills", s.operatorDrills},
 
 		{http.MethodGet, org, access.OrgRead, "One organization", s.getOrg},
 		{http.MethodGet, org + "/members", access.MembersRead, "List members", s.listMembers},

@@ -65,6 +65,9 @@ type Config struct {
 	// Observer receives sign-in results, rate-limit refusals and background
 	// job runs (metrics); nil: none.
 	Observer Observer
+	// Backups lists the backups and restore drills for operators (LIF-05,
+	// LIF-06); nil: backups are not configured.
+	Backups BackupCatalog
 }
 
 // Service is Strongroom's application service.
@@ -101,6 +104,8 @@ type Service struct {
 	schemas  *cache[strongroom.CollectionID, *compiledSchema]
 	settings *cache[strongroom.TenantID, *strongroom.OrgSettings]
 	apiKeys  *cache[string, *strongroom.APIKey]
+
+	backups BackupCatalog
 }
 
 // New returns a Service.
@@ -126,6 +131,7 @@ func New(cfg Config) (*Service, error) {
 		now:            cfg.Now,
 		rand:           cfg.Rand,
 		conns:          cfg.Connections,
+		backups:        cfg.Backups,
 	}
 	if s.policy.MinLength == 0 {
 		s.policy = authn.DefaultPolicy

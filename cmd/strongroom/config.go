@@ -84,6 +84,18 @@ type Config struct {
 	// Monitor are the thresholds of the security monitor's detections
 	// (docs/audit-log.md, "Monitoring").
 	Monitor monitor.Thresholds
+	// Backups (docs/operations.md): where scheduled backups go, encrypted to
+	// whom, how often, kept how long; the keyring's backups apart; the
+	// PostgreSQL role that may read every tenant's rows; the drill identity.
+	BackupTo            string
+	BackupRecipients    []string
+	BackupPassphraseEnv string
+	BackupEvery         time.Duration
+	BackupKeep          time.Duration
+	BackupKeyringTo     string
+	BackupDatabase      string
+	BackupDrillIdentity string
+	BackupDrillEvery    time.Duration
 }
 
 // CheckpointDir is the audit checkpoint folder, by setting or by default.
@@ -405,6 +417,60 @@ var settings = []setting{
 	}},
 	{"monitor-mass-read-window", "1h", "window of the mass-read detection (1m to 24h)", func(c *Config, v string) error {
 		return monitorWindow(v, &c.Monitor.MassReadWindow)
+	}},
+	{"backup-to", "", "folder or bucket URL (s3://bucket?region=…, file:///path) for encrypted backups; with backup-recipients, serve takes one every backup-every (see docs/operations.md)", func(c *Config, v string) error {
+		c.BackupTo = v
+		return nil
+	}},
+	{"backup-recipients", "", "comma-separated age public keys (age1…) or files of them that backups are encrypted to; keep the matching identity offline", func(c *Config, v string) error {
+		c.BackupRecipients = splitList(v)
+		return nil
+	}},
+	{"backup-passphrase-env", "", "name of an environment variable holding a passphrase (16+ characters) to encrypt backups to instead of backup-recipients", func(c *Config, v string) error {
+		if v != "" && !envName.MatchString(v) {
+			return errors.New("must be an environment variable name such as STRONGROOM_BACKUP_PASSPHRASE")
+		}
+		c.BackupPassphraseEnv = v
+		return nil
+	}},
+	{"backup-every", "24h", "interval between scheduled backups (run once across replicas under a lease)", func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Minute {
+			return errors.New("must be a duration of at least 1m, such as 24h")
+		}
+		c.BackupEvery = d
+		return nil
+	}},
+	{"backup-keep", "720h", "backups older than this are deleted from backup-to after a new one succeeds (the newest is always kept)", func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Hour {
+			return errors.New("must be a duration of at least 1h, such as 720h (30 days)")
+		}
+		c.BackupKeep = d
+		return nil
+	}},
+	{"backup-keyring-to", "", "folder or bucket URL for keyring backups (wrapped keys), apart from backup-to; written after each scheduled backup", func(c *Config, v string) error {
+		c.BackupKeyringTo = v
+		return nil
+	}},
+	{"backup-database", "", "postgres:// URL of a role that bypasses row-level security (BYPASSRLS), used only to read backups; empty: database", func(c *Config, v string) error {
+		if v != "" && !store.IsPostgresURL(v) {
+			return errors.New("must be empty or start with postgres:// or postgresql://")
+		}
+		c.BackupDatabase = v
+		return nil
+	}},
+	{"backup-drill-identity-file", "", "age identity file that opens the backups, for scheduled restore drills (a second recipient kept for drills); empty: no scheduled drills", func(c *Config, v string) error {
+		c.BackupDrillIdentity = v
+		return nil
+	}},
+	{"backup-drill-every", "168h", "interval between scheduled restore drills of the newest backup", func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Minute {
+			return errors.New("must be a duration of at least 1m, such as 168h")
+		}
+		c.BackupDrillEvery = d
+		return nil
 	}},
 }
 

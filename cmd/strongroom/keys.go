@@ -94,6 +94,8 @@ Commands:
   rotate-master                re-wrap every data key under the master key now configured
                                (run with the new key as --master-key-file/--kms and the old
                                one as --previous-master-key-file/--previous-kms)
+  backup --to DIR|URL          age-encrypted backup of the keyring (keys stay wrapped)
+  restore --from FILE|DIR|URL  load a keyring backup into an empty keyring
 `
 
 func runKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -109,6 +111,10 @@ func runKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return runKeysRotate(ctx, args[1:], stdout, stderr)
 	case "rotate-master":
 		return runKeysRotateMaster(ctx, args[1:], stdout, stderr)
+	case "backup":
+		return runKeysBackup(ctx, args[1:], stdout, stderr)
+	case "restore":
+		return runKeysRestore(ctx, args[1:], stdout, stderr)
 	}
 	fmt.Fprintf(stderr, "strongroom keys: unknown command %q\n\n%s", args[0], keysUsage)
 	return errUsage

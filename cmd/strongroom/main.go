@@ -6,6 +6,8 @@
 //	strongroom doctor    check the configuration and explain what is unsafe
 //	strongroom keys      rotate data keys and the master key
 //	strongroom audit     verify the tamper-evident audit log, checkpoint it, print its public key
+//	strongroom backup    take, list and drill encrypted backups
+//	strongroom restore   restore a backup into an empty store
 //	strongroom version   print the version
 package main
 
@@ -48,6 +50,8 @@ func commands() []command {
 		{"keys", "rotate data keys and the master key", runKeys},
 		{"operator", "grant or revoke platform operator status for an account", runOperator},
 		{"audit", "verify the tamper-evident audit log, write checkpoints, print the signing public key", runAudit},
+		{"backup", "take, list and drill encrypted backups", runBackup},
+		{"restore", "restore a backup into an empty store of either engine", runRestore},
 		{"version", "print the version", runVersion},
 	}
 }

@@ -159,15 +159,23 @@ func openApp(ctx context.Context, cfg *Config, stderr io.Writer, serving bool) (
 		st.Close()
 		return nil, err
 	}
-	svc, err := service.New(service.Config{Store: st, Keyring: keys, Hasher: hasher, Policy: policy,
-		SessionTTL: cfg.SessionTTL, SessionIdle: cfg.SessionIdle, Logger: log, Connections: conns, OIDC: signIn,
-		Mailer: sender, Outbox: outbox, BaseURL: cfg.consoleURL(), Passkeys: passkeys, Observer: mx.observer()})
+	catalog, closeCatalog, err := openBackupCatalog(ctx, cfg, serving)
 	if err != nil {
 		closeKeys()
 		st.Close()
 		return nil, err
 	}
-	return &app{log: log, store: st, keys: keys, svc: svc, metrics: mx, close: func() { closeKeys(); st.Close() }}, nil
+	svc, err := service.New(service.Config{Store: st, Keyring: keys, Hasher: hasher, Policy: policy,
+		SessionTTL: cfg.SessionTTL, SessionIdle: cfg.SessionIdle, Logger: log, Connections: conns, OIDC: signIn,
+		Mailer: sender, Outbox: outbox, BaseURL: cfg.consoleURL(), Passkeys: passkeys, Observer: mx.observer(),
+		Backups: catalog})
+	if err != nil {
+		closeCatalog()
+		closeKeys()
+		st.Close()
+		return nil, err
+	}
+	return &app{log: log, store: st, keys: keys, svc: svc, metrics: mx, close: func() { closeCatalog(); closeKeys(); st.Close() }}, nil
 }
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -204,6 +212,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer stopMonitor()
+	// Scheduled backups and restore drills (docs/operations.md); they stop
+	// before the store closes.
+	stopBackups, err := startBackups(ctx, cfg, a)
+	if err != nil {
+		return err
+	}
+	defer stopBackups()
 	sweepCtx, stopSweeper := context.WithCancel(ctx)
 	sweeperDone := make(chan struct{})
 	go func() {

@@ -1,0 +1,108 @@
+package httpapi_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"testing"
+	"time"
+
+	"filippo.io/age"
+
+	"strongroom.dev/strongroom"
+	"strongroom.dev/strongroom/backup"
+	"strongroom.dev/strongroom/internal/testkit"
+	"strongroom.dev/strongroom/service"
+	"strongroom.dev/strongroom/store"
+)
+
+// TestOperatorBackups (LIF-05, LIF-06): operators signed in with a second
+// factor list the backups and the restore drills; others are refused; every
+// read is audited in the platform log; a server without backups says so.
+func TestOperatorBackups(t *testing.T) {
+	for _, e := range testkit.Engines() {
+		t.Run(e.Name, func(t *testing.T) {
+			ctx := context.Background()
+			// A location with one backup and one drill, of another (SQLite) store.
+			src := testkit.OpenSQLiteStore(t)
+			loc, err := backup.OpenLocation(ctx, t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer loc.Close()
+			id, _ := age.GenerateX25519Identity()
+			when := time.Date(2026, 11, 21, 3, 0, 0, 0, time.UTC)
+			idx, err := loc.Put(ctx, src, []age.Recipient{id.Recipient()}, when)
+			if err != nil {
+				t.Fatal(err)
+			}
+			drill := &backup.DrillResult{Backup: idx.Name, StartedAt: when.Add(time.Hour), Duration: 1500 * time.Millisecond, Tables: 20, Rows: 3, Chains: 1, OK: true}
+			if err := backup.RecordDrill(ctx, src, loc, drill); err != nil {
+				t.Fatal(err)
+			}
+
+			env := &mfaTEnv{st: e.Open(t), clock: &testClock{}}
+			env.srv = testkit.NewServerWithConfig(t, env.st, testkit.ServerConfig{Service: func(u string, cfg *service.Config) {
+				cfg.Now = env.clock.Now
+				cfg.Backups = backup.Catalog{Location: loc}
+			}})
+			plain := env.srv.Signup(t, "pia@ops.example", "Plain Org")
+			op := env.srv.Signup(t, "otto@ops.example", "Ops Org")
+			if err := env.st.Write(ctx, store.Scope{}, func(tx *store.Tx) error {
+				return tx.SetOperator(ctx, strongroom.UserID(op.UserID), true)
+			}); err != nil {
+				t.Fatal(err)
+			}
+			for _, path := range []string{"/api/v1/operator/backups", "/api/v1/operator/drills"} {
+				mfaTProblem(t, env.do(t, "", "GET", path, nil), http.StatusUnauthorized, strongroom.EUNAUTHORIZED)
+				mfaTProblem(t, env.do(t, plain.Token, "GET", path, nil), http.StatusForbidden, strongroom.EFORBIDDEN)
+				mfaTProblem(t, env.do(t, op.Token, "GET", path, nil), http.StatusForbidden, strongroom.EMFAENROLL)
+			}
+			f := env.enrolTOTP(t, op.Token)
+			ch := env.challenge(t, op.Email, "totp", "recovery")
+			g := mfaTParseGrant(t, env.do(t, "", "POST", "/api/v1/auth/mfa", map[string]string{"challenge": ch, "code": env.totp(t, f.Secret)}), http.StatusOK)
+
+			seq := env.seq(t, mfaTPlatform)
+			r := testkit.MustStatus(t, env.do(t, g.Token, "GET", "/api/v1/operator/backups", nil), http.StatusOK)
+			var backups struct {
+				Configured bool `json:"configured"`
+				Items      []struct {
+					Name, Engine, SHA256 string
+					CreatedAt            time.Time `json:"created_at"`
+					Rows, Bytes          int64
+				} `json:"items"`
+			}
+			if err := json.Unmarshal(r.Body, &backups); err != nil {
+				t.Fatal(err)
+			}
+			if !backups.Configured || len(backups.Items) != 1 || backups.Items[0].Name != idx.Name || backups.Items[0].SHA256 != idx.ArchiveSHA256 ||
+				!backups.Items[0].CreatedAt.Equal(when) || backups.Items[0].Engine != "sqlite" || backups.Items[0].Bytes != idx.ArchiveBytes {
+				t.Errorf("backups: %s", r.Body)
+			}
+			if r.Header.Get("Cache-Control") != "no-store" {
+				t.Errorf("Cache-Control %q", r.Header.Get("Cache-Control"))
+			}
+			env.audited(t, mfaTPlatform, seq, "backup.list success")
+
+			seq = env.seq(t, mfaTPlatform)
+			r = testkit.MustStatus(t, env.do(t, g.Token, "GET", "/api/v1/operator/drills", nil), http.StatusOK)
+			var drills struct {
+				Configured bool `json:"configured"`
+				Items      []struct {
+					Backup     string
+					OK         bool
+					DurationMS int64 `json:"duration_ms"`
+					Tables     int
+				} `json:"items"`
+			}
+			if err := json.Unmarshal(r.Body, &drills); err != nil {
+				t.Fatal(err)
+			}
+			if !drills.Configured || len(drills.Items) != 1 || drills.Items[0].Backup != idx.Name || !drills.Items[0].OK ||
+				drills.Items[0].DurationMS != 1500 || drills.Items[0].Tables != 20 {
+				t.Errorf("drills: %s", r.Body)
+			}
+			env.audited(t, mfaTPlatform, seq, "backup.drill_list success")
+		})
+	}
+}
