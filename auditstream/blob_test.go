@@ -154,3 +154,33 @@ func TestBlobSinkStream(t *testing.T) {
 		})
 	}
 }
+
+// TestBlobSinkS3: the same promises against an S3-compatible server: objects
+// named by seq range, a retried batch accepted, a different one under an
+// existing name refused.
+func TestBlobSinkS3(t *testing.T) {
+	srv := testkit.NewS3Server(t)
+	u := srv.Bucket(t, "audit") + "&prefix=siem/"
+	s, err := auditstream.OpenBlob(t.Context(), u, quietLog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	deliver(t, s, 1, 2, 3)
+	deliver(t, s, 4)
+	deliver(t, s, 1, 2, 3) // a retry
+	keys, events := blobEvents(t, s)
+	if want := []string{s.Key(1, 3), s.Key(4, 4)}; !slices.Equal(keys, want) {
+		t.Errorf("objects %q, want %q", keys, want)
+	}
+	if got, want := srv.Objects(t, "audit"), []string{"siem/" + s.Key(1, 3), "siem/" + s.Key(4, 4)}; !slices.Equal(got, want) {
+		t.Errorf("server holds %q, want %q", got, want)
+	}
+	wantSeqs(t, "s3", []int64{1, 2, 3, 4}, eventSeqs(events))
+	if err := s.Deliver(t.Context(), []auditstream.Event{{ID: "other", Seq: 4}}); err == nil {
+		t.Error("a different batch under an existing name was accepted")
+	}
+	if _, events := blobEvents(t, s); len(events) != 4 || events[3].ID != string(rune('a'+4)) {
+		t.Errorf("after the refused batch: %+v", events)
+	}
+}
