@@ -53,7 +53,10 @@ func (p *Principal) Visibility() Visibility {
 		return Visibility{}
 	}
 	m := p.Membership
-	if m.Role == RoleAdmin || len(m.Clients) == 0 {
+	if m.Role == RoleAdmin {
+		return Visibility{All: true, Restricted: true}
+	}
+	if len(m.Clients) == 0 {
 		return Visibility{All: true}
 	}
 	return Visibility{Clients: m.Clients}

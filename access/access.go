@@ -36,6 +36,9 @@ const (
 	SettingsWrite    Permission = "settings.write"
 	// AuditRead is querying and exporting the organization's audit log.
 	AuditRead Permission = "audit.read"
+	// DataSubjectRequests is finding, exporting, deleting and restricting a
+	// person's records across collections (LIF-02): Admins only.
+	DataSubjectRequests Permission = "dsr"
 	// Operator is platform staff's work outside any organization (IAM-07:
 	// always with MFA). It is not an organization permission.
 	Operator Permission = "operator"
@@ -54,6 +57,9 @@ var roleGrants = map[strongroom.Role]map[Permission]bool{
 		// The audit log records every member's actions, sign-ins with their
 		// addresses and devices: Admins only (LOG-01).
 		AuditRead: true,
+		// Data-subject requests reach every record of a person, restricted
+		// ones included (LIF-02).
+		DataSubjectRequests: true,
 	},
 	strongroom.RoleEditor: {
 		OrgRead: true, ClientsRead: true, CollectionsRead: true, RecordsRead: true, RecordsWrite: true,
@@ -67,7 +73,7 @@ var roleGrants = map[strongroom.Role]map[Permission]bool{
 func Permissions() []Permission {
 	return []Permission{OrgRead, MembersRead, MembersWrite, ClientsRead, ClientsWrite,
 		CollectionsRead, CollectionsWrite, RecordsRead, RecordsWrite, ConnectionsRead, ConnectionsWrite,
-		APIKeysRead, APIKeysWrite, InvitationsRead, InvitationsWrite, SettingsRead, SettingsWrite, AuditRead}
+		APIKeysRead, APIKeysWrite, InvitationsRead, InvitationsWrite, SettingsRead, SettingsWrite, AuditRead, DataSubjectRequests}
 }
 
 // Granted reports whether role holds perm.

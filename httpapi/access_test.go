@@ -138,6 +138,15 @@ func (f *fixture) newConnection(t *testing.T) string {
 	return f.srv.Connect(t, f.idp, f.admin.Token, f.admin.OrgID, "testidp")["id"].(string)
 }
 
+// newDSR opens an export request (as the Admin) for a fresh record's e-mail.
+func (f *fixture) newDSR(t *testing.T) string {
+	t.Helper()
+	n := f.next()
+	f.create(t, "/collections/"+f.collection+"/records", map[string]any{"data": map[string]any{"email": fmt.Sprintf("dsr%d@x.example", n)}})
+	return f.create(t, "/dsr", map[string]any{"kind": "export",
+		"identifiers": []map[string]any{{"field": "email", "value": fmt.Sprintf("dsr%d@x.example", n)}}})["id"].(string)
+}
+
 func (f *fixture) newRecord(t *testing.T) string {
 	return f.create(t, "/collections/"+f.collection+"/records",
 		map[string]any{"data": map[string]any{"email": fmt.Sprintf("r%d@x.example", f.next())}})["id"].(string)
@@ -175,6 +184,9 @@ func (f *fixture) request(t *testing.T, rt httpapi.Route, actor testkit.Account)
 	}
 	if strings.Contains(path, "{invitation}") {
 		sub("invitation", f.newInvitation(t))
+	}
+	if strings.Contains(path, "{dsr}") {
+		sub("dsr", f.newDSR(t))
 	}
 	// Without a session, a well-formed ID that names nothing: the refusal
 	// comes first.
@@ -318,6 +330,10 @@ func (f *fixture) request(t *testing.T, rt httpapi.Route, actor testkit.Account)
 			"allowed_email_domains": []string{}, "session_idle_minutes": 0, "session_absolute_hours": 0}
 	case "POST /api/v1/orgs/{org}/api-keys":
 		body = map[string]string{"name": fmt.Sprintf("key %d", n), "role": "viewer"}
+	case "PUT /api/v1/orgs/{org}/collections/{collection}/retention":
+		body = map[string]any{"retention": map[string]any{"days": 3650, "from": "created"}}
+	case "POST /api/v1/orgs/{org}/dsr":
+		body = map[string]any{"kind": "export", "identifiers": []map[string]any{{"field": "email", "value": "nobody@x.example"}}}
 	case "POST /api/v1/orgs/{org}/api-keys/{key}/rotate":
 		body = map[string]int{"overlap_seconds": 60}
 	case "GET /api/v1/orgs/{org}/audit":

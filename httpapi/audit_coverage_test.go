@@ -27,7 +27,7 @@ var notAudited = map[string]string{
 // each read is audited (who read what, when, from where).
 func dataRead(rt httpapi.Route) bool {
 	return rt.Method == http.MethodGet && (rt.Perm == access.RecordsRead && strings.Contains(rt.Path, "/records") ||
-		rt.Perm == access.AuditRead || rt.Path == "/api/v1/operator/audit" || rt.Path == "/api/v1/operator/outbox")
+		rt.Perm == access.AuditRead || rt.Perm == access.DataSubjectRequests || rt.Path == "/api/v1/operator/audit" || rt.Path == "/api/v1/operator/outbox")
 }
 
 // lastSeq is the newest audit sequence number of any log (seq is global).

@@ -88,6 +88,7 @@ func (s *Server) routeTable() []Route {
 		{http.MethodPost, org + "/collections", access.CollectionsWrite, "Create a collection", s.createCollection},
 		{http.MethodGet, org + "/collections/{collection}", access.CollectionsRead, "One collection", s.getCollection},
 		{http.MethodDelete, org + "/collections/{collection}", access.CollectionsWrite, "Delete a collection and its records", s.deleteCollection},
+		{http.MethodPut, org + "/collections/{collection}/retention", access.CollectionsWrite, "Set a collection's retention policy", s.putRetention},
 
 		{http.MethodGet, recs, access.RecordsRead, "List records, filtered and paged", s.listRecords},
 		{http.MethodPost, recs, access.RecordsWrite, "Create a record", s.createRecord},
@@ -103,5 +104,10 @@ func (s *Server) routeTable() []Route {
 		{http.MethodPost, conns + "/{connection}/refresh", access.ConnectionsWrite, "Refresh a connection's tokens now", s.refreshConnection},
 		{http.MethodDelete, conns + "/{connection}", access.ConnectionsWrite, "Disconnect: revoke the tokens at the provider and delete them", s.deleteConnection},
 		{http.MethodGet, ConnectionCallbackPath, access.Public, "The providers' redirect back: finish connecting", s.connectionCallback},
+
+		{http.MethodGet, org + "/dsr", access.DataSubjectRequests, "List data-subject requests", s.listDSRs},
+		{http.MethodPost, org + "/dsr", access.DataSubjectRequests, "Open a data-subject request: find a person's records", s.createDSR},
+		{http.MethodGet, org + "/dsr/{dsr}", access.DataSubjectRequests, "One data-subject request", s.getDSR},
+		{http.MethodPost, org + "/dsr/{dsr}/execute", access.DataSubjectRequests, "Carry out a data-subject request (export, delete, restrict, lift)", s.executeDSR},
 	}
 }

@@ -65,6 +65,8 @@ type Config struct {
 	// Observer receives sign-in results, rate-limit refusals and background
 	// job runs (metrics); nil: none.
 	Observer Observer
+	// Lifecycle configures retention and data-subject requests (LIF-01, LIF-02).
+	Lifecycle LifecycleConfig
 }
 
 // Service is Strongroom's application service.
@@ -91,6 +93,7 @@ type Service struct {
 	conns          *oauthclient.Client
 	connLocks      keyedLocks // one refresh or disconnect at a time per connection
 	obs            Observer
+	lifecycle      LifecycleConfig
 
 	// Caches for the per-request lookups. They are exact within one process
 	// (invalidated on every write) and are used only on the embedded engine, which
@@ -152,6 +155,7 @@ func New(cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.lifecycle = cfg.Lifecycle.withDefaults()
 	s.obs = cfg.Observer
 	if s.obs == nil {
 		s.obs = nopObserver{}
