@@ -14,12 +14,24 @@ import (
 
 func (s *Server) putRetention(w http.ResponseWriter, r *http.Request) error {
 	var in struct {
-		Retention *strongroom.RetentionPolicy `json:"retention"`
+		Retention json.RawMessage `json:"retention"`
 	}
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
-	c, err := s.svc.SetCollectionRetention(r.Context(), orgID(r), collParam(r), in.Retention)
+	if len(in.Retention) == 0 {
+		e := strongroom.Errorf(strongroom.EVALIDATION, "the request is not valid")
+		e.Fields = []strongroom.FieldError{{Path: "/retention", Message: "is required (null follows the organization's default)"}}
+		return e
+	}
+	var p *strongroom.RetentionPolicy
+	if string(in.Retention) != "null" {
+		p = &strongroom.RetentionPolicy{}
+		if err := unmarshalStrict(in.Retention, p); err != nil {
+			return err
+		}
+	}
+	c, err := s.svc.SetCollectionRetention(r.Context(), orgID(r), collParam(r), p)
 	if err != nil {
 		return err
 	}
@@ -53,17 +65,21 @@ func toDSR(d *strongroom.DSR, now time.Time) dsrJSON {
 
 func (s *Server) createDSR(w http.ResponseWriter, r *http.Request) error {
 	var in struct {
-		Kind        string `json:"kind"`
-		Identifiers []struct {
-			Field string          `json:"field"`
-			Value json.RawMessage `json:"value"`
-		} `json:"identifiers"`
+		Kind        string            `json:"kind"`
+		Identifiers []json.RawMessage `json:"identifiers"`
 	}
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
 	svcIn := service.DSRInput{Kind: in.Kind}
-	for _, id := range in.Identifiers {
+	for _, raw := range in.Identifiers {
+		var id struct {
+			Field string          `json:"field"`
+			Value json.RawMessage `json:"value"`
+		}
+		if err := unmarshalStrict(raw, &id); err != nil {
+			return err
+		}
 		svcIn.Identifiers = append(svcIn.Identifiers, service.Identifier{Field: id.Field, Value: id.Value})
 	}
 	d, err := s.svc.CreateDSR(r.Context(), orgID(r), svcIn)
