@@ -100,7 +100,7 @@ func TestDataSubjectRequests(t *testing.T) {
 			c2 := rec("contacts", map[string]any{"email": "bob@example.com", "n": 2})
 			o1 := rec("orders", map[string]any{"email": "ada@example.com", "total": 12})
 			o2 := rec("orders", map[string]any{"email": "ADA@example.com", "total": 13}) // another value
-			rec("notes", map[string]any{"email": "ada@example.com"})                    // not searchable there
+			rec("notes", map[string]any{"email": "ada@example.com"})                     // not searchable there
 			ada := []map[string]any{{"field": "email", "value": "ada@example.com"}}
 
 			open := func(kind string, idents []map[string]any) dsrOut {
