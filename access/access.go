@@ -39,6 +39,12 @@ const (
 	// DataSubjectRequests is finding, exporting, deleting and restricting a
 	// person's records across collections (LIF-02): Admins only.
 	DataSubjectRequests Permission = "dsr"
+	// OrgExport is exporting the whole organization (portability, LIF-02):
+	// Admins only, also during a termination's return window.
+	OrgExport Permission = "org.export"
+	// OrgTerminate is terminating an organization, cancelling its
+	// termination in the return window, and reading its status (LIF-03).
+	OrgTerminate Permission = "org.terminate"
 	// Operator is platform staff's work outside any organization (IAM-07:
 	// always with MFA). It is not an organization permission.
 	Operator Permission = "operator"
@@ -60,6 +66,7 @@ var roleGrants = map[strongroom.Role]map[Permission]bool{
 		// Data-subject requests reach every record of a person, restricted
 		// ones included (LIF-02).
 		DataSubjectRequests: true,
+		OrgExport:           true, OrgTerminate: true,
 	},
 	strongroom.RoleEditor: {
 		OrgRead: true, ClientsRead: true, CollectionsRead: true, RecordsRead: true, RecordsWrite: true,
@@ -73,7 +80,7 @@ var roleGrants = map[strongroom.Role]map[Permission]bool{
 func Permissions() []Permission {
 	return []Permission{OrgRead, MembersRead, MembersWrite, ClientsRead, ClientsWrite,
 		CollectionsRead, CollectionsWrite, RecordsRead, RecordsWrite, ConnectionsRead, ConnectionsWrite,
-		APIKeysRead, APIKeysWrite, InvitationsRead, InvitationsWrite, SettingsRead, SettingsWrite, AuditRead, DataSubjectRequests}
+		APIKeysRead, APIKeysWrite, InvitationsRead, InvitationsWrite, SettingsRead, SettingsWrite, AuditRead, DataSubjectRequests, OrgExport, OrgTerminate}
 }
 
 // Granted reports whether role holds perm.
@@ -140,5 +147,14 @@ func Decide(p *strongroom.Principal, perm Permission, res Resource) Decision {
 	if !Granted(m.Role, perm) {
 		return Forbidden
 	}
+	// A terminated organization in its return window answers its Admins'
+	// export and termination requests only; everything else is gone (LIF-03).
+	if p.OrgTerminated && perm != OrgExport && perm != OrgTerminate {
+		return NotFound
+	}
 	return Allow
 }
+
+// DuringTermination reports whether perm stays available in a terminated
+// organization's return window.
+func DuringTermination(perm Permission) bool { return perm == OrgExport || perm == OrgTerminate }

@@ -14,7 +14,7 @@ func TestRoleTable(t *testing.T) {
 	want := map[strongroom.Role][]Permission{
 		strongroom.RoleAdmin: {OrgRead, MembersRead, MembersWrite, ClientsRead, ClientsWrite,
 			CollectionsRead, CollectionsWrite, RecordsRead, RecordsWrite, ConnectionsRead, ConnectionsWrite,
-			APIKeysRead, APIKeysWrite, InvitationsRead, InvitationsWrite, SettingsRead, SettingsWrite, AuditRead, DataSubjectRequests},
+			APIKeysRead, APIKeysWrite, InvitationsRead, InvitationsWrite, SettingsRead, SettingsWrite, AuditRead, DataSubjectRequests, OrgExport, OrgTerminate},
 		strongroom.RoleEditor: {OrgRead, ClientsRead, CollectionsRead, RecordsRead, RecordsWrite},
 		strongroom.RoleViewer: {OrgRead, ClientsRead, CollectionsRead, RecordsRead},
 	}

@@ -1,12 +1,14 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"time"
 
 	"strongroom.dev/strongroom"
 	"strongroom.dev/strongroom/service"
+	"strongroom.dev/strongroom/store"
 )
 
 // Data lifecycle (LIF-01, LIF-02): retention policies and data-subject
@@ -125,5 +127,187 @@ func (s *Server) executeDSR(w http.ResponseWriter, r *http.Request) error {
 		w.Header().Set("Cache-Control", "no-store")
 	}
 	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+type exportJobJSON struct {
+	ID           string     `json:"id"`
+	Status       string     `json:"status"`
+	RequestedBy  string     `json:"requested_by"`
+	Encryption   string     `json:"encryption"`
+	StartedAt    time.Time  `json:"started_at"`
+	UpdatedAt    time.Time  `json:"updated_at"`
+	FinishedAt   *time.Time `json:"finished_at"`
+	Collections  int64      `json:"collections"`
+	Records      int64      `json:"records"`
+	RecordsTotal int64      `json:"records_total"`
+	Bytes        int64      `json:"bytes"`
+}
+
+func toExportJob(j *store.ExportJob) exportJobJSON {
+	return exportJobJSON{ID: j.ID, Status: j.Status, RequestedBy: j.RequestedBy, Encryption: j.Encryption, StartedAt: j.StartedAt,
+		UpdatedAt: j.UpdatedAt, FinishedAt: j.FinishedAt, Collections: j.Collections, Records: j.Records,
+		RecordsTotal: j.RecordsTotal, Bytes: j.Bytes}
+}
+
+func (s *Server) exportOrg(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		Passphrase string `json:"passphrase"`
+		Recipient  string `json:"recipient"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	x, err := s.svc.ExportOrg(r.Context(), orgID(r), service.ExportInput{Passphrase: in.Passphrase, Recipient: in.Recipient})
+	if err != nil {
+		return err
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/octet-stream")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Export-Id", x.Job.ID)
+	h.Set("Location", "/api/v1/orgs/"+string(orgID(r))+"/exports/"+x.Job.ID)
+	stamp := x.Job.StartedAt.UTC().Format("20060102T150405Z")
+	h.Set("Content-Disposition", `attachment; filename="strongroom-`+string(orgID(r))+"-"+stamp+`.zip.age"`)
+	w.WriteHeader(http.StatusOK)
+	if err := x.Write(r.Context(), deadlineWriter{w: w, rc: http.NewResponseController(w)}); err != nil {
+		if r.Context().Err() == nil {
+			s.log.ErrorContext(context.WithoutCancel(r.Context()), "writing an organization export", "err", err,
+				"request_id", requestID(r.Context()), "org", orgID(r))
+		}
+		panic(http.ErrAbortHandler) // cut off, never a complete-looking archive
+	}
+	return nil
+}
+
+func (s *Server) getExport(w http.ResponseWriter, r *http.Request) error {
+	j, err := s.svc.ExportJob(r.Context(), orgID(r), r.PathValue("export"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, toExportJob(j))
+	return nil
+}
+
+type terminationJSON struct {
+	Organization strongroom.TenantID `json:"organization"`
+	Name         string              `json:"name"`
+	RequestedBy  string              `json:"requested_by"`
+	RequestedAt  time.Time           `json:"requested_at"`
+	PurgeAfter   time.Time           `json:"purge_after"`
+	CancelledAt  *time.Time          `json:"cancelled_at"`
+	PurgedAt     *time.Time          `json:"purged_at"`
+	Status       string              `json:"status"`
+	// CertificateToken is shown once, when the organization is terminated.
+	CertificateToken string `json:"certificate_token,omitempty"`
+}
+
+func toTermination(t *service.TerminationStatus) terminationJSON {
+	status := "terminated"
+	switch {
+	case t.None:
+		status = "none"
+	case t.PurgedAt != nil:
+		status = "purged"
+	case t.CancelledAt != nil:
+		status = "cancelled"
+	}
+	return terminationJSON{Organization: t.Tenant, Name: t.Name, RequestedBy: t.RequestedBy, RequestedAt: t.RequestedAt,
+		PurgeAfter: t.PurgeAfter, CancelledAt: t.CancelledAt, PurgedAt: t.PurgedAt, Status: status, CertificateToken: t.Token}
+}
+
+func (s *Server) terminate(w http.ResponseWriter, r *http.Request, org strongroom.TenantID) error {
+	var in struct {
+		Confirm string `json:"confirm"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	t, err := s.svc.TerminateOrg(r.Context(), org, service.TerminationInput{Confirm: in.Confirm})
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusAccepted, toTermination(t))
+	return nil
+}
+
+// tenantParam is the organization an operator route names.
+func tenantParam(r *http.Request) strongroom.TenantID {
+	return strongroom.TenantID(r.PathValue("tenant"))
+}
+
+func (s *Server) terminateOrg(w http.ResponseWriter, r *http.Request) error {
+	return s.terminate(w, r, orgID(r))
+}
+
+func (s *Server) operatorTerminate(w http.ResponseWriter, r *http.Request) error {
+	return s.terminate(w, r, tenantParam(r))
+}
+
+func (s *Server) getTermination(w http.ResponseWriter, r *http.Request) error {
+	t, err := s.svc.Termination(r.Context(), orgID(r))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, toTermination(t))
+	return nil
+}
+
+func (s *Server) cancelTermination(w http.ResponseWriter, r *http.Request) error {
+	if err := s.svc.CancelTermination(r.Context(), orgID(r)); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) operatorCancelTermination(w http.ResponseWriter, r *http.Request) error {
+	if err := s.svc.CancelTermination(r.Context(), tenantParam(r)); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) operatorTerminations(w http.ResponseWriter, r *http.Request) error {
+	ts, err := s.svc.Terminations(r.Context())
+	if err != nil {
+		return err
+	}
+	out := make([]terminationJSON, 0, len(ts))
+	for i := range ts {
+		out = append(out, toTermination(&ts[i]))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": out})
+	return nil
+}
+
+func writeCertificate(w http.ResponseWriter, cert []byte) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(cert)
+}
+
+func (s *Server) operatorCertificate(w http.ResponseWriter, r *http.Request) error {
+	cert, err := s.svc.DeletionCertificate(r.Context(), tenantParam(r), "")
+	if err != nil {
+		return err
+	}
+	writeCertificate(w, cert)
+	return nil
+}
+
+func (s *Server) certificateByToken(w http.ResponseWriter, r *http.Request) error {
+	tok := r.PathValue("token")
+	if len(tok) != 47 || tok[:4] != "srd_" {
+		return strongroom.Errorf(strongroom.ENOTFOUND, "no deletion certificate for this token")
+	}
+	cert, err := s.svc.DeletionCertificate(r.Context(), "", tok)
+	if err != nil {
+		return err
+	}
+	writeCertificate(w, cert)
 	return nil
 }

@@ -109,5 +109,15 @@ func (s *Server) routeTable() []Route {
 		{http.MethodPost, org + "/dsr", access.DataSubjectRequests, "Open a data-subject request: find a person's records", s.createDSR},
 		{http.MethodGet, org + "/dsr/{dsr}", access.DataSubjectRequests, "One data-subject request", s.getDSR},
 		{http.MethodPost, org + "/dsr/{dsr}/execute", access.DataSubjectRequests, "Carry out a data-subject request (export, delete, restrict, lift)", s.executeDSR},
+		{http.MethodPost, org + "/export", access.OrgExport, "Export the whole organization as an encrypted archive (streamed)", s.exportOrg},
+		{http.MethodGet, org + "/exports/{export}", access.OrgExport, "An export's status and progress", s.getExport},
+		{http.MethodPost, org + "/termination", access.OrgTerminate, "Terminate the organization (return window, then deletion)", s.terminateOrg},
+		{http.MethodGet, org + "/termination", access.OrgTerminate, "The organization's termination", s.getTermination},
+		{http.MethodDelete, org + "/termination", access.OrgTerminate, "Cancel the termination within the return window", s.cancelTermination},
+		{http.MethodGet, "/api/v1/operator/terminations", access.Operator, "List terminated organizations", s.operatorTerminations},
+		{http.MethodPost, "/api/v1/operator/orgs/{tenant}/termination", access.Operator, "Terminate an organization (operator)", s.operatorTerminate},
+		{http.MethodDelete, "/api/v1/operator/orgs/{tenant}/termination", access.Operator, "Cancel an organization's termination (operator)", s.operatorCancelTermination},
+		{http.MethodGet, "/api/v1/operator/orgs/{tenant}/deletion-certificate", access.Operator, "An organization's signed deletion certificate", s.operatorCertificate},
+		{http.MethodGet, "/api/v1/deletion-certificates/{token}", access.Public, "A signed deletion certificate, by the token given at termination", s.certificateByToken},
 	}
 }

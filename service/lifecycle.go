@@ -3,9 +3,12 @@ package service
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
@@ -28,6 +31,9 @@ type LifecycleConfig struct {
 	// DSRDeadline is the time a data-subject request has to be carried out;
 	// default 30 days.
 	DSRDeadline time.Duration
+	// TerminationWindow is the return window after an organization is
+	// terminated (LIF-03); default 30 days.
+	TerminationWindow time.Duration
 }
 
 func (c LifecycleConfig) withDefaults() LifecycleConfig {
@@ -39,6 +45,9 @@ func (c LifecycleConfig) withDefaults() LifecycleConfig {
 	}
 	if c.DSRDeadline <= 0 {
 		c.DSRDeadline = 30 * 24 * time.Hour
+	}
+	if c.TerminationWindow <= 0 {
+		c.TerminationWindow = 30 * 24 * time.Hour
 	}
 	return c
 }
@@ -316,8 +325,15 @@ func (s *Service) expired(t strongroom.TenantID, c strongroom.Collection, p stro
 	return out, nil
 }
 
-// RunRetention sweeps every interval until ctx ends, as holder.
+// RunRetention sweeps every interval until ctx ends, as holder ("": this
+// process, named by host, process id and a random suffix).
 func (s *Service) RunRetention(ctx context.Context, holder string, interval time.Duration) {
+	if interval <= 0 {
+		interval = time.Hour
+	}
+	if holder == "" {
+		holder = processHolder()
+	}
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -338,6 +354,15 @@ func (s *Service) RunRetention(ctx context.Context, holder string, interval time
 			}
 		}
 	}
+}
+
+// processHolder names this process as a lease holder: host, process id and a
+// random suffix.
+func processHolder() string {
+	host, _ := os.Hostname()
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(b[:]))
 }
 
 // Identifier is one way to find a data subject: a searchable field and the

@@ -104,6 +104,9 @@ type Service struct {
 	schemas  *cache[strongroom.CollectionID, *compiledSchema]
 	settings *cache[strongroom.TenantID, *strongroom.OrgSettings]
 	apiKeys  *cache[string, *strongroom.APIKey]
+	// terminations: an organization's termination (nil: none), read on every
+	// request to it.
+	terminations *cache[strongroom.TenantID, *store.Termination]
 }
 
 // New returns a Service.
@@ -170,6 +173,7 @@ func New(cfg Config) (*Service, error) {
 	s.schemas = newCache[strongroom.CollectionID, *compiledSchema](true, 10000) // collections are immutable
 	s.settings = newCache[strongroom.TenantID, *strongroom.OrgSettings](enabled, 10000)
 	s.apiKeys = newCache[string, *strongroom.APIKey](enabled, 10000)
+	s.terminations = newCache[strongroom.TenantID, *store.Termination](enabled, 10000)
 	return s, nil
 }
 

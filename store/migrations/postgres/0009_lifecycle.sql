@@ -74,3 +74,52 @@ REVOKE ALL ON FUNCTION organization_ids() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION organization_ids() TO strongroom_app;
 
 GRANT SELECT, INSERT, UPDATE, DELETE ON retention_sweeps, dsr_requests TO strongroom_app;
+
+-- Tenant exports (portability, LIF-02): one row per export, with its progress,
+-- which the Admin can poll while the archive streams to them. The archive is
+-- never stored.
+CREATE TABLE export_jobs (
+    tenant_id    TEXT    NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+    id           TEXT    NOT NULL,
+    status       TEXT    NOT NULL CHECK (status IN ('running', 'completed', 'failed')),
+    requested_by TEXT    NOT NULL,
+    encryption   TEXT    NOT NULL CHECK (encryption IN ('passphrase', 'recipient')),
+    started_at   BIGINT NOT NULL,
+    updated_at   BIGINT NOT NULL,
+    finished_at  BIGINT,
+    collections  BIGINT NOT NULL DEFAULT 0,
+    records      BIGINT NOT NULL DEFAULT 0,
+    records_total BIGINT NOT NULL DEFAULT 0,
+    bytes        BIGINT NOT NULL DEFAULT 0,
+    PRIMARY KEY (tenant_id, id)
+);
+
+-- Terminations (LIF-03): a platform table, kept after the organization's data
+-- is gone. While purged_at and cancelled_at are NULL the organization is
+-- terminated: only its Admins reach it, to export and to cancel, until
+-- purge_after; then the purge job deletes its data, destroys its keys and
+-- stores the signed deletion certificate here. token_hash is the SHA-256 of
+-- the token the former Admin may fetch the certificate with.
+CREATE TABLE terminations (
+    tenant_id    TEXT    NOT NULL PRIMARY KEY,
+    name         TEXT    NOT NULL,
+    requested_by TEXT    NOT NULL,
+    requested_at BIGINT NOT NULL,
+    purge_after  BIGINT NOT NULL,
+    cancelled_at BIGINT,
+    purged_at    BIGINT,
+    certificate  TEXT,
+    token_hash   BYTEA    NOT NULL UNIQUE
+);
+CREATE INDEX terminations_due ON terminations (purge_after);
+
+ALTER TABLE export_jobs ENABLE ROW LEVEL SECURITY;
+ALTER TABLE export_jobs FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON export_jobs
+    USING (tenant_id = NULLIF(current_setting('strongroom.tenant_id', true), ''))
+    WITH CHECK (tenant_id = NULLIF(current_setting('strongroom.tenant_id', true), ''));
+GRANT SELECT, INSERT, UPDATE, DELETE ON export_jobs TO strongroom_app;
+-- terminations is read on every request to an organization (is it
+-- terminated?) and by operators across tenants: no row-level security, like
+-- leases; it holds no tenant data beyond the organization's name.
+GRANT SELECT, INSERT, UPDATE ON terminations TO strongroom_app;

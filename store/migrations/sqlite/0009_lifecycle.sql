@@ -48,3 +48,41 @@ CREATE TABLE dsr_requests (
     PRIMARY KEY (tenant_id, id)
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX dsr_requests_deadline ON dsr_requests (status, deadline);
+
+-- Tenant exports (portability, LIF-02): one row per export, with its progress,
+-- which the Admin can poll while the archive streams to them. The archive is
+-- never stored.
+CREATE TABLE export_jobs (
+    tenant_id    TEXT    NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+    id           TEXT    NOT NULL,
+    status       TEXT    NOT NULL CHECK (status IN ('running', 'completed', 'failed')),
+    requested_by TEXT    NOT NULL,
+    encryption   TEXT    NOT NULL CHECK (encryption IN ('passphrase', 'recipient')),
+    started_at   INTEGER NOT NULL,
+    updated_at   INTEGER NOT NULL,
+    finished_at  INTEGER,
+    collections  INTEGER NOT NULL DEFAULT 0,
+    records      INTEGER NOT NULL DEFAULT 0,
+    records_total INTEGER NOT NULL DEFAULT 0,
+    bytes        INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (tenant_id, id)
+) STRICT, WITHOUT ROWID;
+
+-- Terminations (LIF-03): a platform table, kept after the organization's data
+-- is gone. While purged_at and cancelled_at are NULL the organization is
+-- terminated: only its Admins reach it, to export and to cancel, until
+-- purge_after; then the purge job deletes its data, destroys its keys and
+-- stores the signed deletion certificate here. token_hash is the SHA-256 of
+-- the token the former Admin may fetch the certificate with.
+CREATE TABLE terminations (
+    tenant_id    TEXT    NOT NULL PRIMARY KEY,
+    name         TEXT    NOT NULL,
+    requested_by TEXT    NOT NULL,
+    requested_at INTEGER NOT NULL,
+    purge_after  INTEGER NOT NULL,
+    cancelled_at INTEGER,
+    purged_at    INTEGER,
+    certificate  TEXT,
+    token_hash   BLOB    NOT NULL UNIQUE
+) STRICT;
+CREATE INDEX terminations_due ON terminations (purge_after);
