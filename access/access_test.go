@@ -84,3 +84,27 @@ func TestDecide(t *testing.T) {
 		})
 	}
 }
+
+// TestDecideTerminated: in a terminated organization's return window its
+// Admin may export it and manage the termination, nothing else.
+func TestDecideTerminated(t *testing.T) {
+	org := strongroom.TenantID("org")
+	p := &strongroom.Principal{Kind: strongroom.PrincipalUser, UserID: "u", OrgTerminated: true,
+		Membership: &strongroom.Membership{TenantID: org, UserID: "u", Role: strongroom.RoleAdmin}}
+	for _, perm := range Permissions() {
+		want := NotFound
+		if perm == OrgExport || perm == OrgTerminate {
+			want = Allow
+		}
+		if got := Decide(p, perm, Resource{Tenant: org}); got != want {
+			t.Errorf("Decide(terminated Admin, %s) = %v, want %v", perm, got, want)
+		}
+		if DuringTermination(perm) != (want == Allow) {
+			t.Errorf("DuringTermination(%s) = %v", perm, DuringTermination(perm))
+		}
+	}
+	p.OrgTerminated = false
+	if got := Decide(p, RecordsRead, Resource{Tenant: org}); got != Allow {
+		t.Errorf("Decide(Admin, records.read) = %v, want Allow", got)
+	}
+}
