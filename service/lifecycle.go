@@ -227,7 +227,7 @@ func (s *Service) sweepCollection(ctx context.Context, t strongroom.TenantID, c 
 		if err != nil {
 			return err
 		}
-		expired, err := s.expired(t, c, p, sw.Cutoff, batch)
+		expired, err := s.expired(ctx, t, p, sw.Cutoff, batch)
 		if err != nil {
 			return err
 		}
@@ -296,12 +296,12 @@ func auditSweep(ctx context.Context, tx *store.Tx, c strongroom.Collection, p st
 // created or updated policy (the store selected by time); for a field policy,
 // those whose date in the data is before the cutoff (the batch is decrypted to
 // read it).
-func (s *Service) expired(t strongroom.TenantID, c strongroom.Collection, p strongroom.RetentionPolicy, cutoff time.Time,
+func (s *Service) expired(ctx context.Context, t strongroom.TenantID, p strongroom.RetentionPolicy, cutoff time.Time,
 	batch []strongroom.Record) ([]strongroom.Record, error) {
 	if p.From != strongroom.RetainFromField || len(batch) == 0 {
 		return batch, nil
 	}
-	keys, err := s.keys.Keys(context.Background(), t)
+	keys, err := s.keys.Keys(ctx, t)
 	if err != nil {
 		return nil, err
 	}
