@@ -48,6 +48,7 @@ func commands() []command {
 		{"keys", "rotate data keys and the master key", runKeys},
 		{"operator", "grant or revoke platform operator status for an account", runOperator},
 		{"audit", "verify the tamper-evident audit log, write checkpoints, print the signing public key", runAudit},
+		{"certificate", "verify a signed deletion certificate offline", runCertificate},
 		{"version", "print the version", runVersion},
 	}
 }
