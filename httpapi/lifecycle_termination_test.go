@@ -243,8 +243,16 @@ func TestTermination(t *testing.T) {
 			}
 			reachable(true)
 
-			// The name must be confirmed.
+			if s := testkit.MustStatus(t, e.call(t, "GET", "/termination", nil), http.StatusOK).JSON(t); s["status"] != "none" {
+				t.Errorf("termination status before: %v", s)
+			}
+			mustProblem(t, e.call(t, "DELETE", "/termination", nil), http.StatusNotFound)
+			// The name must be confirmed; bad bodies are refused.
 			mustProblem(t, e.call(t, "POST", "/termination", map[string]string{"confirm": "retention"}), http.StatusUnprocessableEntity)
+			mustProblem(t, e.call(t, "POST", "/termination", map[string]string{}), http.StatusUnprocessableEntity)
+			mustProblem(t, e.call(t, "POST", "/termination", `{"confirm":"Retention","window":"0s"}`), http.StatusBadRequest)
+			mustProblem(t, e.call(t, "POST", "/termination", `{"confirm":`), http.StatusBadRequest)
+			mustProblem(t, e.call(t, "POST", "/termination", `{"confirm":"`+strings.Repeat("R", 2<<20)+`"}`), http.StatusRequestEntityTooLarge)
 			mustProblem(t, as(other.Token, "POST", e.org("/termination"), map[string]string{"confirm": "Retention"}), http.StatusForbidden)
 			reachable(true)
 			r := testkit.MustStatus(t, e.call(t, "POST", "/termination", map[string]string{"confirm": "Retention"}), http.StatusAccepted)
