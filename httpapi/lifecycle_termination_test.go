@@ -229,6 +229,12 @@ func TestTermination(t *testing.T) {
 				e.record(t, "people", map[string]any{"email": "p@x.example", "n": i})
 			}
 			records := e.org("/collections/people/records")
+			// Another organization's data, which the purge must not touch.
+			otherOrg := "/api/v1/orgs/" + other.OrgID
+			testkit.MustStatus(t, e.srv.Do(t, testkit.Request{Method: "POST", Path: otherOrg + "/collections", Token: other.Token,
+				Body: map[string]any{"name": "kept", "schema": json.RawMessage(`{"type":"object"}`)}}), http.StatusCreated)
+			kept := testkit.MustStatus(t, e.srv.Do(t, testkit.Request{Method: "POST", Path: otherOrg + "/collections/kept/records", Token: other.Token,
+				Body: map[string]any{"data": map[string]any{"n": 1}}}), http.StatusCreated).JSON(t)["id"].(string)
 			as := func(token, method, path string, body any) testkit.Response {
 				return e.srv.Do(t, testkit.Request{Method: method, Path: path, Token: token, Body: body})
 			}
@@ -337,6 +343,11 @@ func TestTermination(t *testing.T) {
 				t.Error("the keyring still hands out the organization's keys")
 			}
 			mustProblem(t, e.call(t, "GET", "", nil), http.StatusNotFound)
+			// The other organization is untouched (its member signs in again: the clock moved).
+			r = testkit.MustStatus(t, e.srv.Do(t, testkit.Request{Method: "POST", Path: "/api/v1/auth/password",
+				Body: map[string]string{"email": other.Email, "password": "correct horse battery staple"}}), http.StatusOK)
+			otherTok := r.JSON(t)["token"].(string)
+			testkit.MustStatus(t, e.srv.Do(t, testkit.Request{Method: "GET", Path: otherOrg + "/collections/kept/records/" + kept, Token: otherTok}), http.StatusOK)
 
 			// The certificate: by token, verified with the audit signing key.
 			mustProblem(t, e.srv.Do(t, testkit.Request{Method: "GET", Path: "/api/v1/deletion-certificates/" + first["certificate_token"].(string)}), http.StatusNotFound)
