@@ -154,7 +154,3 @@ func Decide(p *strongroom.Principal, perm Permission, res Resource) Decision {
 	}
 	return Allow
 }
-
-// DuringTermination reports whether perm stays available in a terminated
-// organization's return window.
-func DuringTermination(perm Permission) bool { return perm == OrgExport || perm == OrgTerminate }

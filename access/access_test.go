@@ -99,9 +99,6 @@ func TestDecideTerminated(t *testing.T) {
 		if got := Decide(p, perm, Resource{Tenant: org}); got != want {
 			t.Errorf("Decide(terminated Admin, %s) = %v, want %v", perm, got, want)
 		}
-		if DuringTermination(perm) != (want == Allow) {
-			t.Errorf("DuringTermination(%s) = %v", perm, DuringTermination(perm))
-		}
 	}
 	p.OrgTerminated = false
 	if got := Decide(p, RecordsRead, Resource{Tenant: org}); got != Allow {

@@ -172,14 +172,6 @@ func (tx *Tx) SetRecordRestricted(ctx context.Context, coll strongroom.Collectio
 	return affectedOne(res, err, "record")
 }
 
-// RecordsByTerm lists every record of coll (all clients, restricted ones too)
-// whose searchable field holds the value with the given index term: a
-// data-subject request's lookup.
-func (tx *Tx) RecordsByTerm(ctx context.Context, coll strongroom.CollectionID, term Term, limit int) ([]strongroom.Record, error) {
-	return tx.Records(ctx, RecordQuery{Collection: coll, Visibility: strongroom.Visibility{All: true, Restricted: true},
-		Terms: []Term{term}, Limit: limit})
-}
-
 const dsrColumns = "id, kind, status, fields, matches, requested_by, created_at, deadline, completed_at, done"
 
 func scanDSR(t strongroom.TenantID) func(row interface{ Scan(...any) error }) (*strongroom.DSR, error) {
