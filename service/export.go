@@ -153,8 +153,9 @@ func (x *OrgExport) Write(ctx context.Context, w io.Writer) error {
 		x.Job.Status = "failed"
 	}
 	// The job row is written even when the request was cancelled.
-	if serr := x.s.store.Write(context.WithoutCancel(ctx), store.TenantScope(x.org), func(tx *store.Tx) error {
-		return tx.SaveExportJob(ctx, &x.Job)
+	wctx := context.WithoutCancel(ctx)
+	if serr := x.s.store.Write(wctx, store.TenantScope(x.org), func(tx *store.Tx) error {
+		return tx.SaveExportJob(wctx, &x.Job)
 	}); serr != nil && err == nil {
 		err = serr
 	}

@@ -3,6 +3,7 @@ package service_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"runtime"
 	"sync"
@@ -16,6 +17,7 @@ import (
 	"strongroom.dev/strongroom/httpapi"
 	"strongroom.dev/strongroom/internal/testkit"
 	"strongroom.dev/strongroom/service"
+	"strongroom.dev/strongroom/store"
 )
 
 // exportPeakHeap fills a new organization with n records and returns the peak
@@ -23,7 +25,23 @@ import (
 // millisecond, above the heap in use just before.
 func exportPeakHeap(b *testing.B, n int) (peak uint64, archive int64) {
 	b.Helper()
-	st := testkit.OpenSQLiteStore(b)
+	svc, ctx, org := exportFixture(b, testkit.OpenSQLiteStore(b), n)
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		b.Fatal(err)
+	}
+	x, err := svc.ExportOrg(ctx, org, service.ExportInput{Recipient: id.Recipient().String()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return measureExport(b, ctx, x, n)
+}
+
+// exportFixture starts a server on st with an organization of n records and
+// returns its service, a context carrying its Admin (recently signed in)
+// and the organization.
+func exportFixture(b testing.TB, st *store.Store, n int) (*service.Service, context.Context, strongroom.TenantID) {
+	b.Helper()
 	srv := testkit.NewServer(b, st, httpapi.Options{})
 	acct := srv.Signup(b, fmt.Sprintf("bench%d@export.example", n), "Export bench")
 	org := strongroom.TenantID(acct.OrgID)
@@ -64,14 +82,10 @@ func exportPeakHeap(b *testing.B, n int) (peak uint64, archive int64) {
 	for err := range errs {
 		b.Fatal(err)
 	}
-	id, err := age.GenerateX25519Identity()
-	if err != nil {
-		b.Fatal(err)
-	}
-	x, err := svc.ExportOrg(ctx, org, service.ExportInput{Recipient: id.Recipient().String()})
-	if err != nil {
-		b.Fatal(err)
-	}
+	return svc, ctx, org
+}
+
+func measureExport(b *testing.B, ctx context.Context, x *service.OrgExport, n int) (peak uint64, archive int64) {
 	runtime.GC()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
@@ -129,5 +143,51 @@ func BenchmarkOrgExportMemory(b *testing.B) {
 		b.ReportMetric(float64(large)/float64(max(small, 1)), "ratio")
 		b.ReportMetric(float64(smallBytes)/(1<<20), "archive-MiB-5k")
 		b.ReportMetric(float64(largeBytes)/(1<<20), "archive-MiB-50k")
+	}
+}
+
+// failingWriter cancels the request and fails after limit bytes, as a client
+// that goes away part way.
+type failingWriter struct {
+	n, limit int
+	cancel   context.CancelFunc
+}
+
+func (w *failingWriter) Write(p []byte) (int, error) {
+	w.n += len(p)
+	if w.n > w.limit {
+		w.cancel()
+		return 0, errors.New("connection reset")
+	}
+	return len(p), nil
+}
+
+// TestOrgExportCutOff: an export whose client goes away part way is recorded
+// as failed, with what was sent, even though the request's context ended.
+func TestOrgExportCutOff(t *testing.T) {
+	for _, e := range testkit.Engines() {
+		t.Run(e.Name, func(t *testing.T) {
+			svc, ctx, org := exportFixture(t, e.Open(t), 1200)
+			id, err := age.GenerateX25519Identity()
+			if err != nil {
+				t.Fatal(err)
+			}
+			x, err := svc.ExportOrg(ctx, org, service.ExportInput{Recipient: id.Recipient().String()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rctx, cancel := context.WithCancel(ctx)
+			defer cancel()
+			if err := x.Write(rctx, &failingWriter{limit: 4 << 10, cancel: cancel}); err == nil {
+				t.Fatal("a cut-off export reported success")
+			}
+			j, err := svc.ExportJob(ctx, org, x.Job.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if j.Status != "failed" || j.FinishedAt == nil || j.Bytes > 4<<10 || j.RecordsTotal != 1200 {
+				t.Errorf("cut-off export recorded as %+v", j)
+			}
+		})
 	}
 }
