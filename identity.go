@@ -35,6 +35,12 @@ type OrgSettings struct {
 	// organization; 0 keeps the platform default.
 	SessionIdleMinutes   int `json:"session_idle_minutes"`
 	SessionAbsoluteHours int `json:"session_absolute_hours"`
+	// DefaultRetention applies to collections without their own policy
+	// (LIF-01); nil keeps records until deleted by hand.
+	DefaultRetention *RetentionPolicy `json:"default_retention"`
+	// AuditRetentionDays is how long audit events are kept; 0 keeps them
+	// forever. It can never be set below the platform's legal minimum.
+	AuditRetentionDays int `json:"audit_retention_days"`
 }
 
 // AllowsMethod reports whether a session authenticated by methods may reach the

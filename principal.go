@@ -34,10 +34,14 @@ type Principal struct {
 	// Membership is set when the request targets an organization the principal is
 	// a member of.
 	Membership *Membership
-	IP         string
-	DeviceType string
-	UserAgent  string
-	RequestID  string
+	// OrgTerminated is set when that organization is terminated and in its
+	// return window (LIF-03): only exporting it and managing the termination
+	// remain allowed.
+	OrgTerminated bool
+	IP            string
+	DeviceType    string
+	UserAgent     string
+	RequestID     string
 }
 
 // Authenticated reports whether the principal proved an identity.
@@ -53,7 +57,10 @@ func (p *Principal) Visibility() Visibility {
 		return Visibility{}
 	}
 	m := p.Membership
-	if m.Role == RoleAdmin || len(m.Clients) == 0 {
+	if m.Role == RoleAdmin {
+		return Visibility{All: true, Restricted: true}
+	}
+	if len(m.Clients) == 0 {
 		return Visibility{All: true}
 	}
 	return Visibility{Clients: m.Clients}

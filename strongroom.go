@@ -86,6 +86,9 @@ type Collection struct {
 	Schema     []byte   // the JSON Schema document, as given
 	Searchable []string // dotted field paths that can be filtered on
 	CreatedAt  time.Time
+	// Retention is the collection's own policy; nil follows the organization's
+	// default (OrgSettings.DefaultRetention).
+	Retention *RetentionPolicy
 }
 
 // Record is a JSON document in a collection, optionally owned by a client.
@@ -99,6 +102,9 @@ type Record struct {
 	KeyID        uint32 // the data-key version that sealed Data
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
+	// Restricted records (a data-subject request's restriction, LIF-02) are
+	// hidden from everyone but Admins and excluded from processing.
+	Restricted bool
 }
 
 // Session is a server-side session. Only the SHA-256 hash of its token is stored.
@@ -133,6 +139,8 @@ type Session struct {
 type Visibility struct {
 	All     bool
 	Clients []ClientID
+	// Restricted: restricted records are visible too (Admins only, LIF-02).
+	Restricted bool
 }
 
 // Allows reports whether a record owned by client (nil: no client) is visible.

@@ -41,6 +41,15 @@ const (
 	// (LOG-04).
 	AlertsRead  Permission = "alerts.read"
 	AlertsWrite Permission = "alerts.write"
+	// DataSubjectRequests is finding, exporting, deleting and restricting a
+	// person's records across collections (LIF-02): Admins only.
+	DataSubjectRequests Permission = "dsr"
+	// OrgExport is exporting the whole organization (portability, LIF-02):
+	// Admins only, also during a termination's return window.
+	OrgExport Permission = "org.export"
+	// OrgTerminate is terminating an organization, cancelling its
+	// termination in the return window, and reading its status (LIF-03).
+	OrgTerminate Permission = "org.terminate"
 	// Operator is platform staff's work outside any organization (IAM-07:
 	// always with MFA). It is not an organization permission.
 	Operator Permission = "operator"
@@ -62,6 +71,10 @@ var roleGrants = map[strongroom.Role]map[Permission]bool{
 		// Alerts name accounts, networks and principals under attack or
 		// reading too much, with their audit events: Admins only (LOG-04).
 		AlertsRead: true, AlertsWrite: true,
+		// Data-subject requests reach every record of a person, restricted
+		// ones included (LIF-02).
+		DataSubjectRequests: true,
+		OrgExport:           true, OrgTerminate: true,
 	},
 	strongroom.RoleEditor: {
 		OrgRead: true, ClientsRead: true, CollectionsRead: true, RecordsRead: true, RecordsWrite: true,
@@ -76,7 +89,7 @@ func Permissions() []Permission {
 	return []Permission{OrgRead, MembersRead, MembersWrite, ClientsRead, ClientsWrite,
 		CollectionsRead, CollectionsWrite, RecordsRead, RecordsWrite, ConnectionsRead, ConnectionsWrite,
 		APIKeysRead, APIKeysWrite, InvitationsRead, InvitationsWrite, SettingsRead, SettingsWrite, AuditRead,
-		AlertsRead, AlertsWrite}
+		AlertsRead, AlertsWrite, DataSubjectRequests, OrgExport, OrgTerminate}
 }
 
 // Granted reports whether role holds perm.
@@ -142,6 +155,11 @@ func Decide(p *strongroom.Principal, perm Permission, res Resource) Decision {
 	}
 	if !Granted(m.Role, perm) {
 		return Forbidden
+	}
+	// A terminated organization in its return window answers its Admins'
+	// export and termination requests only; everything else is gone (LIF-03).
+	if p.OrgTerminated && perm != OrgExport && perm != OrgTerminate {
+		return NotFound
 	}
 	return Allow
 }

@@ -15,7 +15,7 @@ func TestRoleTable(t *testing.T) {
 		strongroom.RoleAdmin: {OrgRead, MembersRead, MembersWrite, ClientsRead, ClientsWrite,
 			CollectionsRead, CollectionsWrite, RecordsRead, RecordsWrite, ConnectionsRead, ConnectionsWrite,
 			APIKeysRead, APIKeysWrite, InvitationsRead, InvitationsWrite, SettingsRead, SettingsWrite, AuditRead,
-			AlertsRead, AlertsWrite},
+			AlertsRead, AlertsWrite, DataSubjectRequests, OrgExport, OrgTerminate},
 		strongroom.RoleEditor: {OrgRead, ClientsRead, CollectionsRead, RecordsRead, RecordsWrite},
 		strongroom.RoleViewer: {OrgRead, ClientsRead, CollectionsRead, RecordsRead},
 	}
@@ -83,5 +83,26 @@ func TestDecide(t *testing.T) {
 				t.Errorf("Decide = %d, want %d", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestDecideTerminated: in a terminated organization's return window its
+// Admin may export it and manage the termination, nothing else.
+func TestDecideTerminated(t *testing.T) {
+	org := strongroom.TenantID("org")
+	p := &strongroom.Principal{Kind: strongroom.PrincipalUser, UserID: "u", OrgTerminated: true,
+		Membership: &strongroom.Membership{TenantID: org, UserID: "u", Role: strongroom.RoleAdmin}}
+	for _, perm := range Permissions() {
+		want := NotFound
+		if perm == OrgExport || perm == OrgTerminate {
+			want = Allow
+		}
+		if got := Decide(p, perm, Resource{Tenant: org}); got != want {
+			t.Errorf("Decide(terminated Admin, %s) = %v, want %v", perm, got, want)
+		}
+	}
+	p.OrgTerminated = false
+	if got := Decide(p, RecordsRead, Resource{Tenant: org}); got != Allow {
+		t.Errorf("Decide(Admin, records.read) = %v, want Allow", got)
 	}
 }

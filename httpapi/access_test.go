@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"filippo.io/age"
 	"github.com/google/go-cmp/cmp"
 
 	"strongroom.dev/strongroom"
@@ -84,6 +85,9 @@ func newFixture(t *testing.T, st *store.Store) *fixture {
 	f.srv, f.idp = testkit.NewServerWithProvider(t, st, "testidp", testkit.ServerConfig{
 		Service: func(base string, cfg *service.Config) {
 			cfg.Passkeys = pk
+			// A terminated organization is due for purging at once (the
+			// purge runs only when a test calls it: see newCertificateToken).
+			cfg.Lifecycle.TerminationWindow = time.Nanosecond
 			f.oidc = testkit.NewOIDCProvider(t, base+"/api/v1/auth/oidc/"+fixtureOIDC+"/callback")
 			reg, err := oidcauth.NewRegistry(context.Background(), []oidcauth.ProviderConfig{{Name: fixtureOIDC,
 				Issuer: f.oidc.Issuer, ClientID: f.oidc.ClientID, ClientSecret: f.oidc.ClientSecret}}, base, nil)
@@ -138,6 +142,65 @@ func (f *fixture) newConnection(t *testing.T) string {
 	return f.srv.Connect(t, f.idp, f.admin.Token, f.admin.OrgID, "testidp")["id"].(string)
 }
 
+// fixtureExportKey is the age identity organization exports are encrypted to.
+var fixtureExportKey = func() *age.X25519Identity {
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		panic(err)
+	}
+	return id
+}()
+
+// newExport exports A (as its Admin) and returns the export's ID.
+func (f *fixture) newExport(t *testing.T) string {
+	t.Helper()
+	tok, _ := f.sessionOf(t, f.admin)
+	r := testkit.MustStatus(t, call(t, f.srv, tok, "POST", f.org("/export"),
+		map[string]string{"recipient": fixtureExportKey.Recipient().String()}), http.StatusOK)
+	return r.Header.Get("X-Export-Id")
+}
+
+// terminateA terminates organization A as its Admin.
+func (f *fixture) terminateA(t *testing.T) {
+	t.Helper()
+	tok, _ := f.sessionOf(t, f.admin)
+	testkit.MustStatus(t, call(t, f.srv, tok, "POST", f.org("/termination"), map[string]string{"confirm": "Org A"}), http.StatusAccepted)
+}
+
+// cancelTermination restores A if it is terminated.
+func (f *fixture) cancelTermination(t *testing.T) {
+	t.Helper()
+	tok, _ := f.sessionOf(t, f.admin)
+	if r := call(t, f.srv, tok, "DELETE", f.org("/termination"), nil); r.Status != http.StatusNoContent && r.Status != http.StatusNotFound {
+		t.Errorf("cancelling A's termination: %d %s", r.Status, r.Body)
+	}
+}
+
+// newCertificateToken terminates and purges a new organization and returns
+// the token of its deletion certificate.
+func (f *fixture) newCertificateToken(t *testing.T) string {
+	t.Helper()
+	u := f.newUser(t)
+	tok, _ := f.sessionOf(t, u)
+	r := testkit.MustStatus(t, call(t, f.srv, tok, "GET", "/api/v1/me", nil), http.StatusOK).JSON(t)
+	name := r["organizations"].([]any)[0].(map[string]any)["name"].(string)
+	term := testkit.MustStatus(t, call(t, f.srv, tok, "POST", "/api/v1/orgs/"+u.OrgID+"/termination",
+		map[string]string{"confirm": name}), http.StatusAccepted).JSON(t)
+	if _, err := f.srv.Service.PurgeTerminated(t.Context(), "fixture", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	return term["certificate_token"].(string)
+}
+
+// newDSR opens an export request (as the Admin) for a fresh record's e-mail.
+func (f *fixture) newDSR(t *testing.T) string {
+	t.Helper()
+	n := f.next()
+	f.create(t, "/collections/"+f.collection+"/records", map[string]any{"data": map[string]any{"email": fmt.Sprintf("dsr%d@x.example", n)}})
+	return f.create(t, "/dsr", map[string]any{"kind": "export",
+		"identifiers": []map[string]any{{"field": "email", "value": fmt.Sprintf("dsr%d@x.example", n)}}})["id"].(string)
+}
+
 func (f *fixture) newRecord(t *testing.T) string {
 	return f.create(t, "/collections/"+f.collection+"/records",
 		map[string]any{"data": map[string]any{"email": fmt.Sprintf("r%d@x.example", f.next())}})["id"].(string)
@@ -179,6 +242,16 @@ func (f *fixture) request(t *testing.T, rt httpapi.Route, actor testkit.Account)
 	if strings.Contains(path, "{alert}") {
 		sub("alert", f.newAlert(t))
 	}
+	if strings.Contains(path, "{dsr}") {
+		sub("dsr", f.newDSR(t))
+	}
+	if strings.Contains(path, "{export}") {
+		sub("export", f.newExport(t))
+	}
+	if strings.Contains(path, "{token}") {
+		sub("token", f.newCertificateToken(t))
+	}
+	sub("tenant", f.admin.OrgID)
 	// Without a session, a well-formed ID that names nothing: the refusal
 	// comes first.
 	sub("session", "00000000-0000-7000-8000-000000000001")
@@ -321,6 +394,21 @@ func (f *fixture) request(t *testing.T, rt httpapi.Route, actor testkit.Account)
 			"allowed_email_domains": []string{}, "session_idle_minutes": 0, "session_absolute_hours": 0}
 	case "POST /api/v1/orgs/{org}/api-keys":
 		body = map[string]string{"name": fmt.Sprintf("key %d", n), "role": "viewer"}
+	case "PUT /api/v1/orgs/{org}/collections/{collection}/retention":
+		body = map[string]any{"retention": map[string]any{"days": 3650, "from": "created"}}
+	case "POST /api/v1/orgs/{org}/export":
+		token, body = fresh(), map[string]string{"recipient": fixtureExportKey.Recipient().String()}
+	case "POST /api/v1/orgs/{org}/termination", "POST /api/v1/operator/orgs/{tenant}/termination":
+		token, body = fresh(), map[string]string{"confirm": "Org A"}
+		t.Cleanup(func() { f.cancelTermination(t) })
+	case "DELETE /api/v1/orgs/{org}/termination":
+		token = fresh()
+		if signedIn && actor.UserID == f.admin.UserID {
+			f.terminateA(t)
+			t.Cleanup(func() { f.cancelTermination(t) })
+		}
+	case "POST /api/v1/orgs/{org}/dsr":
+		body = map[string]any{"kind": "export", "identifiers": []map[string]any{{"field": "email", "value": "nobody@x.example"}}}
 	case "POST /api/v1/orgs/{org}/api-keys/{key}/rotate":
 		body = map[string]int{"overlap_seconds": 60}
 	case "GET /api/v1/orgs/{org}/audit":

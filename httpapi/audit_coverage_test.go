@@ -27,7 +27,7 @@ var notAudited = map[string]string{
 // each read is audited (who read what, when, from where).
 func dataRead(rt httpapi.Route) bool {
 	return rt.Method == http.MethodGet && (rt.Perm == access.RecordsRead && strings.Contains(rt.Path, "/records") ||
-		rt.Perm == access.AuditRead || rt.Perm == access.AlertsRead || strings.HasPrefix(rt.Path, "/api/v1/operator/alerts") ||
+		rt.Perm == access.AuditRead || rt.Perm == access.AlertsRead || rt.Perm == access.DataSubjectRequests || strings.HasPrefix(rt.Path, "/api/v1/operator/alerts") ||
 		rt.Path == "/api/v1/operator/audit" || rt.Path == "/api/v1/operator/outbox")
 }
 

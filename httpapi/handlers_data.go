@@ -16,6 +16,9 @@ type collectionJSON struct {
 	Schema     json.RawMessage         `json:"schema"`
 	Searchable []string                `json:"searchable"`
 	CreatedAt  time.Time               `json:"created_at"`
+	// Retention is the collection's own policy; null follows the
+	// organization's default_retention (LIF-01).
+	Retention *strongroom.RetentionPolicy `json:"retention"`
 }
 
 func toCollection(c strongroom.Collection) collectionJSON {
@@ -23,7 +26,7 @@ func toCollection(c strongroom.Collection) collectionJSON {
 	if s == nil {
 		s = []string{}
 	}
-	return collectionJSON{ID: c.ID, Name: c.Name, Schema: c.Schema, Searchable: s, CreatedAt: c.CreatedAt}
+	return collectionJSON{ID: c.ID, Name: c.Name, Schema: c.Schema, Searchable: s, CreatedAt: c.CreatedAt, Retention: c.Retention}
 }
 
 func collParam(r *http.Request) string { return r.PathValue("collection") }

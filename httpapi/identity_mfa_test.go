@@ -523,7 +523,8 @@ func TestIdentityFlowOrgPolicy(t *testing.T) {
 			}
 			seq := env.seq(t, org)
 			r := testkit.MustStatus(t, put(adminTOTP.Grant.Token, map[string]any{"mfa_required": true}), http.StatusOK)
-			want := `{"mfa_required":true,"email_verify_each_sign_in":false,"sign_in_methods":[],"allowed_email_domains":[],"session_idle_minutes":0,"session_absolute_hours":0}`
+			want := `{"mfa_required":true,"email_verify_each_sign_in":false,"sign_in_methods":[],"allowed_email_domains":[],"session_idle_minutes":0,"session_absolute_hours":0,` +
+				`"default_retention":null,"audit_retention_days":0}`
 			if got := strings.TrimSpace(string(r.Body)); got != want {
 				t.Errorf("settings %s, want %s", got, want)
 			}

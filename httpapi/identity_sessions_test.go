@@ -732,7 +732,7 @@ func TestSessionsOrgSettings(t *testing.T) {
 		orgPath := "/api/v1/orgs/" + admin.OrgID
 
 		const defaults = `{"mfa_required":false,"email_verify_each_sign_in":false,"sign_in_methods":[],"allowed_email_domains":[],` +
-			`"session_idle_minutes":0,"session_absolute_hours":0}`
+			`"session_idle_minutes":0,"session_absolute_hours":0,"default_retention":null,"audit_retention_days":0}`
 		get := func() string {
 			t.Helper()
 			return strings.TrimSpace(string(testkit.MustStatus(t, f.do(t, "GET", settings, admin.Token, nil), http.StatusOK).Body))
@@ -756,6 +756,11 @@ func TestSessionsOrgSettings(t *testing.T) {
 			{"idle too long", `{"session_idle_minutes":1441}`, "/session_idle_minutes"},
 			{"idle negative", `{"session_idle_minutes":-1}`, "/session_idle_minutes"},
 			{"absolute too long", `{"session_absolute_hours":721}`, "/session_absolute_hours"},
+			{"retention without anchor", `{"default_retention":{"days":30}}`, "/default_retention/from"},
+			{"retention negative", `{"default_retention":{"days":-1,"from":"created"}}`, "/default_retention/days"},
+			{"retention field hostile", `{"default_retention":{"days":1,"from":"field","field":"x; --"}}`, "/default_retention/field"},
+			{"audit retention below the legal minimum", `{"audit_retention_days":30}`, "/audit_retention_days"},
+			{"audit retention negative", `{"audit_retention_days":-5}`, "/audit_retention_days"},
 		} {
 			t.Run(c.name, func(t *testing.T) {
 				sessTRefused(t, f.do(t, "PUT", settings, admin.Token, c.body), http.StatusUnprocessableEntity, strongroom.EVALIDATION, c.path)
@@ -769,7 +774,8 @@ func TestSessionsOrgSettings(t *testing.T) {
 		upd := testkit.MustStatus(t, f.do(t, "PUT", settings, admin.Token,
 			`{"allowed_email_domains":["Settings.Example"],"session_idle_minutes":15,"session_absolute_hours":2}`), http.StatusOK)
 		const updated = `{"mfa_required":false,"email_verify_each_sign_in":false,"sign_in_methods":[],` +
-			`"allowed_email_domains":["settings.example"],"session_idle_minutes":15,"session_absolute_hours":2}`
+			`"allowed_email_domains":["settings.example"],"session_idle_minutes":15,"session_absolute_hours":2,` +
+			`"default_retention":null,"audit_retention_days":0}`
 		if got := strings.TrimSpace(string(upd.Body)); got != updated || get() != updated {
 			t.Errorf("updated settings = %s, want %s", got, updated)
 		}

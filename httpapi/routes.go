@@ -91,6 +91,7 @@ func (s *Server) routeTable() []Route {
 		{http.MethodPost, org + "/collections", access.CollectionsWrite, "Create a collection", s.createCollection},
 		{http.MethodGet, org + "/collections/{collection}", access.CollectionsRead, "One collection", s.getCollection},
 		{http.MethodDelete, org + "/collections/{collection}", access.CollectionsWrite, "Delete a collection and its records", s.deleteCollection},
+		{http.MethodPut, org + "/collections/{collection}/retention", access.CollectionsWrite, "Set a collection's retention policy", s.putRetention},
 
 		{http.MethodGet, recs, access.RecordsRead, "List records, filtered and paged", s.listRecords},
 		{http.MethodPost, recs, access.RecordsWrite, "Create a record", s.createRecord},
@@ -116,5 +117,19 @@ func (s *Server) routeTable() []Route {
 		{http.MethodGet, "/api/v1/operator/alerts/{alert}", access.Operator, "One platform security alert with its evidence events", s.getPlatformAlert},
 		{http.MethodPost, "/api/v1/operator/alerts/{alert}/acknowledge", access.Operator, "Acknowledge a platform security alert", s.platformAlertAction(strongroom.AlertAcknowledged)},
 		{http.MethodPost, "/api/v1/operator/alerts/{alert}/resolve", access.Operator, "Resolve a platform security alert", s.platformAlertAction(strongroom.AlertResolved)},
+		{http.MethodGet, org + "/dsr", access.DataSubjectRequests, "List data-subject requests", s.listDSRs},
+		{http.MethodPost, org + "/dsr", access.DataSubjectRequests, "Open a data-subject request: find a person's records", s.createDSR},
+		{http.MethodGet, org + "/dsr/{dsr}", access.DataSubjectRequests, "One data-subject request", s.getDSR},
+		{http.MethodPost, org + "/dsr/{dsr}/execute", access.DataSubjectRequests, "Carry out a data-subject request (export, delete, restrict, lift)", s.executeDSR},
+		{http.MethodPost, org + "/export", access.OrgExport, "Export the whole organization as an encrypted archive (streamed)", s.exportOrg},
+		{http.MethodGet, org + "/exports/{export}", access.OrgExport, "An export's status and progress", s.getExport},
+		{http.MethodPost, org + "/termination", access.OrgTerminate, "Terminate the organization (return window, then deletion)", s.terminateOrg},
+		{http.MethodGet, org + "/termination", access.OrgTerminate, "The organization's termination", s.getTermination},
+		{http.MethodDelete, org + "/termination", access.OrgTerminate, "Cancel the termination within the return window", s.cancelTermination},
+		{http.MethodGet, "/api/v1/operator/terminations", access.Operator, "List terminated organizations", s.operatorTerminations},
+		{http.MethodPost, "/api/v1/operator/orgs/{tenant}/termination", access.Operator, "Terminate an organization (operator)", s.operatorTerminate},
+		{http.MethodDelete, "/api/v1/operator/orgs/{tenant}/termination", access.Operator, "Cancel an organization's termination (operator)", s.operatorCancelTermination},
+		{http.MethodGet, "/api/v1/operator/orgs/{tenant}/deletion-certificate", access.Operator, "An organization's signed deletion certificate", s.operatorCertificate},
+		{http.MethodGet, "/api/v1/deletion-certificates/{token}", access.Public, "A signed deletion certificate, by the token given at termination", s.certificateByToken},
 	}
 }

@@ -24,7 +24,15 @@ func (s *Service) EnterOrg(ctx context.Context, org strongroom.TenantID) (*stron
 	if !ValidID(string(org)) {
 		return nil, s.Authorize(ctx, access.OrgRead, access.Resource{Tenant: org})
 	}
+	term, err := s.activeTermination(ctx, org)
+	if err != nil {
+		return nil, err
+	}
 	if p.Kind == strongroom.PrincipalAPIKey {
+		if term != nil && p.APIKey != nil && p.APIKey.TenantID == org {
+			s.auditDenied(ctx, org, string(access.OrgRead), "organization terminated: its API keys no longer work")
+			return nil, strongroom.Errorf(strongroom.EUNAUTHORIZED, "this API key no longer works")
+		}
 		return s.enterOrgWithKey(ctx, org)
 	}
 	key := memberKey{org, p.UserID}
@@ -46,11 +54,17 @@ func (s *Service) EnterOrg(ctx context.Context, org strongroom.TenantID) (*stron
 	if m == nil {
 		return nil, s.Authorize(ctx, access.OrgRead, access.Resource{Tenant: org})
 	}
+	if term != nil && m.Role != strongroom.RoleAdmin {
+		// Terminated: gone for everyone but its Admins (LIF-03).
+		s.auditDenied(ctx, org, string(access.OrgRead), "organization terminated")
+		return nil, strongroom.Errorf(strongroom.ENOTFOUND, "not found")
+	}
 	if err := s.checkOrgPolicy(ctx, org, p, m); err != nil {
 		return nil, err
 	}
 	q := *p
 	q.Membership = m
+	q.OrgTerminated = term != nil
 	return &q, nil
 }
 

@@ -68,6 +68,8 @@ type Config struct {
 	// Backups lists the backups and restore drills for operators (LIF-05,
 	// LIF-06); nil: backups are not configured.
 	Backups BackupCatalog
+	// Lifecycle configures retention and data-subject requests (LIF-01, LIF-02).
+	Lifecycle LifecycleConfig
 }
 
 // Service is Strongroom's application service.
@@ -94,6 +96,7 @@ type Service struct {
 	conns          *oauthclient.Client
 	connLocks      keyedLocks // one refresh or disconnect at a time per connection
 	obs            Observer
+	lifecycle      LifecycleConfig
 
 	// Caches for the per-request lookups. They are exact within one process
 	// (invalidated on every write) and are used only on the embedded engine, which
@@ -106,6 +109,9 @@ type Service struct {
 	apiKeys  *cache[string, *strongroom.APIKey]
 
 	backups BackupCatalog
+	// terminations: an organization's termination (nil: none), read on every
+	// request to it.
+	terminations *cache[strongroom.TenantID, *store.Termination]
 }
 
 // New returns a Service.
@@ -158,6 +164,7 @@ func New(cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.lifecycle = cfg.Lifecycle.withDefaults()
 	s.obs = cfg.Observer
 	if s.obs == nil {
 		s.obs = nopObserver{}
@@ -172,6 +179,7 @@ func New(cfg Config) (*Service, error) {
 	s.schemas = newCache[strongroom.CollectionID, *compiledSchema](true, 10000) // collections are immutable
 	s.settings = newCache[strongroom.TenantID, *strongroom.OrgSettings](enabled, 10000)
 	s.apiKeys = newCache[string, *strongroom.APIKey](enabled, 10000)
+	s.terminations = newCache[strongroom.TenantID, *store.Termination](enabled, 10000)
 	return s, nil
 }
 

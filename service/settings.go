@@ -37,6 +37,9 @@ func (s *Service) UpdateOrgSettings(ctx context.Context, org strongroom.TenantID
 	if err := validSettings(&in); err != nil {
 		return nil, err
 	}
+	if err := s.validLifecycleSettings(&in); err != nil {
+		return nil, err
+	}
 	// Security settings are sensitive: a recent sign-in, and no change that
 	// would shut out the session making it.
 	if err := s.requireStepUp(ctx); err != nil {

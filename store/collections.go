@@ -34,13 +34,14 @@ func (tx *Tx) CreateCollection(ctx context.Context, c *strongroom.Collection) er
 	return nil
 }
 
-const collectionColumns = "id, name, schema, searchable, created_at"
+const collectionColumns = "id, name, schema, searchable, created_at, retention"
 
 func scanCollection(t strongroom.TenantID, row interface{ Scan(...any) error }) (*strongroom.Collection, error) {
 	c := strongroom.Collection{TenantID: t}
 	var schema, searchable string
+	var retention sql.NullString
 	var created int64
-	if err := row.Scan(&c.ID, &c.Name, &schema, &searchable, &created); err != nil {
+	if err := row.Scan(&c.ID, &c.Name, &schema, &searchable, &created, &retention); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, strongroom.Errorf(strongroom.ENOTFOUND, "collection not found")
 		}
@@ -51,6 +52,12 @@ func scanCollection(t strongroom.TenantID, row interface{ Scan(...any) error }) 
 		return nil, fmt.Errorf("decoding searchable fields: %w", err)
 	}
 	c.CreatedAt = fromMicros(created)
+	if retention.Valid {
+		c.Retention = &strongroom.RetentionPolicy{}
+		if err := json.Unmarshal([]byte(retention.String), c.Retention); err != nil {
+			return nil, fmt.Errorf("decoding retention policy: %w", err)
+		}
+	}
 	return &c, nil
 }
 

@@ -28,13 +28,13 @@ type RecordQuery struct {
 	Limit int
 }
 
-const recordColumns = "collection_id, id, client_id, version, data, key_id, created_at, updated_at"
+const recordColumns = "collection_id, id, client_id, version, data, key_id, created_at, updated_at, restricted"
 
 func scanRecord(t strongroom.TenantID, row interface{ Scan(...any) error }) (*strongroom.Record, error) {
 	r := strongroom.Record{TenantID: t}
 	var client sql.NullString
-	var created, updated int64
-	if err := row.Scan(&r.CollectionID, &r.ID, &client, &r.Version, &r.Data, &r.KeyID, &created, &updated); err != nil {
+	var created, updated, restricted int64
+	if err := row.Scan(&r.CollectionID, &r.ID, &client, &r.Version, &r.Data, &r.KeyID, &created, &updated, &restricted); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, strongroom.Errorf(strongroom.ENOTFOUND, "record not found")
 		}
@@ -45,6 +45,7 @@ func scanRecord(t strongroom.TenantID, row interface{ Scan(...any) error }) (*st
 		r.ClientID = &c
 	}
 	r.CreatedAt, r.UpdatedAt = fromMicros(created), fromMicros(updated)
+	r.Restricted = restricted != 0
 	return &r, nil
 }
 
@@ -104,7 +105,7 @@ func (tx *Tx) Record(ctx context.Context, coll strongroom.CollectionID, id stron
 	if err != nil {
 		return nil, err
 	}
-	if !vis.Allows(r.ClientID) {
+	if !vis.Allows(r.ClientID) || (r.Restricted && !vis.Restricted) {
 		return nil, strongroom.Errorf(strongroom.ENOTFOUND, "record not found")
 	}
 	return r, nil
@@ -167,6 +168,9 @@ func (tx *Tx) Records(ctx context.Context, q RecordQuery) ([]strongroom.Record, 
 	s := "SELECT " + recordColumns + " FROM records WHERE tenant_id = " + tp + " AND collection_id = " + cp
 	if q.After != "" {
 		s += " AND id > " + a.add(string(q.After))
+	}
+	if !q.Visibility.Restricted {
+		s += " AND restricted = 0"
 	}
 	if !q.Visibility.All {
 		s += " AND (client_id IS NULL OR client_id IN (" + a.list(q.Visibility.Clients) + "))"

@@ -96,6 +96,13 @@ type Config struct {
 	BackupDatabase      string
 	BackupDrillIdentity string
 	BackupDrillEvery    time.Duration
+	// Data lifecycle (docs/lifecycle.md): how often the retention sweeper
+	// runs, the legal minimum of audit retention, the deadline of
+	// data-subject requests and the return window after termination.
+	RetentionInterval     time.Duration
+	AuditRetentionMinDays int
+	DSRDeadline           time.Duration
+	TerminationWindow     time.Duration
 }
 
 // CheckpointDir is the audit checkpoint folder, by setting or by default.
@@ -472,24 +479,38 @@ var settings = []setting{
 		c.BackupDrillEvery = d
 		return nil
 	}},
-}
-
-func monitorInt(v string, lo, hi int, dst *int) error {
-	n, err := strconv.Atoi(v)
-	if err != nil || n < lo || n > hi {
-		return fmt.Errorf("must be a whole number from %d to %d", lo, hi)
-	}
-	*dst = n
-	return nil
-}
-
-func monitorWindow(v string, dst *time.Duration) error {
-	d, err := time.ParseDuration(v)
-	if err != nil || d < time.Minute || d > 24*time.Hour {
-		return errors.New("must be a duration from 1m to 24h")
-	}
-	*dst = d
-	return nil
+	{"retention-interval", "1h", "how often the retention sweeper deletes expired records (one replica at a time, under a lease; Go duration, 1m to 24h; see docs/lifecycle.md)", func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Minute || d > 24*time.Hour {
+			return errors.New("must be a duration from 1m to 24h")
+		}
+		c.RetentionInterval = d
+		return nil
+	}},
+	{"audit-retention-min-days", "365", "legal minimum of audit-log retention in days: organizations cannot set their audit retention below it (0 to 36500)", func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > 36500 {
+			return errors.New("must be a number of days from 0 to 36500")
+		}
+		c.AuditRetentionMinDays = n
+		return nil
+	}},
+	{"dsr-deadline", "720h", "time a data-subject request has to be carried out before it is overdue (Go duration, 24h to 2160h; GDPR: one month)", func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 24*time.Hour || d > 2160*time.Hour {
+			return errors.New("must be a duration from 24h to 2160h")
+		}
+		c.DSRDeadline = d
+		return nil
+	}},
+	{"termination-window", "720h", "return window after an organization is terminated: its Admin can still export its data, then everything is deleted and its keys destroyed (Go duration, 1h to 2160h)", func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Hour || d > 2160*time.Hour {
+			return errors.New("must be a duration from 1h to 2160h")
+		}
+		c.TerminationWindow = d
+		return nil
+	}},
 }
 
 var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
@@ -698,5 +719,23 @@ func (c *Config) validateTLS() error {
 	case c.Production && !c.TLS() && !c.TLSProxy:
 		return errors.New("production mode refuses plain HTTP: configure tls-cert/tls-key or acme-domains, or tls-proxy with trusted-proxies")
 	}
+	return nil
+}
+
+func monitorInt(v string, lo, hi int, dst *int) error {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		return fmt.Errorf("must be a whole number from %d to %d", lo, hi)
+	}
+	*dst = n
+	return nil
+}
+
+func monitorWindow(v string, dst *time.Duration) error {
+	d, err := time.ParseDuration(v)
+	if err != nil || d < time.Minute || d > 24*time.Hour {
+		return errors.New("must be a duration from 1m to 24h")
+	}
+	*dst = d
 	return nil
 }

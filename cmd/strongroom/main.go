@@ -52,6 +52,7 @@ func commands() []command {
 		{"audit", "verify the tamper-evident audit log, write checkpoints, print the signing public key", runAudit},
 		{"backup", "take, list and drill encrypted backups", runBackup},
 		{"restore", "restore a backup into an empty store of either engine", runRestore},
+		{"certificate", "verify a signed deletion certificate offline", runCertificate},
 		{"version", "print the version", runVersion},
 	}
 }

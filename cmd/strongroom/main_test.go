@@ -90,6 +90,11 @@ func TestConfigRejects(t *testing.T) {
 		{"file bad value", []string{"--config", write("v.json", `{"addr":{"x":1}}`)}, nil, "must be a string"},
 		{"missing file", []string{"--config", filepath.Join(dir, "nope.json")}, nil, "opening config file"},
 		{"stray argument", []string{"extra"}, nil, "unexpected argument"},
+		{"retention too often", []string{"--retention-interval", "1s"}, nil, "1m to 24h"},
+		{"audit minimum negative", []string{"--audit-retention-min-days", "-1"}, nil, "0 to 36500"},
+		{"dsr deadline", []string{"--dsr-deadline", "1h"}, nil, "24h to 2160h"},
+		{"no return window", []string{"--termination-window", "0s"}, nil, "1h to 2160h"},
+		{"bad window env", nil, map[string]string{"STRONGROOM_TERMINATION_WINDOW": "a month"}, "STRONGROOM_TERMINATION_WINDOW"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

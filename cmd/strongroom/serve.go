@@ -168,7 +168,8 @@ func openApp(ctx context.Context, cfg *Config, stderr io.Writer, serving bool) (
 	svc, err := service.New(service.Config{Store: st, Keyring: keys, Hasher: hasher, Policy: policy,
 		SessionTTL: cfg.SessionTTL, SessionIdle: cfg.SessionIdle, Logger: log, Connections: conns, OIDC: signIn,
 		Mailer: sender, Outbox: outbox, BaseURL: cfg.consoleURL(), Passkeys: passkeys, Observer: mx.observer(),
-		Backups: catalog})
+		Backups: catalog, Lifecycle: service.LifecycleConfig{AuditRetentionMinDays: cfg.AuditRetentionMinDays,
+			DSRDeadline: cfg.DSRDeadline, TerminationWindow: cfg.TerminationWindow}})
 	if err != nil {
 		closeCatalog()
 		closeKeys()
@@ -224,6 +225,26 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	go func() {
 		defer close(sweeperDone)
 		a.svc.RunSweeper(sweepCtx, 10*time.Minute)
+	}()
+	// The retention sweeper (LIF-01) runs on every replica; the lease lets one
+	// sweep at a time.
+	retentionCtx, stopRetention := context.WithCancel(ctx)
+	retentionDone := make(chan struct{})
+	go func() {
+		defer close(retentionDone)
+		a.svc.RunRetention(retentionCtx, "", cfg.RetentionInterval)
+	}()
+	// The purge job deletes terminated organizations after their return
+	// window, destroys their keys and issues deletion certificates (LIF-03).
+	purgeDone := make(chan struct{})
+	go func() {
+		defer close(purgeDone)
+		a.svc.RunPurger(retentionCtx, "", 10*time.Minute)
+	}()
+	defer func() {
+		stopRetention()
+		<-retentionDone
+		<-purgeDone
 	}()
 	defer func() {
 		stopSweeper()

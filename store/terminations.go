@@ -1,0 +1,275 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"strongroom.dev/strongroom"
+)
+
+// Termination (LIF-03): the platform table terminations, the purge of a
+// tenant's data and the export jobs' progress.
+
+// Termination is an organization's termination.
+type Termination struct {
+	Tenant      strongroom.TenantID
+	Name        string
+	RequestedBy string
+	RequestedAt time.Time
+	PurgeAfter  time.Time
+	CancelledAt *time.Time
+	PurgedAt    *time.Time
+	Certificate []byte // the signed deletion certificate (JSON) once purged
+}
+
+// Active reports whether the organization is terminated and not yet purged.
+func (t *Termination) Active() bool { return t != nil && t.CancelledAt == nil && t.PurgedAt == nil }
+
+const terminationColumns = "tenant_id, name, requested_by, requested_at, purge_after, cancelled_at, purged_at, certificate"
+
+func scanTermination(row interface{ Scan(...any) error }) (*Termination, error) {
+	var t Termination
+	var req, purge int64
+	var cancelled, purged sql.NullInt64
+	var cert sql.NullString
+	if err := row.Scan(&t.Tenant, &t.Name, &t.RequestedBy, &req, &purge, &cancelled, &purged, &cert); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, strongroom.Errorf(strongroom.ENOTFOUND, "termination not found")
+		}
+		return nil, fmt.Errorf("reading termination: %w", err)
+	}
+	t.RequestedAt, t.PurgeAfter = fromMicros(req), fromMicros(purge)
+	if cancelled.Valid {
+		c := fromMicros(cancelled.Int64)
+		t.CancelledAt = &c
+	}
+	if purged.Valid {
+		p := fromMicros(purged.Int64)
+		t.PurgedAt = &p
+	}
+	if cert.Valid {
+		t.Certificate = []byte(cert.String)
+	}
+	return &t, nil
+}
+
+// TerminationOf returns an organization's termination, or nil when it was
+// never terminated. It reads the platform table and needs no tenant binding.
+func (s *Store) TerminationOf(ctx context.Context, tenant strongroom.TenantID) (*Termination, error) {
+	t, err := scanTermination(s.read.QueryRowContext(ctx, "SELECT "+terminationColumns+" FROM terminations WHERE tenant_id = $1", string(tenant)))
+	if strongroom.ErrorCode(err) == strongroom.ENOTFOUND {
+		return nil, nil
+	}
+	return t, err
+}
+
+// TerminationByToken returns the termination whose certificate token has the
+// given SHA-256.
+func (s *Store) TerminationByToken(ctx context.Context, hash []byte) (*Termination, error) {
+	return scanTermination(s.read.QueryRowContext(ctx, "SELECT "+terminationColumns+" FROM terminations WHERE token_hash = $1", hash))
+}
+
+// Terminations lists every termination, newest first (operators).
+func (s *Store) Terminations(ctx context.Context, limit int) ([]Termination, error) {
+	return list(ctx, s.read, "terminations", scanTermination,
+		"SELECT "+terminationColumns+" FROM terminations ORDER BY requested_at DESC LIMIT $1", limit)
+}
+
+// DueTerminations lists the active terminations whose window ended at now.
+func (s *Store) DueTerminations(ctx context.Context, now time.Time) ([]Termination, error) {
+	return list(ctx, s.read, "terminations", scanTermination,
+		"SELECT "+terminationColumns+` FROM terminations
+		 WHERE purge_after <= $1 AND cancelled_at IS NULL AND purged_at IS NULL ORDER BY purge_after`, micros(now))
+}
+
+// Terminate records the termination of the bound tenant. An organization
+// already terminated is ECONFLICT; one whose earlier termination was
+// cancelled is terminated anew.
+func (tx *Tx) Terminate(ctx context.Context, t *Termination, tokenHash []byte) error {
+	tenant, err := tx.tenant()
+	if err != nil {
+		return err
+	}
+	res, err := tx.exec(ctx, "INSERT INTO terminations (tenant_id, name, requested_by, requested_at, purge_after, token_hash) "+
+		`VALUES ($1, $2, $3, $4, $5, $6)
+		 ON CONFLICT (tenant_id) DO UPDATE SET name = excluded.name, requested_by = excluded.requested_by,
+		 requested_at = excluded.requested_at, purge_after = excluded.purge_after, token_hash = excluded.token_hash,
+		 cancelled_at = NULL
+		 WHERE terminations.cancelled_at IS NOT NULL`,
+		string(tenant), t.Name, t.RequestedBy, micros(t.RequestedAt), micros(t.PurgeAfter), tokenHash)
+	if err != nil {
+		return fmt.Errorf("recording termination: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return strongroom.Errorf(strongroom.ECONFLICT, "the organization is already terminated")
+	}
+	t.Tenant = tenant
+	return nil
+}
+
+// CancelTermination ends the bound tenant's active termination; none is
+// ENOTFOUND.
+func (tx *Tx) CancelTermination(ctx context.Context, at time.Time) error {
+	tenant, err := tx.tenant()
+	if err != nil {
+		return err
+	}
+	res, err := tx.exec(ctx, "UPDATE terminations SET cancelled_at = $1 WHERE tenant_id = $2 AND cancelled_at IS NULL AND purged_at IS NULL",
+		micros(at), string(tenant))
+	return affectedOne(res, err, "termination")
+}
+
+// purgeOrder lists the tenant's tables, children before parents; the audit
+// log (audit_events, audit_seals, audit_checkpoints) is not among them.
+var purgeOrder = []string{"record_terms", "records", "retention_sweeps", "dsr_requests", "export_jobs", "collections",
+	"client_assignments", "api_keys", "connections", "oauth_states", "invitations", "memberships", "clients", "org_settings"}
+
+// RetainedTables are the tenant's tables a purge keeps: the append-only audit
+// log and its chain.
+var RetainedTables = []string{"audit_events", "audit_seals", "audit_checkpoints"}
+
+// PurgeTenant deletes every row of the bound tenant, table by table, and its
+// organization, and returns the rows deleted per table and the rows kept per
+// retained table. It marks the termination purged with the certificate
+// (built by certify from the counts) in the same transaction.
+func (tx *Tx) PurgeTenant(ctx context.Context, at time.Time, certify func(deleted, retained map[string]int64) ([]byte, error)) error {
+	tenant, err := tx.tenant()
+	if err != nil {
+		return err
+	}
+	deleted := map[string]int64{}
+	for _, table := range purgeOrder {
+		res, err := tx.exec(ctx, "DELETE FROM "+table+" WHERE tenant_id = $1", string(tenant))
+		if err != nil {
+			return fmt.Errorf("purging %s: %w", table, err)
+		}
+		if deleted[table], err = res.RowsAffected(); err != nil {
+			return fmt.Errorf("purging %s: %w", table, err)
+		}
+	}
+	res, err := tx.exec(ctx, "DELETE FROM organizations WHERE id = $1", string(tenant))
+	if err != nil {
+		return fmt.Errorf("purging the organization: %w", err)
+	}
+	if deleted["organizations"], err = res.RowsAffected(); err != nil {
+		return fmt.Errorf("purging the organization: %w", err)
+	}
+	retained := map[string]int64{}
+	for _, table := range RetainedTables {
+		var n int64
+		if err := tx.q.QueryRowContext(ctx, "SELECT count(*) FROM "+table+" WHERE tenant_id = $1", string(tenant)).Scan(&n); err != nil {
+			return fmt.Errorf("counting %s: %w", table, err)
+		}
+		retained[table] = n
+	}
+	cert, err := certify(deleted, retained)
+	if err != nil {
+		return err
+	}
+	res, err = tx.exec(ctx, "UPDATE terminations SET purged_at = $1, certificate = $2 WHERE tenant_id = $3 AND purged_at IS NULL AND cancelled_at IS NULL",
+		micros(at), string(cert), string(tenant))
+	return affectedOne(res, err, "termination")
+}
+
+// TenantRowCounts counts the bound tenant's rows in every table a purge
+// deletes (tests and the certificate's cross-check).
+func (tx *Tx) TenantRowCounts(ctx context.Context) (map[string]int64, error) {
+	tenant, err := tx.tenant()
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]int64{}
+	for _, table := range append(append([]string{}, purgeOrder...), RetainedTables...) {
+		var n int64
+		if err := tx.q.QueryRowContext(ctx, "SELECT count(*) FROM "+table+" WHERE tenant_id = $1", string(tenant)).Scan(&n); err != nil {
+			return nil, fmt.Errorf("counting %s: %w", table, err)
+		}
+		out[table] = n
+	}
+	var n int64
+	if err := tx.q.QueryRowContext(ctx, "SELECT count(*) FROM organizations WHERE id = $1", string(tenant)).Scan(&n); err != nil {
+		return nil, fmt.Errorf("counting organizations: %w", err)
+	}
+	out["organizations"] = n
+	return out, nil
+}
+
+// ExportJob is a tenant export's progress.
+type ExportJob struct {
+	ID           string
+	Status       string // running, completed, failed
+	RequestedBy  string
+	Encryption   string // passphrase or recipient
+	StartedAt    time.Time
+	UpdatedAt    time.Time
+	FinishedAt   *time.Time
+	Collections  int64
+	Records      int64
+	RecordsTotal int64
+	Bytes        int64
+}
+
+const exportJobColumns = "id, status, requested_by, encryption, started_at, updated_at, finished_at, collections, records, records_total, bytes"
+
+func scanExportJob(row interface{ Scan(...any) error }) (*ExportJob, error) {
+	var j ExportJob
+	var started, updated int64
+	var finished sql.NullInt64
+	if err := row.Scan(&j.ID, &j.Status, &j.RequestedBy, &j.Encryption, &started, &updated, &finished,
+		&j.Collections, &j.Records, &j.RecordsTotal, &j.Bytes); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, strongroom.Errorf(strongroom.ENOTFOUND, "export not found")
+		}
+		return nil, fmt.Errorf("reading export: %w", err)
+	}
+	j.StartedAt, j.UpdatedAt = fromMicros(started), fromMicros(updated)
+	if finished.Valid {
+		f := fromMicros(finished.Int64)
+		j.FinishedAt = &f
+	}
+	return &j, nil
+}
+
+// SaveExportJob inserts or updates an export's progress.
+func (tx *Tx) SaveExportJob(ctx context.Context, j *ExportJob) error {
+	tenant, err := tx.tenant()
+	if err != nil {
+		return err
+	}
+	_, err = tx.exec(ctx, "INSERT INTO export_jobs (tenant_id, "+exportJobColumns+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+		ON CONFLICT (tenant_id, id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at,
+		finished_at = excluded.finished_at, collections = excluded.collections, records = excluded.records,
+		records_total = excluded.records_total, bytes = excluded.bytes`,
+		string(tenant), j.ID, j.Status, j.RequestedBy, j.Encryption, micros(j.StartedAt), micros(j.UpdatedAt), nullMicros(j.FinishedAt),
+		j.Collections, j.Records, j.RecordsTotal, j.Bytes)
+	if err != nil {
+		return fmt.Errorf("saving export progress: %w", err)
+	}
+	return nil
+}
+
+// ExportJob returns one export of the bound tenant.
+func (tx *Tx) ExportJob(ctx context.Context, id string) (*ExportJob, error) {
+	tenant, err := tx.tenant()
+	if err != nil {
+		return nil, err
+	}
+	return scanExportJob(tx.q.QueryRowContext(ctx, "SELECT "+exportJobColumns+" FROM export_jobs WHERE tenant_id = $1 AND id = $2", string(tenant), id))
+}
+
+// CountTenantRecords counts the bound tenant's records (all collections).
+func (tx *Tx) CountTenantRecords(ctx context.Context) (int64, error) {
+	tenant, err := tx.tenant()
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	if err := tx.q.QueryRowContext(ctx, "SELECT count(*) FROM records WHERE tenant_id = $1", string(tenant)).Scan(&n); err != nil {
+		return 0, fmt.Errorf("counting records: %w", err)
+	}
+	return n, nil
+}
