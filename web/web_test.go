@@ -34,7 +34,7 @@ func TestStartPageInBrowser(t *testing.T) {
 	heading := run(chromedp.Text("h1"))
 	curl := run(chromedp.Text("pre code"))
 	font := run(chromedp.Evaluate[string](`getComputedStyle(document.body).fontFamily`))
-	if title != "Strongroom" || heading != "Strongroom is running" {
+	if title != "Strongroom · Strongroom" || heading != "Strongroom is running" {
 		t.Errorf("title %q, heading %q", title, heading)
 	}
 	if !strings.Contains(curl, srv.URL+"/api/v1/signup") {

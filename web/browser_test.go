@@ -1,0 +1,358 @@
+package web_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+	"github.com/pquerna/otp"
+	otptotp "github.com/pquerna/otp/totp"
+
+	"strongroom.dev/strongroom/httpapi"
+	"strongroom.dev/strongroom/internal/testkit"
+)
+
+// tab drives one browser tab against the console and fails the test on any
+// console error, uncaught exception or CSP violation the page reports.
+type tab struct {
+	t    *testing.T
+	ctx  context.Context
+	base string
+
+	mu       sync.Mutex
+	problems []string
+}
+
+func newTab(t *testing.T, ctx context.Context, base string) *tab {
+	t.Helper()
+	b := &tab{t: t, ctx: ctx, base: base}
+	if err := chromedp.Listen(ctx, b.listen); err != nil {
+		t.Fatalf("listening to the tab: %v", err)
+	}
+	t.Cleanup(func() {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		for _, p := range b.problems {
+			t.Errorf("browser reported: %s", p)
+		}
+	})
+	return b
+}
+
+// expectedStatus matches Chromium's note on a page answered with an error
+// status, which the console sends on purpose (401 for a failed sign-in, 422
+// for a form with mistakes).
+var expectedStatus = regexp.MustCompile(`^Failed to load resource: the server responded with a status of (401|403|404|422|429)`)
+
+func (b *tab) listen(ev any) {
+	var p string
+	switch ev := ev.(type) {
+	case *runtime.EventExceptionThrown:
+		p = "exception: " + ev.ExceptionDetails.Text
+		if ev.ExceptionDetails.Exception != nil {
+			p += " " + ev.ExceptionDetails.Exception.Description
+		}
+	case *runtime.EventConsoleAPICalled:
+		if ev.Type == runtime.ConsoleAPICalledTypeError || ev.Type == runtime.ConsoleAPICalledTypeAssert {
+			var args []string
+			for _, a := range ev.Args {
+				args = append(args, string(a.Value)+a.Description)
+			}
+			p = "console." + string(ev.Type) + ": " + strings.Join(args, " ")
+		}
+	case *log.EventEntryAdded:
+		e := ev.Entry
+		if e.Level == log.EntryLevelError || e.Source == log.EntrySourceSecurity {
+			if e.Source == log.EntrySourceNetwork && expectedStatus.MatchString(e.Text) && !strings.Contains(e.URL, "/static/") {
+				return
+			}
+			p = fmt.Sprintf("log %s/%s: %s (%s)", e.Source, e.Level, e.Text, e.URL)
+		}
+	}
+	if p != "" {
+		b.mu.Lock()
+		b.problems = append(b.problems, p)
+		b.mu.Unlock()
+	}
+}
+
+func (b *tab) do(steps ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	if err := chromedp.Do(b.ctx, steps...); err != nil {
+		b.t.Fatalf("browser: %v", err)
+	}
+}
+
+func (b *tab) open(path string) {
+	b.t.Helper()
+	b.do(chromedp.Navigate(b.base + path))
+}
+
+// fill types values into fields by name.
+func (b *tab) fill(kv ...string) {
+	b.t.Helper()
+	for i := 0; i+1 < len(kv); i += 2 {
+		sel := `input[name="` + kv[i] + `"]:not([type=hidden])`
+		b.do(chromedp.WaitVisible(sel), chromedp.Clear(sel), chromedp.SendKeys(sel, kv[i+1]))
+	}
+}
+
+// submit clicks the button and waits until the next page shows waitFor.
+func (b *tab) submit(button, waitFor string) {
+	b.t.Helper()
+	b.do(chromedp.Click(button), chromedp.WaitVisible(waitFor))
+}
+
+func (b *tab) text(sel string) string {
+	b.t.Helper()
+	v, err := chromedp.Run(b.ctx, chromedp.Text(sel))
+	if err != nil {
+		b.t.Fatalf("reading %s: %v", sel, err)
+	}
+	return strings.TrimSpace(v)
+}
+
+func (b *tab) location() string {
+	b.t.Helper()
+	v, err := chromedp.Run(b.ctx, chromedp.Location())
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return strings.TrimPrefix(v, b.base)
+}
+
+// shot saves a screenshot of the page at desktop and phone width into
+// $STRONGROOM_SCREENSHOTS (make screenshots), or nowhere.
+func (b *tab) shot(name string) {
+	b.t.Helper()
+	dir := os.Getenv("STRONGROOM_SCREENSHOTS")
+	if dir == "" {
+		return
+	}
+	for _, size := range []struct {
+		suffix string
+		w, h   int64
+		mobile bool
+	}{{"desktop", 1280, 800, false}, {"phone", 390, 844, true}} {
+		opts := []chromedp.EmulateViewportOption{}
+		if size.mobile {
+			opts = append(opts, chromedp.EmulateScale(1))
+		}
+		b.do(chromedp.EmulateViewport(size.w, size.h, opts...))
+		testkit.Screenshot(b.t, b.ctx, filepath.Join(dir, name+"-"+size.suffix+".png"))
+	}
+	b.do(chromedp.EmulateViewport(1280, 800))
+}
+
+// consoleServer is a server for browser tests: SQLite, the dev outbox.
+func consoleServer(t *testing.T) *testkit.Server {
+	return testkit.NewServer(t, testkit.OpenSQLiteStore(t), httpapi.Options{})
+}
+
+var linkPattern = regexp.MustCompile(`https?://\S+`)
+
+// mailLink waits for the newest message of kind to addr and returns its link.
+func mailLink(t *testing.T, srv *testkit.Server, addr, kind string, after time.Time) string {
+	t.Helper()
+	var link string
+	testkit.WaitFor(t, 10*time.Second, func() bool {
+		for _, m := range srv.Outbox.List(50) {
+			if m.To == addr && m.Kind == kind && !m.Time.Before(after) {
+				link = linkPattern.FindString(m.Text)
+				return link != ""
+			}
+		}
+		return false
+	})
+	return strings.TrimPrefix(link, srv.URL)
+}
+
+const goodPassword = "violet harbor lantern quietly"
+
+func signUp(t *testing.T, b *tab, email, org string) {
+	t.Helper()
+	b.open("/signup")
+	b.fill("email", email, "password", goodPassword, "organization", org)
+	b.submit(`form[action="/signup"] button[type=submit]`, "#org-id")
+}
+
+func signIn(t *testing.T, b *tab, email, password, waitFor string) {
+	t.Helper()
+	b.open("/signin")
+	b.fill("email", email, "password", password)
+	b.submit(`form[action="/signin"] button[type=submit]`, waitFor)
+}
+
+func totpCode(t *testing.T, secret string, at time.Time) string {
+	t.Helper()
+	c, err := otptotp.GenerateCodeCustom(secret, at, otptotp.ValidateOpts{Period: 30, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// TestConsoleSignInFailure: a wrong password shows the error and no session.
+func TestConsoleSignInFailure(t *testing.T) {
+	srv := consoleServer(t)
+	srv.Signup(t, "ada@example.com", "Ada Inc")
+	b := newTab(t, testkit.NewBrowser(t), srv.URL)
+	b.open("/signin")
+	b.shot("signin")
+	b.fill("email", "ada@example.com", "password", "not the password at all")
+	b.submit(`form[action="/signin"] button[type=submit]`, "#form-error")
+	if got := b.text("#form-error"); !strings.Contains(got, "Invalid e-mail address or password") {
+		t.Errorf("error shown: %q", got)
+	}
+	b.shot("signin-failed")
+	b.open("/account")
+	if loc := b.location(); !strings.HasPrefix(loc, "/signin") {
+		t.Errorf("after a failed sign-in /account went to %s, want the sign-in page", loc)
+	}
+	// A missing field is named beside the field.
+	b.open("/signin")
+	b.fill("email", "ada@example.com")
+	b.submit(`form[action="/signin"] button[type=submit]`, "#f-password-error")
+	if got := b.text("#f-password-error"); got != "Is required." {
+		t.Errorf("password field message %q", got)
+	}
+}
+
+// TestConsoleSignupVerifyTOTP walks sign-up, address verification through the
+// outbox link, TOTP enrolment (the secret read from the page), sign-out, and
+// sign-in with the TOTP challenge.
+func TestConsoleSignupVerifyTOTP(t *testing.T) {
+	srv := consoleServer(t)
+	b := newTab(t, testkit.NewBrowser(t), srv.URL)
+	b.open("/")
+	b.shot("start")
+	b.open("/signup")
+	b.shot("signup")
+	// The password policy's message appears beside the field.
+	b.fill("email", "grace@example.com", "password", "short", "organization", "Grace Labs")
+	b.submit(`form[action="/signup"] button[type=submit]`, "#f-password-error")
+	if msg := b.text("#f-password-error"); msg == "" {
+		t.Error("no message beside the password field")
+	}
+	b.shot("signup-invalid")
+	start := time.Now().Add(-time.Second)
+	b.fill("password", goodPassword)
+	b.submit(`form[action="/signup"] button[type=submit]`, "#org-id")
+	if got := b.text(".flash"); !strings.Contains(got, "Welcome") {
+		t.Errorf("flash after sign-up: %q", got)
+	}
+	b.shot("dashboard")
+
+	link := mailLink(t, srv, "grace@example.com", "verify-address", start)
+	if !strings.HasPrefix(link, "/verify-email?token=") {
+		t.Fatalf("verification link %q", link)
+	}
+	b.open(link)
+	b.shot("verify-email")
+	b.submit(`form[action="/verify-email"] button`, ".flash")
+	if got := b.text(".flash"); !strings.Contains(got, "confirmed") {
+		t.Errorf("flash after verification: %q", got)
+	}
+	if got := b.text(".badge"); got != "Confirmed" {
+		t.Errorf("account page says %q, want Confirmed", got)
+	}
+	b.shot("account")
+
+	b.open("/account/mfa")
+	b.shot("mfa-settings")
+	b.submit(`form[action="/account/mfa/totp"] button`, "#totp-secret")
+	secret := b.text("#totp-secret")
+	if n, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](`document.querySelectorAll("svg.qr path").length`)); err != nil || n != 1 {
+		t.Errorf("QR code not shown as inline SVG (%d, %v)", n, err)
+	}
+	b.shot("mfa-totp")
+	b.fill("code", "000000")
+	b.submit(`form[action="/account/mfa/totp/confirm"] button`, "#f-code-error")
+	b.fill("code", totpCode(t, secret, time.Now()))
+	b.submit(`form[action="/account/mfa/totp/confirm"] button`, "#recovery-codes")
+	codes := b.text("#recovery-codes")
+	if strings.Count(codes, "\n") < 9 {
+		t.Errorf("recovery codes shown: %q", codes)
+	}
+	b.shot("recovery-codes")
+
+	b.submit(`form[action="/signout"] button`, ".flash")
+	if got := b.text(".flash"); got != "You are signed out." {
+		t.Errorf("flash after sign-out: %q", got)
+	}
+	signIn(t, b, "grace@example.com", goodPassword, `input[name="code"]`)
+	b.shot("signin-mfa")
+	b.fill("code", "123456")
+	b.submit(`form[action="/signin/mfa"] button[type=submit]`, "#f-code-error")
+	// The next time step's code: the enrolment spent the current one.
+	b.fill("code", totpCode(t, secret, time.Now().Add(30*time.Second)))
+	b.submit(`form[action="/signin/mfa"] button[type=submit]`, "#org-id")
+	if got := b.text(".switcher summary"); got != "Grace Labs" {
+		t.Errorf("organization switcher shows %q", got)
+	}
+}
+
+// TestConsolePasswordReset resets a forgotten password through the outbox.
+func TestConsolePasswordReset(t *testing.T) {
+	srv := consoleServer(t)
+	srv.Signup(t, "lin@example.com", "Lin Co")
+	b := newTab(t, testkit.NewBrowser(t), srv.URL)
+	b.open("/signin")
+	b.submit(`a[href="/forgot-password"]`, `form[action="/forgot-password"]`)
+	b.shot("forgot-password")
+	start := time.Now().Add(-time.Second)
+	b.fill("email", "lin@example.com")
+	b.submit(`form[action="/forgot-password"] button`, `p[role=status]`)
+	link := mailLink(t, srv, "lin@example.com", "password-reset", start)
+	b.open(link)
+	b.shot("reset-password")
+	b.fill("password", "password")
+	b.submit(`form[action="/reset-password"] button`, "#f-password-error")
+	b.fill("password", "a new and different passphrase")
+	b.submit(`form[action="/reset-password"] button`, ".flash")
+	if got := b.text(".flash"); !strings.Contains(got, "password is reset") {
+		t.Errorf("flash after reset: %q", got)
+	}
+	signIn(t, b, "lin@example.com", "a new and different passphrase", "#org-id")
+}
+
+// TestConsoleEndSessionElsewhere signs in twice (two browser contexts), ends
+// the first session from the second, and sees the first signed out on its
+// next navigation.
+func TestConsoleEndSessionElsewhere(t *testing.T) {
+	srv := consoleServer(t)
+	ctx := testkit.NewBrowser(t)
+	first := newTab(t, ctx, srv.URL)
+	signUp(t, first, "mo@example.com", "Mo GmbH")
+
+	other, cancel := chromedp.NewContext(ctx, chromedp.WithNewBrowserContext())
+	t.Cleanup(cancel)
+	second := newTab(t, other, srv.URL)
+	signIn(t, second, "mo@example.com", goodPassword, "#org-id")
+	second.open("/account/sessions")
+	if n, err := chromedp.Run(other, chromedp.Evaluate[int](`document.querySelectorAll("tbody tr").length`)); err != nil || n != 2 {
+		t.Fatalf("sessions listed: %d (%v), want 2", n, err)
+	}
+	second.shot("sessions")
+	second.submit(`tbody tr:not(.current) button`, ".flash")
+	if n, err := chromedp.Run(other, chromedp.Evaluate[int](`document.querySelectorAll("tbody tr").length`)); err != nil || n != 1 {
+		t.Errorf("sessions after ending one: %d (%v), want 1", n, err)
+	}
+
+	first.open("/account")
+	if loc := first.location(); !strings.HasPrefix(loc, "/signin") {
+		t.Fatalf("the ended session still opened /account (at %s)", loc)
+	}
+	if got := first.text(".flash"); !strings.Contains(got, "session has ended") {
+		t.Errorf("flash for the ended session: %q", got)
+	}
+}
