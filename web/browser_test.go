@@ -148,6 +148,11 @@ func (b *tab) shot(name string) {
 			opts = append(opts, chromedp.EmulateScale(1))
 		}
 		b.do(chromedp.EmulateViewport(size.w, size.h, opts...))
+		// Nothing may stick out sideways: the layout fits every width.
+		if over, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](
+			`(function(){var w=document.documentElement.clientWidth,o=[];document.querySelectorAll("body *").forEach(function(e){var r=e.getBoundingClientRect();if(r.right>w+1&&!e.closest(".table-wrap,pre,details:not([open]) > ul"))o.push(e.tagName+"."+e.className+" "+Math.round(r.right)+">"+w)});return o.slice(0,5).join("; ")})()`)); err != nil || over != "" {
+			b.t.Errorf("%s at %dpx: elements wider than the page: %s %v", name, size.w, over, err)
+		}
 		testkit.Screenshot(b.t, b.ctx, filepath.Join(dir, name+"-"+size.suffix+".png"))
 	}
 	b.do(chromedp.EmulateViewport(1280, 800))
