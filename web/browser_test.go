@@ -106,10 +106,36 @@ func (b *tab) fill(kv ...string) {
 	}
 }
 
-// submit clicks the button and waits until the next page shows waitFor.
+// submit clicks the button and waits until a new page has loaded and shows
+// waitFor. The old page is marked first, so that a page that looks alike
+// (a redirect back to the same path) is not taken for the new one.
 func (b *tab) submit(button, waitFor string) {
 	b.t.Helper()
-	b.do(chromedp.Click(button), chromedp.WaitVisible(waitFor))
+	if _, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](`window.__strongroomOld = true`)); err != nil {
+		b.t.Fatalf("marking the page: %v", err)
+	}
+	b.waitJS(fmt.Sprintf(`(function(e){return !!e && e.offsetParent !== null})(document.querySelector(%q))`, button))
+	// A click through the page's own DOM: chromedp's synthetic mouse click
+	// sometimes never returns when the page it clicked navigates at once.
+	if _, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](fmt.Sprintf(`document.querySelector(%q).click(), true`, button))); err != nil {
+		b.t.Fatalf("clicking %s: %v", button, err)
+	}
+	b.waitJS(fmt.Sprintf(`!window.__strongroomOld && document.readyState === "complete" && !!document.querySelector(%q)`, waitFor))
+}
+
+// waitJS waits until the expression is true in the page.
+func (b *tab) waitJS(expr string) {
+	b.t.Helper()
+	var last error
+	ok := false
+	deadline := time.Now().Add(20 * time.Second)
+	testkit.WaitFor(b.t, 25*time.Second, func() bool {
+		ok, last = chromedp.Run(b.ctx, chromedp.Evaluate[bool](expr))
+		return (last == nil && ok) || time.Now().After(deadline)
+	})
+	if !ok {
+		b.t.Fatalf("waiting for %s: %v", expr, last)
+	}
 }
 
 func (b *tab) text(sel string) string {

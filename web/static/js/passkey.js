@@ -111,7 +111,23 @@
         var c = await api("/api/v1/me/mfa/webauthn/start");
         var cred = await navigator.credentials.create(creationOptions(c.options));
         var name = reg.querySelector('input[name="passkey_name"]').value || "Passkey";
-        await api("/api/v1/me/mfa/webauthn/finish", { ceremony: c.ceremony, name: name, response: credentialJSON(cred) });
+        var done = await api("/api/v1/me/mfa/webauthn/finish", { ceremony: c.ceremony, name: name, response: credentialJSON(cred) });
+        var codes = done && done.recovery_codes;
+        var box = document.getElementById("passkey-codes");
+        if (codes && codes.length && box) {
+          // The first factor comes with recovery codes, shown this once.
+          var list = document.getElementById("passkey-codes-list");
+          codes.forEach(function (code) {
+            var li = document.createElement("li"), el = document.createElement("code");
+            el.textContent = code;
+            li.appendChild(el);
+            list.appendChild(li);
+          });
+          reg.hidden = true;
+          box.hidden = false;
+          box.querySelector("a").focus();
+          return;
+        }
         location.assign("/account/mfa");
       } catch (err) {
         if (err.problem && err.problem.type && /reauthentication_required$/.test(err.problem.type)) {
