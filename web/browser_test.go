@@ -140,7 +140,9 @@ func (b *tab) waitJS(expr string) {
 
 func (b *tab) text(sel string) string {
 	b.t.Helper()
-	v, err := chromedp.Run(b.ctx, chromedp.Text(sel))
+	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Text(sel))
 	if err != nil {
 		b.t.Fatalf("reading %s: %v", sel, err)
 	}

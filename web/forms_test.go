@@ -78,6 +78,11 @@ func TestFormBadInput(t *testing.T) {
 		{name: "change password wrong current", path: "/account/password", ct: form, body: "current_password=wrong&new_password=" + url.QueryEscape(goodPassword), cookie: cookie, want: 422, says: `id="f-current_password-error"`},
 		{name: "totp confirm unknown factor", path: "/account/mfa/totp/confirm", ct: form, body: "factor=nope&code=123456", cookie: cookie, want: 404, says: "No TOTP enrolment"},
 		{name: "end unknown session", path: "/account/sessions/nope/end", ct: form, body: "", cookie: cookie, want: 404, says: "alert"},
+		{name: "invite missing e-mail", path: "/orgs/" + acct.OrgID + "/invitations", ct: form, body: "role=viewer", cookie: cookie, want: 422, says: `id="f-email-error">Is required.`},
+		{name: "invite bad role", path: "/orgs/" + acct.OrgID + "/invitations", ct: form, body: "email=x%40example.com&role=owner", cookie: cookie, want: 422, says: "Must be one of admin, editor, viewer."},
+		{name: "set bad role", path: "/orgs/" + acct.OrgID + "/members/" + acct.UserID + "/role", ct: form, body: "role=god", cookie: cookie, want: 422, says: "Must be one of admin, editor, viewer."},
+		{name: "demote the last admin", path: "/orgs/" + acct.OrgID + "/members/" + acct.UserID + "/role", ct: form, body: "role=viewer", cookie: cookie, want: 0, says: `role="alert"`},
+		{name: "members of another org", path: "/orgs/01a1fe00-0000-7000-8000-000000000000/members/" + acct.UserID + "/remove", ct: form, body: "", cookie: cookie, want: 404, says: `role="alert"`},
 		{name: "delete unknown factor", path: "/account/mfa/factors/nope/delete", ct: form, body: "back=/account/mfa", cookie: cookie, want: 404, says: "alert"},
 	}
 	for _, c := range cases {

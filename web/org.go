@@ -48,6 +48,13 @@ func (c *Console) routes() {
 	c.private("POST /account/sessions/end-others", c.endOtherSessions)
 
 	c.private("GET /orgs/{org}", c.dashboard)
+	c.private("GET /orgs/{org}/members", c.membersPage)
+	c.private("POST /orgs/{org}/invitations", c.memberAction("invited", c.invite))
+	c.private("POST /orgs/{org}/invitations/{invitation}/revoke", c.memberAction("invitation-revoked", c.revokeInvitation))
+	c.private("POST /orgs/{org}/members/{user}/role", c.memberAction("role-changed", c.setRole))
+	c.private("POST /orgs/{org}/members/{user}/remove", c.memberAction("member-removed", c.removeMember))
+	c.private("GET /orgs/{org}/members/{user}/sessions", c.memberSessionsPage)
+	c.private("POST /orgs/{org}/members/{user}/sessions/end", c.endMemberSessions)
 
 	c.page("/", c.notFound)
 }

@@ -1,0 +1,107 @@
+package web_test
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"strongroom.dev/strongroom/internal/testkit"
+)
+
+var codePattern = regexp.MustCompile(`\b\d{6}\b`)
+
+// mailCode waits for the newest message of kind to addr and returns its code.
+func mailCode(t *testing.T, srv *testkit.Server, addr, kind string, after time.Time) string {
+	t.Helper()
+	var code string
+	testkit.WaitFor(t, 10*time.Second, func() bool {
+		for _, m := range srv.Outbox.List(50) {
+			if m.To == addr && m.Kind == kind && !m.Time.Before(after) {
+				code = codePattern.FindString(m.Text)
+				return code != ""
+			}
+		}
+		return false
+	})
+	return code
+}
+
+// TestConsoleMembersInvitation: an Admin invites a member, who accepts in a
+// second browser context with a new password; the Admin changes the role and
+// signs the member out everywhere, and the member's next page asks for a
+// sign-in, which they do with an e-mailed code.
+func TestConsoleMembersInvitation(t *testing.T) {
+	srv := consoleServer(t)
+	ctx := testkit.NewBrowser(t)
+	admin := newTab(t, ctx, srv.URL)
+	signUp(t, admin, "ann@example.com", "Ann Org")
+	admin.submit(`nav a[href$="/members"]`, `form[action$="/invitations"]`)
+	start := time.Now().Add(-time.Second)
+	admin.fill("email", "bo@example.com")
+	admin.do(chromedp.SetValue("#f-role", "editor"))
+	admin.submit(`form[action$="/invitations"] button[type=submit]`, ".flash")
+	if got := admin.text(".rows"); !strings.Contains(got, "bo@example.com") || !strings.Contains(got, "editor") {
+		t.Errorf("open invitations: %q", got)
+	}
+	admin.shot("members")
+
+	link := mailLink(t, srv, "bo@example.com", "invitation", start)
+	other, cancel := chromedp.NewContext(ctx, chromedp.WithNewBrowserContext())
+	t.Cleanup(cancel)
+	member := newTab(t, other, srv.URL)
+	member.open(link)
+	member.shot("invitation-accept")
+	member.fill("password", "short")
+	member.submit(`form[action="/invitations/accept"] button`, "#f-password-error")
+	member.fill("password", "maple orbit cinder willow")
+	member.submit(`form[action="/invitations/accept"] button`, "#org-id")
+	if got := member.text(".flash"); !strings.Contains(got, "joined") {
+		t.Errorf("flash after accepting: %q", got)
+	}
+
+	admin.submit(`nav a[href$="/members"]`, "tbody")
+	if got := admin.text("tbody"); !strings.Contains(got, "bo@example.com") {
+		t.Fatalf("members: %q", got)
+	}
+	row := `tbody tr:nth-child(2)`
+	if got := admin.text(row); !strings.Contains(got, "bo@example.com") {
+		row = `tbody tr:nth-child(1)`
+	}
+	admin.do(chromedp.SetValue(row+` select`, "viewer"))
+	admin.submit(row+` form[action$="/role"] button`, ".flash")
+	if got := admin.text(".flash"); got != "The role was changed." {
+		t.Errorf("flash after the role change: %q", got)
+	}
+	admin.submit(row+` a[href$="/sessions"]`, `form[action$="/sessions/end"]`)
+	admin.shot("member-sessions")
+	admin.submit(`form[action$="/sessions/end"] button`, ".flash")
+	if got := admin.text("main .empty"); !strings.Contains(got, "not signed in anywhere") {
+		t.Errorf("member sessions after sign-out everywhere: %q", got)
+	}
+
+	member.open("/account")
+	if loc := member.location(); !strings.HasPrefix(loc, "/signin") {
+		t.Fatalf("the member signed out everywhere still opened /account (at %s)", loc)
+	}
+	// Back in with an e-mailed code.
+	member.submit(`a[href^="/signin/email"]`, `form[action="/signin/email"]`)
+	start = time.Now().Add(-time.Second)
+	member.fill("email", "bo@example.com")
+	member.submit(`form[action="/signin/email"] button`, `input[name="code"]`)
+	member.shot("signin-email-code")
+	member.fill("code", mailCode(t, srv, "bo@example.com", "signin-code", start))
+	member.submit(`form[action="/signin/email"] button`, ".who .email")
+	if loc := member.location(); loc != "/account" {
+		t.Errorf("after signing in went to %s, want back to /account", loc)
+	}
+	if got := member.text(".who .email"); got != "bo@example.com" {
+		t.Errorf("signed in as %q", got)
+	}
+	member.submit(`nav a[href^="/orgs/"]`, "#org-id")
+	if got := member.text("main .lead"); !strings.Contains(got, "viewer") {
+		t.Errorf("overview says %q, want the new role viewer", got)
+	}
+}
