@@ -69,7 +69,9 @@ func (c *Console) membersPage(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func membersPath(org strongroom.TenantID) string { return "/orgs/" + url.PathEscape(string(org)) + "/members" }
+func membersPath(org strongroom.TenantID) string {
+	return "/orgs/" + url.PathEscape(string(org)) + "/members"
+}
 
 // memberAction runs one members-page form: on a failure the page is shown
 // again with the message, on success the browser goes back with flash.
