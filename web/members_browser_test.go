@@ -3,12 +3,15 @@ package web_test
 import (
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 
+	"strongroom.dev/strongroom"
 	"strongroom.dev/strongroom/internal/testkit"
+	"strongroom.dev/strongroom/service"
 )
 
 var codePattern = regexp.MustCompile(`\b\d{6}\b`)
@@ -103,5 +106,49 @@ func TestConsoleMembersInvitation(t *testing.T) {
 	member.submit(`nav a[href^="/orgs/"]`, "#org-id")
 	if got := member.text("main .lead"); !strings.Contains(got, "viewer") {
 		t.Errorf("overview says %q, want the new role viewer", got)
+	}
+}
+
+// TestConsoleStepUpAndEmailStep: a sensitive change after the step-up window
+// sends the browser to confirm the password and back; an organization that
+// wants an e-mailed code at every sign-in gets one before its pages open.
+func TestConsoleStepUpAndEmailStep(t *testing.T) {
+	var mu sync.Mutex
+	now := time.Now()
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	srv := testkit.NewServerWithConfig(t, testkit.OpenSQLiteStore(t), testkit.ServerConfig{
+		Service: func(_ string, cfg *service.Config) { cfg.Now = clock },
+	})
+	b := newTab(t, testkit.NewBrowser(t), srv.URL)
+	signUp(t, b, "cy@example.com", "Cy Corp")
+	org := b.text("#org-id")
+	mu.Lock()
+	now = now.Add(20 * time.Minute) // past the 15-minute step-up window
+	mu.Unlock()
+
+	b.open("/account/mfa")
+	b.submit(`form[action="/account/mfa/totp"] button`, `form[action="/account/step-up"]`)
+	b.shot("step-up")
+	b.fill("password", "not my password at all")
+	b.submit(`form[action="/account/step-up"] button`, "#f-password-error")
+	b.fill("password", goodPassword)
+	b.submit(`form[action="/account/step-up"] button`, ".flash")
+	if loc := b.location(); loc != "/account/mfa" {
+		t.Errorf("after the step-up the browser is at %s, want /account/mfa", loc)
+	}
+	b.submit(`form[action="/account/mfa/totp"] button`, "#totp-secret")
+
+	srv.SetOrgSettings(t, strongroom.TenantID(org), strongroom.OrgSettings{EmailVerifyEachSignIn: true})
+	start := time.Now().Add(-time.Second) // the outbox dates messages by the real clock
+	b.open("/orgs/" + org)
+	if loc := b.location(); !strings.HasPrefix(loc, "/signin/email-step") {
+		t.Fatalf("the organization's page opened without the e-mail step (at %s)", loc)
+	}
+	b.submit(`form[action="/signin/email-step"] button`, `input[name="code"]`)
+	b.shot("email-step")
+	b.fill("code", mailCode(t, srv, "cy@example.com", "signin-step-code", start))
+	b.submit(`form[action="/signin/email-step"] button`, "#org-id")
+	if got := b.text(".flash"); !strings.Contains(got, "confirmed for this sign-in") {
+		t.Errorf("flash after the e-mail step: %q", got)
 	}
 }
