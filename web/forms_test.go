@@ -83,6 +83,11 @@ func TestFormBadInput(t *testing.T) {
 		{name: "set bad role", path: "/orgs/" + acct.OrgID + "/members/" + acct.UserID + "/role", ct: form, body: "role=god", cookie: cookie, want: 422, says: "Must be one of admin, editor, viewer."},
 		{name: "demote the last admin", path: "/orgs/" + acct.OrgID + "/members/" + acct.UserID + "/role", ct: form, body: "role=viewer", cookie: cookie, want: 0, says: `role="alert"`},
 		{name: "members of another org", path: "/orgs/01a1fe00-0000-7000-8000-000000000000/members/" + acct.UserID + "/remove", ct: form, body: "", cookie: cookie, want: 404, says: `role="alert"`},
+		{name: "API key without name", path: "/orgs/" + acct.OrgID + "/api-keys", ct: form, body: "role=viewer", cookie: cookie, want: 422, says: `id="f-name-error">Is required.`},
+		{name: "API key bad expiry", path: "/orgs/" + acct.OrgID + "/api-keys", ct: form, body: "name=x&role=viewer&expires_days=9999", cookie: cookie, want: 422, says: "from 1 to 730"},
+		{name: "API key bad role", path: "/orgs/" + acct.OrgID + "/api-keys", ct: form, body: "name=x&role=root", cookie: cookie, want: 422, says: "Must be admin, editor or viewer."},
+		{name: "rotate unknown key", path: "/orgs/" + acct.OrgID + "/api-keys/nope/rotate", ct: form, body: "overlap_hours=1", cookie: cookie, want: 404, says: `role="alert"`},
+		{name: "rotate bad overlap", path: "/orgs/" + acct.OrgID + "/api-keys/nope/rotate", ct: form, body: "overlap_hours=-1", cookie: cookie, want: 422, says: "from 0 to 720"},
 		{name: "delete unknown factor", path: "/account/mfa/factors/nope/delete", ct: form, body: "back=/account/mfa", cookie: cookie, want: 404, says: "alert"},
 	}
 	for _, c := range cases {

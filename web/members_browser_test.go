@@ -152,3 +152,42 @@ func TestConsoleStepUpAndEmailStep(t *testing.T) {
 		t.Errorf("flash after the e-mail step: %q", got)
 	}
 }
+
+// TestConsoleAPIKeys creates a key (its secret shown once, and working),
+// rotates it, and revokes the replacement, which then stops working.
+func TestConsoleAPIKeys(t *testing.T) {
+	srv := consoleServer(t)
+	b := newTab(t, testkit.NewBrowser(t), srv.URL)
+	signUp(t, b, "di@example.com", "Di Data")
+	org := b.text("#org-id")
+	b.submit(`nav a[href$="/api-keys"]`, `form[action$="/api-keys"]`)
+	b.shot("api-keys-empty")
+	b.fill("name", "billing-sync")
+	b.submit(`form[action$="/api-keys"] button[type=submit]`, "#api-key-secret")
+	secret := b.text("#api-key-secret")
+	b.shot("api-key-created")
+	use := func(key string) int {
+		return srv.Do(t, testkit.Request{Method: "GET", Path: "/api/v1/orgs/" + org + "/collections", Token: key}).Status
+	}
+	if got := use(secret); got != 200 {
+		t.Fatalf("the new key answers %d, want 200", got)
+	}
+	b.do(chromedp.SetValue(`select[name="overlap_hours"]`, "0"))
+	b.submit(`form[action$="/rotate"] button`, "#api-key-secret")
+	rotated := b.text("#api-key-secret")
+	if rotated == secret || use(rotated) != 200 {
+		t.Errorf("rotation gave %q, which does not work", rotated)
+	}
+	if got := use(secret); got != 401 {
+		t.Errorf("the rotated-out key (no overlap) answers %d, want 401", got)
+	}
+	// Reloading the page never shows a secret again.
+	b.open("/orgs/" + org + "/api-keys")
+	if n, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](`document.querySelectorAll("#api-key-secret").length`)); err != nil || n != 0 {
+		t.Errorf("a secret is shown again (%d, %v)", n, err)
+	}
+	b.submit(`form[action$="/revoke"] button`, ".flash")
+	if got := use(rotated); got != 401 {
+		t.Errorf("the revoked key answers %d, want 401", got)
+	}
+}

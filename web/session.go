@@ -50,6 +50,7 @@ var flashes = map[string]string{
 	"invitation-revoked": "The invitation was withdrawn.",
 	"role-changed":       "The role was changed.",
 	"member-removed":     "The member was removed from the organization.",
+	"key-revoked":        "The API key was revoked: it stops working at once.",
 	"member-signed-out":  "The member was signed out everywhere.",
 }
 

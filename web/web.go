@@ -171,13 +171,17 @@ func (c *Console) fail(w http.ResponseWriter, r *http.Request, page string, v *v
 		if v.Fields == nil {
 			v.Fields = map[string]string{}
 		}
+		var parts []string
 		for _, f := range fields {
 			name := strings.TrimPrefix(f.Path, "/")
 			if _, dup := v.Fields[name]; !dup {
 				v.Fields[name] = sentence(f.Message)
+				parts = append(parts, strings.ReplaceAll(name, "_", " ")+" "+strings.TrimSuffix(f.Message, "."))
 			}
 		}
-		v.Error = "Please correct the marked fields."
+		// The summary names every field, so a message reaches the reader even
+		// for a field the page does not show beside an input.
+		v.Error = "Please correct the marked fields: " + strings.Join(parts, "; ") + "."
 	} else {
 		v.Error = sentence(strongroom.ErrorMessage(err))
 	}
