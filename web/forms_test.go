@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -15,8 +16,8 @@ import (
 )
 
 // state fingerprints what a bad form could change: whether the address the
-// cases sign up with exists, and the existing account's password hash,
-// sessions and second factors.
+// cases sign up with exists, the existing account's password hash, sessions
+// and second factors, and its organization's settings, invitations and keys.
 func state(t *testing.T, srv *testkit.Server, acct testkit.Account) string {
 	t.Helper()
 	ctx := context.Background()
@@ -39,6 +40,18 @@ func state(t *testing.T, srv *testkit.Server, acct testkit.Account) string {
 		fmt.Fprintf(&out, "hash:%s sessions:%d factors:%d", me.PasswordHash, len(ss), len(fs))
 		return err
 	})
+	if err == nil {
+		err = srv.Store.Read(ctx, store.TenantScope(strongroom.TenantID(acct.OrgID)), func(tx *store.Tx) error {
+			set, err := tx.OrgSettings(ctx)
+			if err != nil {
+				return err
+			}
+			invs, err := tx.Invitations(ctx)
+			keys, kerr := tx.APIKeys(ctx)
+			fmt.Fprintf(&out, " settings:%+v invitations:%d keys:%d", *set, len(invs), len(keys))
+			return errors.Join(err, kerr)
+		})
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,6 +101,11 @@ func TestFormBadInput(t *testing.T) {
 		{name: "API key bad role", path: "/orgs/" + acct.OrgID + "/api-keys", ct: form, body: "name=x&role=root", cookie: cookie, want: 422, says: "Must be admin, editor or viewer."},
 		{name: "rotate unknown key", path: "/orgs/" + acct.OrgID + "/api-keys/nope/rotate", ct: form, body: "overlap_hours=1", cookie: cookie, want: 404, says: `role="alert"`},
 		{name: "rotate bad overlap", path: "/orgs/" + acct.OrgID + "/api-keys/nope/rotate", ct: form, body: "overlap_hours=-1", cookie: cookie, want: 422, says: "from 0 to 720"},
+		{name: "settings without a method", path: "/orgs/" + acct.OrgID + "/settings", ct: form, body: "mfa_required=on", cookie: cookie, want: 422, says: `id="f-sign_in_methods-error"`},
+		{name: "settings shutting myself out", path: "/orgs/" + acct.OrgID + "/settings", ct: form, body: "sign_in_methods=email", cookie: cookie, want: 422, says: "shut yourself out"},
+		{name: "settings bad domain", path: "/orgs/" + acct.OrgID + "/settings", ct: form, body: "sign_in_methods=password&allowed_email_domains=a%2Fb", cookie: cookie, want: 422, says: `id="f-allowed_email_domains-error"`},
+		{name: "settings bad number", path: "/orgs/" + acct.OrgID + "/settings", ct: form, body: "sign_in_methods=password&session_idle_minutes=-5", cookie: cookie, want: 422, says: `id="f-session_idle_minutes-error"`},
+		{name: "settings unknown method", path: "/orgs/" + acct.OrgID + "/settings", ct: form, body: "sign_in_methods=password&sign_in_methods=carrier-pigeon", cookie: cookie, want: 422, says: `id="f-sign_in_methods-error"`},
 		{name: "delete unknown factor", path: "/account/mfa/factors/nope/delete", ct: form, body: "back=/account/mfa", cookie: cookie, want: 404, says: "alert"},
 	}
 	for _, c := range cases {

@@ -54,6 +54,8 @@ func (c *Console) routes() {
 	c.private("POST /orgs/{org}/members/{user}/role", c.memberAction("role-changed", c.setRole))
 	c.private("POST /orgs/{org}/members/{user}/remove", c.memberAction("member-removed", c.removeMember))
 	c.private("GET /orgs/{org}/members/{user}/sessions", c.memberSessionsPage)
+	c.private("GET /orgs/{org}/settings", c.settingsPage)
+	c.private("POST /orgs/{org}/settings", c.saveSettings)
 	c.private("GET /orgs/{org}/api-keys", c.apiKeysPage)
 	c.private("POST /orgs/{org}/api-keys", c.apiKeyForm(c.createAPIKey))
 	c.private("POST /orgs/{org}/api-keys/{key}/rotate", c.apiKeyForm(c.rotateAPIKey))

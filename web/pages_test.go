@@ -73,6 +73,7 @@ func TestEveryPageCSP(t *testing.T) {
 		{path: "/orgs/nosuchorg", cookie: cookie, want: 404},
 		{path: "/orgs/" + acct.OrgID + "/members", cookie: cookie, want: 200},
 		{path: "/orgs/" + acct.OrgID + "/api-keys", cookie: cookie, want: 200},
+		{path: "/orgs/" + acct.OrgID + "/settings", cookie: cookie, want: 200},
 		{path: "/orgs/" + acct.OrgID + "/api-keys", cookie: cookie, method: "POST", body: "name=ci&role=viewer&expires_days=30", want: 200},
 		{path: "/orgs/" + acct.OrgID + "/members/" + acct.UserID + "/sessions", cookie: cookie, want: 200},
 	}

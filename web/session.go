@@ -51,6 +51,7 @@ var flashes = map[string]string{
 	"role-changed":       "The role was changed.",
 	"member-removed":     "The member was removed from the organization.",
 	"key-revoked":        "The API key was revoked: it stops working at once.",
+	"settings-saved":     "The settings were saved.",
 	"member-signed-out":  "The member was signed out everywhere.",
 }
 

@@ -174,6 +174,9 @@ func (c *Console) fail(w http.ResponseWriter, r *http.Request, page string, v *v
 		var parts []string
 		for _, f := range fields {
 			name := strings.TrimPrefix(f.Path, "/")
+			if i := strings.IndexByte(name, '/'); i >= 0 { // a list item: the list's field
+				name = name[:i]
+			}
 			if _, dup := v.Fields[name]; !dup {
 				v.Fields[name] = sentence(f.Message)
 				parts = append(parts, strings.ReplaceAll(name, "_", " ")+" "+strings.TrimSuffix(f.Message, "."))
