@@ -173,7 +173,7 @@ func (b *tab) shot(name string) {
 	}{{"desktop", 1280, 800, false}, {"phone", 390, 844, true}} {
 		opts := []chromedp.EmulateViewportOption{}
 		if size.mobile {
-			opts = append(opts, chromedp.EmulateScale(1))
+			opts = append(opts, chromedp.EmulateScale(1), chromedp.EmulateMobile)
 		}
 		b.do(chromedp.EmulateViewport(size.w, size.h, opts...))
 		// Nothing may stick out sideways: the layout fits every width.
