@@ -162,6 +162,13 @@ func (b *tab) location() string {
 // $STRONGROOM_SCREENSHOTS (make screenshots), or nowhere.
 func (b *tab) shot(name string) {
 	b.t.Helper()
+	// Every control has a label (or is hidden from assistive technology).
+	if bare, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](
+		`Array.from(document.querySelectorAll("input:not([type=hidden]), select, textarea, button")).filter(function(e){
+			return e.getAttribute("aria-hidden") !== "true" && !(e.labels && e.labels.length) && !e.getAttribute("aria-label") && !e.textContent.trim()
+		}).map(function(e){ return e.outerHTML.slice(0, 80) }).join("; ")`)); err != nil || bare != "" {
+		b.t.Errorf("%s: controls without a label: %s %v", name, bare, err)
+	}
 	dir := os.Getenv("STRONGROOM_SCREENSHOTS")
 	if dir == "" {
 		return
@@ -387,5 +394,34 @@ func TestConsoleEndSessionElsewhere(t *testing.T) {
 	}
 	if got := first.text(".flash"); !strings.Contains(got, "session has ended") {
 		t.Errorf("flash for the ended session: %q", got)
+	}
+}
+
+// TestTabReportsViolations proves the browser tests can fail: an inline
+// event handler and an inline style added to a console page are refused by
+// the CSP, and the tab records both, as it records console errors.
+func TestTabReportsViolations(t *testing.T) {
+	srv := consoleServer(t)
+	b := &tab{t: t, ctx: testkit.NewBrowser(t), base: srv.URL}
+	if err := chromedp.Listen(b.ctx, b.listen); err != nil {
+		t.Fatal(err)
+	}
+	b.open("/signin")
+	if _, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](`document.body.insertAdjacentHTML("beforeend",
+		'<img src="/static/style.css" onerror="window.ran=1"><div style="color:red">x</div>'); console.error("boom"); true`)); err != nil {
+		t.Fatal(err)
+	}
+	testkit.WaitFor(t, 10*time.Second, func() bool {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		var csp, console bool
+		for _, p := range b.problems {
+			csp = csp || strings.Contains(p, "Content Security Policy")
+			console = console || strings.Contains(p, "boom")
+		}
+		return csp && console
+	})
+	if ran, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](`window.ran === 1`)); err != nil || ran {
+		t.Errorf("the inline handler ran (%v, %v)", ran, err)
 	}
 }
