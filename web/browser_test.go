@@ -339,6 +339,22 @@ func TestConsoleSignupVerifyTOTP(t *testing.T) {
 	if got := b.text(".switcher summary"); got != "Grace Labs" {
 		t.Errorf("organization switcher shows %q", got)
 	}
+
+	// A recovery code instead of the app, once.
+	first := strings.Fields(codes)[0]
+	b.submit(`form[action="/signout"] button`, ".flash")
+	signIn(t, b, "grace@example.com", goodPassword, `input[name="code"]`)
+	b.do(chromedp.Click("details.more summary"))
+	b.fill("recovery_code", first)
+	b.submit(`form[action="/signin/mfa"] button.secondary`, "#org-id")
+	b.submit(`form[action="/signout"] button`, ".flash")
+	signIn(t, b, "grace@example.com", goodPassword, `input[name="code"]`)
+	b.do(chromedp.Click("details.more summary"))
+	b.fill("recovery_code", first)
+	b.submit(`form[action="/signin/mfa"] button.secondary`, "#form-error")
+	if got := b.text("#form-error"); !strings.Contains(got, "not valid") {
+		t.Errorf("a used recovery code: %q", got)
+	}
 }
 
 // TestConsolePasswordReset resets a forgotten password through the outbox.
@@ -363,6 +379,19 @@ func TestConsolePasswordReset(t *testing.T) {
 		t.Errorf("flash after reset: %q", got)
 	}
 	signIn(t, b, "lin@example.com", "a new and different passphrase", "#org-id")
+
+	// Change it again from the account page; a wrong current password is
+	// named beside its field.
+	b.open("/account")
+	b.fill("current_password", "not the current one", "new_password", "yet another long passphrase")
+	b.submit(`form[action="/account/password"] button`, "#f-current_password-error")
+	b.fill("current_password", "a new and different passphrase", "new_password", "yet another long passphrase")
+	b.submit(`form[action="/account/password"] button`, ".flash")
+	if got := b.text(".flash"); !strings.Contains(got, "password is changed") {
+		t.Errorf("flash after the change: %q", got)
+	}
+	b.submit(`form[action="/signout"] button`, ".flash")
+	signIn(t, b, "lin@example.com", "yet another long passphrase", "#org-id")
 }
 
 // TestConsoleEndSessionElsewhere signs in twice (two browser contexts), ends
