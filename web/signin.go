@@ -158,7 +158,7 @@ func (c *Console) mfa(w http.ResponseWriter, r *http.Request) {
 	}
 	g, err := c.svc.VerifyMFA(r.Context(), service.MFAInput{Challenge: challenge, Code: code, RecoveryCode: recovery})
 	if err != nil {
-		if strongroom.ErrorCode(err) == strongroom.EUNAUTHORIZED && err.Error() != "" && code != "" {
+		if strongroom.ErrorCode(err) == strongroom.EUNAUTHORIZED && code != "" {
 			err = fieldError("/code", strongroom.ErrorMessage(err))
 		}
 		c.fail(w, r, "mfa", v, err)
