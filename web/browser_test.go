@@ -14,6 +14,7 @@ import (
 	"github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 	"github.com/pquerna/otp"
 	otptotp "github.com/pquerna/otp/totp"
 
@@ -453,4 +454,40 @@ func TestTabReportsViolations(t *testing.T) {
 	if ran, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](`window.ran === 1`)); err != nil || ran {
 		t.Errorf("the inline handler ran (%v, %v)", ran, err)
 	}
+}
+
+// TestConsoleKeyboard signs in with the keyboard alone: the skip link comes
+// first, Tab moves through the form in reading order with a visible focus
+// ring, and Enter submits.
+func TestConsoleKeyboard(t *testing.T) {
+	srv := consoleServer(t)
+	srv.Signup(t, "kim@example.com", "Kim AG")
+	b := newTab(t, testkit.NewBrowser(t), srv.URL)
+	b.open("/signin")
+	focused := func() string {
+		t.Helper()
+		v, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`(function(e){return (e.name || e.className || e.tagName) + "|" + getComputedStyle(e).outlineStyle})(document.activeElement)`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	var order []string
+	for range 7 {
+		b.do(chromedp.KeyEvent(kb.Tab))
+		order = append(order, focused())
+	}
+	want := []string{"skip|solid", "brand|solid", "A|solid", "A|solid", "email|solid", "password|solid", "BUTTON|solid"}
+	for i, w := range want {
+		if order[i] != w {
+			t.Errorf("Tab %d focused %q, want %q (order %v)", i+1, order[i], w, order)
+		}
+	}
+	b.do(chromedp.Focus(`input[name="email"]`), chromedp.KeyEvent("kim@example.com"), chromedp.KeyEvent(kb.Tab),
+		chromedp.KeyEvent("correct horse battery staple"))
+	if _, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](`window.__strongroomOld = true`)); err != nil {
+		t.Fatal(err)
+	}
+	b.do(chromedp.KeyEvent(kb.Enter))
+	b.waitJS(`!window.__strongroomOld && !!document.querySelector("#org-id")`)
 }
