@@ -491,3 +491,31 @@ func TestConsoleKeyboard(t *testing.T) {
 	b.do(chromedp.KeyEvent(kb.Enter))
 	b.waitJS(`!window.__strongroomOld && !!document.querySelector("#org-id")`)
 }
+
+// TestConsoleOutbox: the development outbox is for operators signed in with
+// MFA: others are refused; an operator reads the messages, newest first.
+func TestConsoleOutbox(t *testing.T) {
+	srv := consoleServer(t)
+	b := newTab(t, testkit.NewBrowser(t), srv.URL)
+	signUp(t, b, "op@example.com", "Platform")
+	b.open("/operator/outbox")
+	if got := b.text("#form-error"); got != "Your role does not allow this." {
+		t.Errorf("a non-operator sees %q", got)
+	}
+	if err := srv.Service.SetOperator(t.Context(), "op@example.com", true); err != nil {
+		t.Fatal(err)
+	}
+	b.open("/operator/outbox")
+	if loc := b.location(); loc != "/account/mfa" {
+		t.Fatalf("an operator without MFA is at %s, want /account/mfa", loc)
+	}
+	b.submit(`form[action="/account/mfa/totp"] button`, "#totp-secret")
+	secret := b.text("#totp-secret")
+	b.fill("code", totpCode(t, secret, time.Now()))
+	b.submit(`form[action="/account/mfa/totp/confirm"] button`, "#recovery-codes")
+	b.submit(`nav a[href="/operator/outbox"]`, ".mail")
+	if got := b.text(".mail li:first-child h2"); got != "Confirm your e-mail address for Strongroom" {
+		t.Errorf("newest message: %q", got)
+	}
+	b.shot("outbox")
+}

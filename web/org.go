@@ -62,6 +62,8 @@ func (c *Console) routes() {
 	c.private("POST /orgs/{org}/api-keys/{key}/revoke", c.revokeAPIKey)
 	c.private("POST /orgs/{org}/members/{user}/sessions/end", c.endMemberSessions)
 
+	c.private("GET /operator/outbox", c.outboxPage)
+
 	c.page("/", c.notFound)
 }
 

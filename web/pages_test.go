@@ -71,6 +71,7 @@ func TestEveryPageCSP(t *testing.T) {
 		{path: "/invitations/accept?token=x", cookie: cookie, want: 200},
 		{path: "/account/mfa/totp", cookie: cookie, method: "POST", body: "name=Phone", want: 200},
 		{path: "/orgs/nosuchorg", cookie: cookie, want: 404},
+		{path: "/operator/outbox", cookie: cookie, want: 403},
 		{path: "/orgs/" + acct.OrgID + "/members", cookie: cookie, want: 200},
 		{path: "/orgs/" + acct.OrgID + "/api-keys", cookie: cookie, want: 200},
 		{path: "/orgs/" + acct.OrgID + "/settings", cookie: cookie, want: 200},
