@@ -159,8 +159,10 @@ func (b *tab) location() string {
 	return strings.TrimPrefix(v, b.base)
 }
 
-// shot saves a screenshot of the page at desktop and phone width into
-// $STRONGROOM_SCREENSHOTS (make screenshots), or nowhere.
+// shot checks the page the way a reviewer would, and pictures it: every
+// control has a label, and nothing sticks out sideways at desktop, phone
+// (390 px) and narrow phone (360 px) width. With $STRONGROOM_SCREENSHOTS set
+// (make screenshots) it saves the desktop and phone pictures there.
 func (b *tab) shot(name string) {
 	b.t.Helper()
 	// Every control has a label (or is hidden from assistive technology).
@@ -171,25 +173,23 @@ func (b *tab) shot(name string) {
 		b.t.Errorf("%s: controls without a label: %s %v", name, bare, err)
 	}
 	dir := os.Getenv("STRONGROOM_SCREENSHOTS")
-	if dir == "" {
-		return
-	}
 	for _, size := range []struct {
 		suffix string
 		w, h   int64
 		mobile bool
-	}{{"desktop", 1280, 800, false}, {"phone", 390, 844, true}} {
+	}{{"desktop", 1280, 800, false}, {"phone", 390, 844, true}, {"", 360, 740, true}} {
 		opts := []chromedp.EmulateViewportOption{}
 		if size.mobile {
 			opts = append(opts, chromedp.EmulateScale(1), chromedp.EmulateMobile)
 		}
 		b.do(chromedp.EmulateViewport(size.w, size.h, opts...))
-		// Nothing may stick out sideways: the layout fits every width.
 		if over, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](
 			`(function(){var w=document.documentElement.clientWidth,o=[];document.querySelectorAll("body *").forEach(function(e){var r=e.getBoundingClientRect();if(r.right>w+1&&!e.closest(".table-wrap,pre,details:not([open]) > ul"))o.push(e.tagName+"."+e.className+" "+Math.round(r.right)+">"+w)});return o.slice(0,5).join("; ")})()`)); err != nil || over != "" {
 			b.t.Errorf("%s at %dpx: elements wider than the page: %s %v", name, size.w, over, err)
 		}
-		testkit.Screenshot(b.t, b.ctx, filepath.Join(dir, name+"-"+size.suffix+".png"))
+		if dir != "" && size.suffix != "" {
+			testkit.Screenshot(b.t, b.ctx, filepath.Join(dir, name+"-"+size.suffix+".png"))
+		}
 	}
 	b.do(chromedp.EmulateViewport(1280, 800))
 }
