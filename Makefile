@@ -18,7 +18,7 @@ RACE ?= $(if $(filter 1,$(shell $(GO) env CGO_ENABLED)),-race)
 # STRONGROOM_VULNDB=/path/to/vulndb.
 STRONGROOM_VULNDB ?= ../shared/vulndb
 
-.PHONY: test fuzz bench lint vuln run build browser-deps
+.PHONY: test fuzz bench lint vuln run build browser-deps screenshots
 
 test:
 	$(GO) test $(RACE) -count=1 ./...
@@ -60,3 +60,11 @@ build:
 
 browser-deps:
 	bash scripts/install-browser.sh
+
+# Regenerates the console screenshots in docs/screenshots/ (desktop 1280x800
+# and phone 390x844) by running the console's browser tests against a real
+# server in headless Chromium.
+screenshots:
+	mkdir -p docs/screenshots
+	STRONGROOM_SCREENSHOTS=$(CURDIR)/docs/screenshots STRONGROOM_REQUIRE_BROWSER=1 \
+		$(GO) test -count=1 -run 'TestConsole|TestStartPage' ./web

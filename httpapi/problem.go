@@ -76,3 +76,12 @@ func writeProblem(w http.ResponseWriter, p Problem) {
 	w.WriteHeader(p.Status)
 	_ = json.NewEncoder(w).Encode(p)
 }
+
+// StatusOf is the HTTP status that answers err (the console uses it for its
+// pages, so both speak the same codes).
+func StatusOf(err error) int {
+	if status, ok := codeStatus[strongroom.ErrorCode(err)]; ok {
+		return status
+	}
+	return http.StatusInternalServerError
+}

@@ -89,7 +89,7 @@ func New(svc *service.Service, log *slog.Logger, opts Options, extra http.Handle
 		writeError(w, r, s.log, strongroom.Errorf(strongroom.ENOTFOUND, "no such API route"))
 	}))
 	if extra != nil {
-		mux.Handle("/", extra)
+		mux.Handle("/", s.withAnonymous(extra))
 	} else {
 		mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			writeError(w, r, s.log, strongroom.Errorf(strongroom.ENOTFOUND, "not found"))
@@ -143,16 +143,32 @@ func (s *Server) wrap(rt Route) http.Handler {
 	})
 }
 
-// principal authenticates the request (a bearer token, if any) and, for
-// organization routes, attaches the caller's membership.
-func (s *Server) principal(r *http.Request, rt Route) (context.Context, error) {
-	ctx := r.Context()
+// anonymous is the request's principal before authentication: its address
+// (through trusted proxies), device type, user agent and request id.
+func (s *Server) anonymous(r *http.Request) strongroom.Principal {
 	ua := r.UserAgent()
 	if len(ua) > 256 {
 		ua = ua[:256]
 	}
-	base := strongroom.Principal{Kind: strongroom.PrincipalAnonymous, IP: s.clientIP(r),
-		DeviceType: useragent.Parse(ua).DeviceType, UserAgent: ua, RequestID: requestID(ctx)}
+	return strongroom.Principal{Kind: strongroom.PrincipalAnonymous, IP: s.clientIP(r),
+		DeviceType: useragent.Parse(ua).DeviceType, UserAgent: ua, RequestID: requestID(r.Context())}
+}
+
+// withAnonymous hands the extra handler (the console) the anonymous principal
+// in the request's context; the console authenticates its session cookie
+// itself, through the service.
+func (s *Server) withAnonymous(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := s.anonymous(r)
+		next.ServeHTTP(w, r.WithContext(strongroom.WithPrincipal(r.Context(), &p)))
+	})
+}
+
+// principal authenticates the request (a bearer token, if any) and, for
+// organization routes, attaches the caller's membership.
+func (s *Server) principal(r *http.Request, rt Route) (context.Context, error) {
+	ctx := r.Context()
+	base := s.anonymous(r)
 	p := &base
 	token, fromCookie := "", false
 	if h := r.Header.Get("Authorization"); h != "" {

@@ -1,7 +1,6 @@
 package web_test
 
 import (
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -34,7 +33,7 @@ func TestStartPageInBrowser(t *testing.T) {
 	heading := run(chromedp.Text("h1"))
 	curl := run(chromedp.Text("pre code"))
 	font := run(chromedp.Evaluate[string](`getComputedStyle(document.body).fontFamily`))
-	if title != "Strongroom" || heading != "Strongroom is running" {
+	if title != "Strongroom · Strongroom" || heading != "Strongroom is running" {
 		t.Errorf("title %q, heading %q", title, heading)
 	}
 	if !strings.Contains(curl, srv.URL+"/api/v1/signup") {
@@ -43,11 +42,7 @@ func TestStartPageInBrowser(t *testing.T) {
 	if !strings.Contains(font, "system-ui") {
 		t.Errorf("stylesheet not applied (font-family %q): blocked by CSP or not served", font)
 	}
-	shot := filepath.Join(t.TempDir(), "start.png")
-	if dir := os.Getenv("STRONGROOM_SCREENSHOTS"); dir != "" {
-		shot = filepath.Join(dir, "start.png")
-	}
-	testkit.Screenshot(t, ctx, shot)
+	testkit.Screenshot(t, ctx, filepath.Join(t.TempDir(), "start.png"))
 	inline := run(chromedp.Evaluate[string](`String(document.querySelectorAll("script, style, [style]").length)`))
 	if inline != "0" {
 		t.Errorf("page has %s inline scripts or styles; the CSP forbids them", inline)

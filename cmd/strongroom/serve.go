@@ -260,7 +260,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	api, err := httpapi.New(a.svc, log, httpapi.Options{
 		MaxBodyBytes: cfg.MaxBodyBytes, CORSOrigins: cfg.CORSOrigins, TrustedProxies: cfg.TrustedProxies,
 		HSTS: cfg.TLS() || cfg.TLSProxy, Version: buildVersion(), Observe: a.metrics.httpObserver(),
-	}, web.Handler())
+	}, web.New(a.svc, log))
 	if err != nil {
 		return err
 	}

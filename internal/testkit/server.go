@@ -99,7 +99,7 @@ func NewServerWithConfig(t testing.TB, st *store.Store, sc ServerConfig) *Server
 		ts.Close()
 		t.Fatal(err)
 	}
-	api, err := httpapi.New(svc, log, sc.Options, web.Handler())
+	api, err := httpapi.New(svc, log, sc.Options, web.New(svc, log))
 	if err != nil {
 		ts.Close()
 		t.Fatal(err)

@@ -372,7 +372,7 @@ func startStrongroom(ctx context.Context, dir string, log *slog.Logger, unaudite
 		st.Close()
 		return nil, nil, err
 	}
-	api, err := httpapi.New(svc, log, httpapi.Options{Version: "loadbench"}, web.Handler())
+	api, err := httpapi.New(svc, log, httpapi.Options{Version: "loadbench"}, web.New(svc, log))
 	if err != nil {
 		st.Close()
 		return nil, nil, err

@@ -1,0 +1,168 @@
+package web_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"strongroom.dev/strongroom"
+	"strongroom.dev/strongroom/httpapi"
+	"strongroom.dev/strongroom/internal/testkit"
+	"strongroom.dev/strongroom/store"
+)
+
+// state fingerprints what a bad form could change: whether the address the
+// cases sign up with exists, the existing account's password hash, sessions
+// and second factors, and its organization's settings, invitations and keys.
+func state(t *testing.T, srv *testkit.Server, acct testkit.Account) string {
+	t.Helper()
+	ctx := context.Background()
+	var out strings.Builder
+	err := srv.Store.Read(ctx, store.Scope{}, func(tx *store.Tx) error {
+		u, err := tx.UserByEmail(ctx, "new@example.com")
+		if err != nil && strongroom.ErrorCode(err) != strongroom.ENOTFOUND {
+			return err
+		}
+		fmt.Fprintf(&out, "new:%v ", u != nil)
+		me, err := tx.UserByEmail(ctx, acct.Email)
+		if err != nil {
+			return err
+		}
+		ss, err := tx.Sessions(ctx, me.ID)
+		if err != nil {
+			return err
+		}
+		fs, err := tx.Factors(ctx, me.ID)
+		fmt.Fprintf(&out, "hash:%s sessions:%d factors:%d", me.PasswordHash, len(ss), len(fs))
+		return err
+	})
+	if err == nil {
+		err = srv.Store.Read(ctx, store.TenantScope(strongroom.TenantID(acct.OrgID)), func(tx *store.Tx) error {
+			set, err := tx.OrgSettings(ctx)
+			if err != nil {
+				return err
+			}
+			invs, err := tx.Invitations(ctx)
+			keys, kerr := tx.APIKeys(ctx)
+			fmt.Fprintf(&out, " settings:%+v invitations:%d keys:%d", *set, len(invs), len(keys))
+			return errors.Join(err, kerr)
+		})
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out.String()
+}
+
+// TestFormBadInput sends malformed, oversized, hostile and incomplete forms to
+// the console's handlers: each answers a clear message (beside the field when
+// one field is at fault) and writes nothing.
+func TestFormBadInput(t *testing.T) {
+	srv := testkit.NewServer(t, testkit.OpenSQLiteStore(t), httpapi.Options{})
+	acct := srv.Signup(t, "bad@example.com", "Bad Input Ltd")
+	cookie := httpapi.SessionCookie + "=" + acct.Token
+	form := "application/x-www-form-urlencoded"
+	long := strings.Repeat("a", 2000)
+	cases := []struct {
+		name, path, ct, body, cookie string
+		want                         int
+		says                         string // text the page must show
+	}{
+		{name: "signup missing fields", path: "/signup", ct: form, body: "email=", want: 422, says: `id="f-password-error">Is required.`},
+		{name: "signup bad e-mail", path: "/signup", ct: form, body: "email=nope&password=" + url.QueryEscape(goodPassword) + "&organization=X", want: 422, says: "plain e-mail address"},
+		{name: "signup weak password", path: "/signup", ct: form, body: "email=new%40example.com&password=password&organization=X", want: 422, says: `id="f-password-error"`},
+		{name: "signup oversized field", path: "/signup", ct: form, body: "email=new%40example.com&password=" + url.QueryEscape(goodPassword) + "&organization=" + long, want: 422, says: `id="f-organization-error">Is too long.`},
+		{name: "signup control characters", path: "/signup", ct: form, body: "email=new%40example.com&password=" + url.QueryEscape(goodPassword) + "&organization=a%00b", want: 422, says: "not text"},
+		{name: "signup invalid UTF-8", path: "/signup", ct: form, body: "email=new%40example.com&password=" + url.QueryEscape(goodPassword) + "&organization=%ff%fe", want: 422, says: "not text"},
+		{name: "signup malformed encoding", path: "/signup", ct: form, body: "email=%zz&password=x", want: 400, says: "could not be read"},
+		{name: "signup body too large", path: "/signup", ct: form, body: "organization=" + strings.Repeat("b", 70<<10), want: 413, says: "too large"},
+		{name: "signup JSON body", path: "/signup", ct: "application/json", body: `{"email":"new@example.com"}`, want: 415, says: "x-www-form-urlencoded"},
+		{name: "signin missing password", path: "/signin", ct: form, body: "email=bad%40example.com", want: 422, says: `id="f-password-error">Is required.`},
+		{name: "mfa without challenge", path: "/signin/mfa", ct: form, body: "code=123456", want: 401, says: "sign in again"},
+		{name: "email code unknown step", path: "/signin/email", ct: form, body: "step=launch", want: 400, says: "could not be read"},
+		{name: "verify bad token", path: "/verify-email", ct: form, body: "token=nonsense", want: 0, says: "alert"},
+		{name: "reset bad token", path: "/reset-password", ct: form, body: "token=nonsense&password=" + url.QueryEscape(goodPassword), want: 0, says: "alert"},
+		{name: "accept bad token", path: "/invitations/accept", ct: form, body: "token=nonsense", want: 404, says: "invitation is invalid"},
+		{name: "change password missing", path: "/account/password", ct: form, body: "current_password=", cookie: cookie, want: 422, says: `id="f-new_password-error">Is required.`},
+		{name: "change password wrong current", path: "/account/password", ct: form, body: "current_password=wrong&new_password=" + url.QueryEscape(goodPassword), cookie: cookie, want: 422, says: `id="f-current_password-error"`},
+		{name: "totp confirm unknown factor", path: "/account/mfa/totp/confirm", ct: form, body: "factor=nope&code=123456", cookie: cookie, want: 404, says: "No TOTP enrolment"},
+		{name: "end unknown session", path: "/account/sessions/nope/end", ct: form, body: "", cookie: cookie, want: 404, says: "alert"},
+		{name: "invite missing e-mail", path: "/orgs/" + acct.OrgID + "/invitations", ct: form, body: "role=viewer", cookie: cookie, want: 422, says: `id="f-email-error">Is required.`},
+		{name: "invite bad role", path: "/orgs/" + acct.OrgID + "/invitations", ct: form, body: "email=x%40example.com&role=owner", cookie: cookie, want: 422, says: "Must be one of admin, editor, viewer."},
+		{name: "set bad role", path: "/orgs/" + acct.OrgID + "/members/" + acct.UserID + "/role", ct: form, body: "role=god", cookie: cookie, want: 422, says: "Must be one of admin, editor, viewer."},
+		{name: "demote the last admin", path: "/orgs/" + acct.OrgID + "/members/" + acct.UserID + "/role", ct: form, body: "role=viewer", cookie: cookie, want: 0, says: `role="alert"`},
+		{name: "members of another org", path: "/orgs/01a1fe00-0000-7000-8000-000000000000/members/" + acct.UserID + "/remove", ct: form, body: "", cookie: cookie, want: 404, says: `role="alert"`},
+		{name: "API key without name", path: "/orgs/" + acct.OrgID + "/api-keys", ct: form, body: "role=viewer", cookie: cookie, want: 422, says: `id="f-name-error">Is required.`},
+		{name: "API key bad expiry", path: "/orgs/" + acct.OrgID + "/api-keys", ct: form, body: "name=x&role=viewer&expires_days=9999", cookie: cookie, want: 422, says: "from 1 to 730"},
+		{name: "API key bad role", path: "/orgs/" + acct.OrgID + "/api-keys", ct: form, body: "name=x&role=root", cookie: cookie, want: 422, says: "Must be admin, editor or viewer."},
+		{name: "rotate unknown key", path: "/orgs/" + acct.OrgID + "/api-keys/nope/rotate", ct: form, body: "overlap_hours=1", cookie: cookie, want: 404, says: `role="alert"`},
+		{name: "rotate bad overlap", path: "/orgs/" + acct.OrgID + "/api-keys/nope/rotate", ct: form, body: "overlap_hours=-1", cookie: cookie, want: 422, says: "from 0 to 720"},
+		{name: "settings without a method", path: "/orgs/" + acct.OrgID + "/settings", ct: form, body: "mfa_required=on", cookie: cookie, want: 422, says: `id="f-sign_in_methods-error"`},
+		{name: "settings shutting myself out", path: "/orgs/" + acct.OrgID + "/settings", ct: form, body: "sign_in_methods=email", cookie: cookie, want: 422, says: "shut yourself out"},
+		{name: "settings bad domain", path: "/orgs/" + acct.OrgID + "/settings", ct: form, body: "sign_in_methods=password&allowed_email_domains=a%2Fb", cookie: cookie, want: 422, says: `id="f-allowed_email_domains-error"`},
+		{name: "settings bad number", path: "/orgs/" + acct.OrgID + "/settings", ct: form, body: "sign_in_methods=password&session_idle_minutes=-5", cookie: cookie, want: 422, says: `id="f-session_idle_minutes-error"`},
+		{name: "settings unknown method", path: "/orgs/" + acct.OrgID + "/settings", ct: form, body: "sign_in_methods=password&sign_in_methods=carrier-pigeon", cookie: cookie, want: 422, says: `id="f-sign_in_methods-error"`},
+		{name: "delete unknown factor", path: "/account/mfa/factors/nope/delete", ct: form, body: "back=/account/mfa", cookie: cookie, want: 404, says: "alert"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			before := state(t, srv, acct)
+			req := testkit.Request{Method: "POST", Path: c.path, Body: c.body, ContentType: c.ct, Header: map[string]string{}}
+			if c.cookie != "" {
+				req.Header["Cookie"] = c.cookie
+			}
+			r := srv.Do(t, req)
+			if c.want != 0 && r.Status != c.want {
+				t.Errorf("status %d, want %d", r.Status, c.want)
+			}
+			if r.Status < 400 {
+				t.Errorf("status %d: bad input accepted", r.Status)
+			}
+			if !strings.Contains(string(r.Body), c.says) {
+				t.Errorf("page does not say %q:\n%.3000s", c.says, r.Body)
+			}
+			if !strings.Contains(string(r.Body), "</html>") {
+				t.Error("not a whole page")
+			}
+			if after := state(t, srv, acct); after != before {
+				t.Errorf("bad input wrote: %s → %s", before, after)
+			}
+		})
+	}
+}
+
+// TestCrossOriginFormRefused: a form posted from another site (CSRF) is
+// refused before the handler runs, and the session stays.
+func TestCrossOriginFormRefused(t *testing.T) {
+	srv := testkit.NewServer(t, testkit.OpenSQLiteStore(t), httpapi.Options{})
+	acct := srv.Signup(t, "csrf@example.com", "CSRF Ltd")
+	cookie := httpapi.SessionCookie + "=" + acct.Token
+	for _, h := range []map[string]string{
+		{"Cookie": cookie, "Sec-Fetch-Site": "cross-site"},
+		{"Cookie": cookie, "Origin": "https://evil.example"},
+	} {
+		r := srv.Do(t, testkit.Request{Method: "POST", Path: "/account/sessions/end-others", Body: "", ContentType: "application/x-www-form-urlencoded", Header: h})
+		if r.Status != http.StatusForbidden {
+			t.Errorf("cross-origin POST with %v: status %d, want 403", h, r.Status)
+		}
+	}
+	r := srv.Do(t, testkit.Request{Method: "GET", Path: "/account", Header: map[string]string{"Cookie": cookie}})
+	if r.Status != 200 || !strings.Contains(string(r.Body), "csrf@example.com") {
+		t.Errorf("the session did not survive the refused requests: %d", r.Status)
+	}
+}
+
+// TestSafeNext: the "next" parameter never leaves the site.
+func TestSignInNextStaysOnSite(t *testing.T) {
+	srv := testkit.NewServer(t, testkit.OpenSQLiteStore(t), httpapi.Options{})
+	for _, next := range []string{"https://evil.example/", "//evil.example/", "/\\evil.example", "javascript:alert(1)"} {
+		r := srv.Do(t, testkit.Request{Method: "GET", Path: "/signin?next=" + url.QueryEscape(next)})
+		if strings.Contains(string(r.Body), "evil.example") || strings.Contains(string(r.Body), "javascript:") {
+			t.Errorf("next=%q reached the page", next)
+		}
+	}
+}

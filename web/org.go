@@ -1,0 +1,122 @@
+package web
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+
+	"strongroom.dev/strongroom"
+	"strongroom.dev/strongroom/service"
+)
+
+// routes is the console's page table. Add a page here, with its template in
+// templates/pages/ (docs/console.md).
+func (c *Console) routes() {
+	c.page("GET /{$}", c.home)
+	c.page("GET /signup", c.signupPage)
+	c.page("POST /signup", c.signup)
+	c.page("GET /signin", c.signinPage)
+	c.page("POST /signin", c.signin)
+	c.page("GET /signin/mfa", c.mfaPage)
+	c.page("POST /signin/mfa", c.mfa)
+	c.page("GET /signin/email", c.emailPage)
+	c.page("POST /signin/email", c.email)
+	c.private("GET /signin/email-step", c.emailStepPage)
+	c.private("POST /signin/email-step", c.emailStep)
+	c.page("POST /signout", c.signout)
+	c.page("GET /verify-email", c.verifyPage)
+	c.page("POST /verify-email", c.verify)
+	c.page("GET /forgot-password", c.forgotPage)
+	c.page("POST /forgot-password", c.forgot)
+	c.page("GET /reset-password", c.resetPage)
+	c.page("POST /reset-password", c.reset)
+	c.page("GET /invitations/accept", c.acceptPage)
+	c.page("POST /invitations/accept", c.accept)
+
+	c.private("GET /account", c.accountPage)
+	c.private("POST /account/password", c.changePassword)
+	c.private("POST /account/verify-email", c.resendVerification)
+	c.private("GET /account/mfa", c.mfaSettings)
+	c.private("POST /account/mfa/totp", c.enrolTOTP)
+	c.private("POST /account/mfa/totp/confirm", c.confirmTOTP)
+	c.private("POST /account/mfa/recovery-codes", c.regenerateCodes)
+	c.private("POST /account/mfa/factors/{factor}/delete", c.deleteFactor)
+	c.private("GET /account/step-up", c.stepUpPage)
+	c.private("POST /account/step-up", c.stepUp)
+	c.private("GET /account/sessions", c.sessionsPage)
+	c.private("POST /account/sessions/{session}/end", c.endSession)
+	c.private("POST /account/sessions/end-others", c.endOtherSessions)
+
+	c.private("GET /orgs/{org}", c.dashboard)
+	c.private("GET /orgs/{org}/members", c.membersPage)
+	c.private("POST /orgs/{org}/invitations", c.memberAction("invited", c.invite))
+	c.private("POST /orgs/{org}/invitations/{invitation}/revoke", c.memberAction("invitation-revoked", c.revokeInvitation))
+	c.private("POST /orgs/{org}/members/{user}/role", c.memberAction("role-changed", c.setRole))
+	c.private("POST /orgs/{org}/members/{user}/remove", c.memberAction("member-removed", c.removeMember))
+	c.private("GET /orgs/{org}/members/{user}/sessions", c.memberSessionsPage)
+	c.private("GET /orgs/{org}/settings", c.settingsPage)
+	c.private("POST /orgs/{org}/settings", c.saveSettings)
+	c.private("GET /orgs/{org}/api-keys", c.apiKeysPage)
+	c.private("POST /orgs/{org}/api-keys", c.apiKeyForm(c.createAPIKey))
+	c.private("POST /orgs/{org}/api-keys/{key}/rotate", c.apiKeyForm(c.rotateAPIKey))
+	c.private("POST /orgs/{org}/api-keys/{key}/revoke", c.revokeAPIKey)
+	c.private("POST /orgs/{org}/members/{user}/sessions/end", c.endMemberSessions)
+
+	c.private("GET /operator/outbox", c.outboxPage)
+
+	c.page("/", c.notFound)
+}
+
+// enterOrg enters the organization in the path for the signed-in user and
+// returns the context to call the service with. A policy the session does
+// not meet yet (the e-mail step, MFA enrolment) sends the browser to the page
+// that meets it; ok is false when the answer is written.
+func (c *Console) enterOrg(w http.ResponseWriter, r *http.Request) (ctx context.Context, org strongroom.TenantID, ok bool) {
+	org = strongroom.TenantID(r.PathValue("org"))
+	if !service.ValidID(string(org)) {
+		c.errorPage(w, r, errNotFound)
+		return nil, "", false
+	}
+	p, err := c.svc.EnterOrg(r.Context(), org)
+	if err != nil {
+		back := url.QueryEscape(r.URL.RequestURI())
+		switch strongroom.ErrorCode(err) {
+		case strongroom.EEMAILSTEP:
+			redirect(w, r, "/signin/email-step?next="+back, "")
+		case strongroom.EMFAENROLL:
+			redirect(w, r, "/account/mfa", "mfa-enrol")
+		default:
+			c.errorPage(w, r, err)
+		}
+		return nil, "", false
+	}
+	return strongroom.WithPrincipal(r.Context(), p), org, true
+}
+
+type dashboardData struct {
+	MFA  *service.MFAStatus
+	Base string
+}
+
+func (c *Console) dashboard(w http.ResponseWriter, r *http.Request) {
+	ctx, org, ok := c.enterOrg(w, r)
+	if !ok {
+		return
+	}
+	o, err := c.svc.Organization(ctx, org)
+	if err != nil {
+		c.errorPage(w, r, err)
+		return
+	}
+	st, err := c.svc.MyMFA(ctx)
+	if err != nil {
+		c.errorPage(w, r, err)
+		return
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	c.render(w, r, http.StatusOK, "dashboard", &view{Title: o.Organization.Name, Nav: "org", Org: o,
+		Data: dashboardData{MFA: st, Base: scheme + "://" + r.Host}})
+}

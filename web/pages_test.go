@@ -1,0 +1,142 @@
+package web_test
+
+import (
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+
+	"strongroom.dev/strongroom/httpapi"
+	"strongroom.dev/strongroom/internal/testkit"
+)
+
+// inlineCode finds what the CSP forbids in a page: inline script, style
+// elements and attributes, event-handler attributes, javascript: URLs.
+var (
+	scriptTag   = regexp.MustCompile(`(?i)<script\b[^>]*>`)
+	scriptBody  = regexp.MustCompile(`(?is)<script\b[^>]*>(.*?)</script>`)
+	inlineStyle = regexp.MustCompile(`(?i)<style|\sstyle\s*=|\son[a-z]+\s*=|javascript:`)
+)
+
+// inlineCode returns the first piece of inline code in body, or "".
+func inlineCode(body string) string {
+	for _, tag := range scriptTag.FindAllString(body, -1) {
+		if !strings.Contains(strings.ToLower(tag), " src=") {
+			return tag
+		}
+	}
+	for _, m := range scriptBody.FindAllStringSubmatch(body, -1) {
+		if strings.TrimSpace(m[1]) != "" {
+			return m[0]
+		}
+	}
+	return inlineStyle.FindString(body)
+}
+
+// TestEveryPageCSP requests every console page, anonymous and signed in, and
+// reads its Content-Security-Policy: no 'unsafe-inline' (or eval) for scripts
+// or styles, and no inline script or style in the HTML.
+func TestEveryPageCSP(t *testing.T) {
+	srv := testkit.NewServer(t, testkit.OpenSQLiteStore(t), httpapi.Options{})
+	acct := srv.Signup(t, "csp@example.com", "CSP Inc")
+	cookie := httpapi.SessionCookie + "=" + acct.Token
+	pages := []struct {
+		path   string
+		cookie string
+		method string
+		body   string
+		want   int
+	}{
+		{path: "/", want: 200},
+		{path: "/signup", want: 200},
+		{path: "/signin", want: 200},
+		{path: "/signin?next=/account", want: 200},
+		{path: "/signin/mfa", want: 200},
+		{path: "/signin/email", want: 200},
+		{path: "/signin/email?token=x", want: 200},
+		{path: "/verify-email?token=x", want: 200},
+		{path: "/verify-email", want: 200},
+		{path: "/forgot-password", want: 200},
+		{path: "/reset-password?token=x", want: 200},
+		{path: "/invitations/accept?token=x", want: 200},
+		{path: "/no/such/page", want: 404},
+		{path: "/signin", method: "POST", body: "email=a%40example.com&password=wrong-but-long-enough", want: 401},
+		{path: "/signup", method: "POST", body: "email=bad&password=x&organization=", want: 422},
+		{path: "/orgs/" + acct.OrgID, cookie: cookie, want: 200},
+		{path: "/account", cookie: cookie, want: 200},
+		{path: "/account/mfa", cookie: cookie, want: 200},
+		{path: "/account/sessions", cookie: cookie, want: 200},
+		{path: "/account/step-up?next=/account", cookie: cookie, want: 200},
+		{path: "/signin/email-step", cookie: cookie, want: 200},
+		{path: "/invitations/accept?token=x", cookie: cookie, want: 200},
+		{path: "/account/mfa/totp", cookie: cookie, method: "POST", body: "name=Phone", want: 200},
+		{path: "/orgs/nosuchorg", cookie: cookie, want: 404},
+		{path: "/operator/outbox", cookie: cookie, want: 403},
+		{path: "/orgs/" + acct.OrgID + "/members", cookie: cookie, want: 200},
+		{path: "/orgs/" + acct.OrgID + "/api-keys", cookie: cookie, want: 200},
+		{path: "/orgs/" + acct.OrgID + "/settings", cookie: cookie, want: 200},
+		{path: "/orgs/" + acct.OrgID + "/api-keys", cookie: cookie, method: "POST", body: "name=ci&role=viewer&expires_days=30", want: 200},
+		{path: "/orgs/" + acct.OrgID + "/members/" + acct.UserID + "/sessions", cookie: cookie, want: 200},
+	}
+	for _, p := range pages {
+		method := p.method
+		if method == "" {
+			method = "GET"
+		}
+		t.Run(method+" "+p.path, func(t *testing.T) {
+			req := testkit.Request{Method: method, Path: p.path, Header: map[string]string{}}
+			if p.body != "" {
+				req.Body, req.ContentType = p.body, "application/x-www-form-urlencoded"
+			}
+			if p.cookie != "" {
+				req.Header["Cookie"] = p.cookie
+			}
+			r := srv.Do(t, req)
+			if r.Status != p.want {
+				t.Fatalf("status %d, want %d: %.400s", r.Status, p.want, r.Body)
+			}
+			checkCSP(t, r.Header)
+			body := string(r.Body)
+			if !strings.HasPrefix(r.Header.Get("Content-Type"), "text/html") || !strings.Contains(body, "</html>") {
+				t.Fatalf("not a whole HTML page (a template failed?): %s ...%.300s", r.Header.Get("Content-Type"), body[max(0, len(body)-300):])
+			}
+			if m := inlineCode(body); m != "" {
+				t.Errorf("page has inline code the CSP forbids: %q", m)
+			}
+			if r.Header.Get("Cache-Control") != "no-store" {
+				t.Errorf("Cache-Control %q, want no-store", r.Header.Get("Cache-Control"))
+			}
+		})
+	}
+}
+
+func checkCSP(t *testing.T, h http.Header) {
+	t.Helper()
+	csp := h.Get("Content-Security-Policy")
+	if csp == "" {
+		t.Fatal("no Content-Security-Policy")
+	}
+	for _, bad := range []string{"unsafe-inline", "unsafe-eval", "unsafe-hashes", "data:", "*"} {
+		if strings.Contains(csp, bad) {
+			t.Errorf("CSP %q allows %s", csp, bad)
+		}
+	}
+	if !strings.Contains(csp, "default-src 'self'") || !strings.Contains(csp, "form-action 'self'") || !strings.Contains(csp, "frame-ancestors 'none'") {
+		t.Errorf("CSP %q lost a directive", csp)
+	}
+}
+
+// TestInlineCodePattern proves the page check can fail.
+func TestInlineCodePattern(t *testing.T) {
+	for _, bad := range []string{`<script>alert(1)</script>`, `<div style="color:red">`, `<style>p{}</style>`,
+		`<a onclick="x()">`, `<a href="javascript:x()">`, `<script>`} {
+		if inlineCode(bad) == "" {
+			t.Errorf("not caught: %s", bad)
+		}
+	}
+	for _, good := range []string{`<script src="/static/js/passkey.js" defer></script>`, `<p class="style">`, `<input name="onward">`} {
+		if m := inlineCode(good); m != "" {
+			t.Errorf("false alarm on %s: %q", good, m)
+		}
+	}
+}
