@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -308,9 +309,17 @@ func TestTermination(t *testing.T) {
 			if err := st.ReleaseLease(t.Context(), "termination-purger", "replica-b"); err != nil {
 				t.Fatal(err)
 			}
+			var shredded []strongroom.TenantID // what serve's keyring-backup rewrite would be told
+			e.srv.Service.OnShred(func(_ context.Context, tenant strongroom.TenantID) error {
+				shredded = append(shredded, tenant)
+				return nil
+			})
 			rep, err = e.srv.Service.PurgeTerminated(t.Context(), "replica-a", time.Minute)
 			if err != nil || len(rep.Purged) != 1 || rep.Purged[0] != strongroom.TenantID(e.admin.OrgID) {
 				t.Fatalf("purge after the window: %+v, %v", rep, err)
+			}
+			if want := []strongroom.TenantID{strongroom.TenantID(e.admin.OrgID)}; !slices.Equal(shredded, want) {
+				t.Errorf("after the purge, the shred hook was told %v, want %v", shredded, want)
 			}
 
 			// Everything is gone; only the audit log is kept.

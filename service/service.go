@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -112,6 +113,9 @@ type Service struct {
 	// terminations: an organization's termination (nil: none), read on every
 	// request to it.
 	terminations *cache[strongroom.TenantID, *store.Termination]
+	// afterShred runs after an organization's keys are destroyed and its
+	// data purged (OnShred); nil: nothing.
+	afterShred atomic.Pointer[func(context.Context, strongroom.TenantID) error]
 }
 
 // New returns a Service.

@@ -248,7 +248,24 @@ func (s *Service) purge(ctx context.Context, t store.Termination, signer crypto.
 	if err != nil {
 		return err
 	}
-	return s.AuditPlatform(ctx, "org.purge", "organization", string(t.Tenant), json.RawMessage(cert))
+	if err := s.AuditPlatform(ctx, "org.purge", "organization", string(t.Tenant), json.RawMessage(cert)); err != nil {
+		return err
+	}
+	if fn := s.afterShred.Load(); fn != nil {
+		// Keyring backups from before still hold the destroyed keys: they are
+		// replaced now, not at the next scheduled backup (LIF-04).
+		if err := (*fn)(ctx, t.Tenant); err != nil {
+			return fmt.Errorf("the organization is purged and its keys destroyed, but rewriting the keyring backups failed (older ones still hold its keys): %w", err)
+		}
+	}
+	return nil
+}
+
+// OnShred sets what runs after an organization's keys are destroyed and its
+// data purged: serve rewrites the keyring backups without the destroyed keys
+// (docs/operations.md). A failure is the purge's error, logged by the purger.
+func (s *Service) OnShred(fn func(ctx context.Context, tenant strongroom.TenantID) error) {
+	s.afterShred.Store(&fn)
 }
 
 // DeletionCertificate returns an organization's signed deletion certificate:

@@ -559,6 +559,15 @@ func startBackups(ctx context.Context, cfg *Config, a *app) (stop func(), err er
 		}
 		closers = append(closers, func() { kl.Close() })
 		sc.KeyringLocation = kl
+		// Shredding an organization replaces the keyring backups at once
+		// with one without its keys (docs/crypto.md, LIF-04).
+		a.svc.OnShred(func(ctx context.Context, _ strongroom.TenantID) error {
+			idx, deleted, err := backup.RewriteKeyringBackups(ctx, a.store, kl, recipients, time.Now())
+			if err == nil {
+				a.log.Info("keyring backups rewritten after shredding", "backup", idx.Name, "deleted", len(deleted))
+			}
+			return err
+		})
 	}
 	if cfg.BackupDrillIdentity != "" {
 		ids, err := parseIdentities(cfg.BackupDrillIdentity, "")
