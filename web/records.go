@@ -75,8 +75,12 @@ func (c *Console) recordsPage(w http.ResponseWriter, r *http.Request) {
 	}
 	page, err := c.svc.Records(ctx, org, coll.Name, service.ListInput{Filter: filter, Cursor: cursor, Limit: recordsPageSize})
 	if err != nil {
-		if strongroom.ErrorCode(err) == strongroom.EINVALID && filter != "" && !strings.Contains(strongroom.ErrorMessage(err), "cursor") {
-			err = fieldError("/filter", strings.TrimPrefix(strongroom.ErrorMessage(err), "filter: "))
+		if strongroom.ErrorCode(err) == strongroom.EINVALID {
+			if msg := strongroom.ErrorMessage(err); strings.Contains(msg, "cursor") {
+				err = strongroom.Errorf(strongroom.EINVALID, "this page link is not valid: start again from the first page")
+			} else if filter != "" {
+				err = fieldError("/filter", strings.TrimPrefix(msg, "filter: "))
+			}
 		}
 		c.fail(w, r, "records", v, err)
 		return
@@ -129,6 +133,12 @@ func cell(raw json.RawMessage) string {
 		return "—"
 	}
 	s := string(compactJSON(raw))
+	switch s {
+	case "true":
+		return "Yes"
+	case "false":
+		return "No"
+	}
 	var str string
 	if json.Unmarshal(raw, &str) == nil {
 		s = str

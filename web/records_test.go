@@ -3,8 +3,13 @@ package web_test
 import (
 	"encoding/json"
 	"fmt"
+	"html"
+	"net/url"
+	"regexp"
+	"strings"
 	"testing"
 
+	"strongroom.dev/strongroom/httpapi"
 	"strongroom.dev/strongroom/internal/testkit"
 )
 
@@ -51,4 +56,137 @@ func seedRecords(t *testing.T, srv *testkit.Server, acct testkit.Account, n int)
 		ids = append(ids, rec.ID)
 	}
 	return ids
+}
+
+// page GETs a console page with a session cookie.
+func page(t *testing.T, srv *testkit.Server, token, path string) (int, string) {
+	t.Helper()
+	r := srv.Do(t, testkit.Request{Method: "GET", Path: path, Header: map[string]string{"Cookie": httpapi.SessionCookie + "=" + token}})
+	return r.Status, string(r.Body)
+}
+
+var (
+	recordLink = regexp.MustCompile(`class="record-link"`)
+	pagerLink  = regexp.MustCompile(`href="([^"]+)" rel="(next|prev)"`)
+)
+
+// TestRecordsPaging walks 30 records at 25 a page: Next reaches the last 5
+// (with no Next), Previous returns to the first page, a filter keeps to its
+// matches across pages, and a forged cursor is refused with a message.
+func TestRecordsPaging(t *testing.T) {
+	srv := testkit.NewServer(t, testkit.OpenSQLiteStore(t), httpapi.Options{})
+	acct := srv.Signup(t, "pager@example.com", "Pager Ltd")
+	seedRecords(t, srv, acct, 30)
+	coll := "/orgs/" + acct.OrgID + "/collections/people"
+	links := func(body string) map[string]string {
+		m := map[string]string{}
+		for _, l := range pagerLink.FindAllStringSubmatch(body, -1) {
+			m[l[2]] = html.UnescapeString(l[1])
+		}
+		return m
+	}
+	st, body := page(t, srv, acct.Token, coll)
+	if n := len(recordLink.FindAllString(body, -1)); st != 200 || n != 25 {
+		t.Fatalf("first page: status %d, %d records, want 25", st, n)
+	}
+	first := links(body)
+	if first["prev"] != "" || first["next"] == "" {
+		t.Fatalf("first page links %v, want only next", first)
+	}
+	_, body = page(t, srv, acct.Token, first["next"])
+	if n := len(recordLink.FindAllString(body, -1)); n != 5 || !strings.Contains(body, "Person 29") || strings.Contains(body, "Person 00<") {
+		t.Errorf("second page: %d records, want the last 5", n)
+	}
+	second := links(body)
+	if second["next"] != "" || second["prev"] == "" {
+		t.Fatalf("second page links %v, want only prev", second)
+	}
+	_, body = page(t, srv, acct.Token, second["prev"])
+	if n := len(recordLink.FindAllString(body, -1)); n != 25 || !strings.Contains(body, "Person 00<") {
+		t.Errorf("previous page: %d records, want the first 25", n)
+	}
+	if l := links(body); l["prev"] != "" {
+		t.Errorf("back on the first page there is still a Previous link: %v", l)
+	}
+	// 15 of the 30 are on plan pro: one page, each a pro.
+	_, body = page(t, srv, acct.Token, coll+"?filter="+url.QueryEscape(`plan == "pro"`))
+	if n := len(recordLink.FindAllString(body, -1)); n != 15 || strings.Contains(body, ">free<") {
+		t.Errorf("filtered: %d records, want the 15 on plan pro", n)
+	}
+	st, body = page(t, srv, acct.Token, coll+"?cursor=%21%21")
+	if st != 400 || !strings.Contains(body, "page link is not valid") {
+		t.Errorf("forged cursor: status %d", st)
+	}
+}
+
+// TestRecordsViewer: a Viewer reads collections and records but sees no
+// create, edit or delete control, and the handlers refuse them anyway.
+func TestRecordsViewer(t *testing.T) {
+	srv := testkit.NewServer(t, testkit.OpenSQLiteStore(t), httpapi.Options{})
+	admin := srv.Signup(t, "admin@example.com", "Roles Ltd")
+	rec := seedRecords(t, srv, admin, 1)[0]
+	viewer := srv.Signup(t, "viewer@example.com", "Viewer's own")
+	testkit.MustStatus(t, srv.Do(t, testkit.Request{Method: "POST", Path: "/api/v1/orgs/" + admin.OrgID + "/members", Token: admin.Token,
+		Body: map[string]string{"email": viewer.Email, "role": "viewer"}}), 201)
+	orgPath := "/orgs/" + admin.OrgID
+	coll := orgPath + "/collections/people"
+	for _, p := range []string{orgPath + "/collections", coll, coll + "/records/" + rec} {
+		st, body := page(t, srv, viewer.Token, p)
+		if st != 200 {
+			t.Fatalf("%s: status %d", p, st)
+		}
+		for _, control := range []string{"Create collection", `id="new-record"`, `id="edit-record"`, `id="delete-record"`} {
+			if strings.Contains(body, control) {
+				t.Errorf("%s shows %s to a Viewer", p, control)
+			}
+		}
+	}
+	for _, p := range []string{coll + "/new", coll + "/records/" + rec + "/edit", coll + "/records/" + rec + "/delete"} {
+		if st, _ := page(t, srv, viewer.Token, p); st != 403 {
+			t.Errorf("GET %s as a Viewer: status %d, want 403", p, st)
+		}
+	}
+	cookie := map[string]string{"Cookie": httpapi.SessionCookie + "=" + viewer.Token}
+	form := "application/x-www-form-urlencoded"
+	for _, p := range []struct{ path, body string }{
+		{orgPath + "/collections", "name=things&schema=%7B%7D"},
+		{coll + "/records", "p0=Vic"},
+		{coll + "/records/" + rec, "version=1&p0=Vic"},
+		{coll + "/records/" + rec + "/delete", "version=1"},
+	} {
+		r := srv.Do(t, testkit.Request{Method: "POST", Path: p.path, Body: p.body, ContentType: form, Header: cookie})
+		if r.Status != 403 {
+			t.Errorf("POST %s as a Viewer: status %d, want 403", p.path, r.Status)
+		}
+	}
+	r := srv.Do(t, testkit.Request{Method: "GET", Path: "/api/v1/orgs/" + admin.OrgID + "/collections/people/records/" + rec, Token: admin.Token})
+	if v := r.JSON(t)["version"]; v != float64(1) {
+		t.Errorf("the record is at version %v after the Viewer's attempts, want 1", v)
+	}
+	r = srv.Do(t, testkit.Request{Method: "GET", Path: "/api/v1/orgs/" + admin.OrgID + "/collections", Token: admin.Token})
+	if strings.Contains(string(r.Body), "things") {
+		t.Error("the Viewer created a collection")
+	}
+}
+
+// TestRecordErrorsWording: the schema validator's messages reach the form
+// worded for people and named by the property they concern.
+func TestRecordErrorsWording(t *testing.T) {
+	srv := testkit.NewServer(t, testkit.OpenSQLiteStore(t), httpapi.Options{})
+	acct := srv.Signup(t, "words@example.com", "Words Ltd")
+	seedRecords(t, srv, acct, 0)
+	coll := "/orgs/" + acct.OrgID + "/collections/people"
+	for body, want := range map[string]string{
+		"p0=A":                                `id="p0-error">Must be at least 2 characters long.`,
+		"p0=Ada&p2=1.5":                       `id="p2-error">Must be an integer.`,
+		"p0=Ada&p5=%5B%5D":                    `id="p5-error">Must be an object.`,
+		"p0=Ada&p5=%7B%22city%22%3Atrue%7D":   `id="p5-error">At /city: must be a string.`,
+		"p0=Ada&p1=%3Cscript%3Ex%3C%2Fscript": `value="&lt;script&gt;x&lt;/script"`,
+	} {
+		r := srv.Do(t, testkit.Request{Method: "POST", Path: coll + "/records", Body: body + "&p2=-1", ContentType: "application/x-www-form-urlencoded",
+			Header: map[string]string{"Cookie": httpapi.SessionCookie + "=" + acct.Token}})
+		if r.Status != 422 || !strings.Contains(string(r.Body), want) {
+			t.Errorf("%s: status %d, page does not say %s", body, r.Status, want)
+		}
+	}
 }

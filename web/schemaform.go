@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -331,6 +332,7 @@ func recordErrors(err error) error {
 		if rest, ok := strings.CutPrefix(p, "/data/"); ok {
 			name, sub, nested := strings.Cut(rest, "/")
 			p = "/" + unescapePointer(name)
+			f.Message = plainMessage(f.Message)
 			if nested { // inside an object or array: say where
 				f.Message = "at /" + sub + ": " + f.Message
 			}
@@ -362,4 +364,29 @@ func formErrors(props []schemaProp, err error) error {
 		e.Fields = append(e.Fields, f)
 	}
 	return e
+}
+
+var (
+	boundMessage = regexp.MustCompile(`^(minimum|maximum|exclusiveMinimum|exclusiveMaximum|minLength|maxLength|minItems|maxItems|multipleOf): got .+, want (.+)$`)
+	typeMessage  = regexp.MustCompile(`^got [a-z]+, want ([a-z, ]+)$`)
+	bounds       = map[string]string{"minimum": "must be at least %s", "maximum": "must be at most %s",
+		"exclusiveMinimum": "must be more than %s", "exclusiveMaximum": "must be less than %s",
+		"minLength": "must be at least %s characters long", "maxLength": "must be at most %s characters long",
+		"minItems": "must have at least %s items", "maxItems": "must have at most %s items", "multipleOf": "must be a multiple of %s"}
+)
+
+// plainMessage words the schema validator's commonest messages for people
+// ("minimum: got -1, want 0" becomes "must be at least 0"); others pass
+// unchanged.
+func plainMessage(msg string) string {
+	if m := boundMessage.FindStringSubmatch(msg); m != nil {
+		return fmt.Sprintf(bounds[m[1]], m[2])
+	}
+	if m := typeMessage.FindStringSubmatch(msg); m != nil {
+		return "must be " + map[bool]string{true: "an", false: "a"}[strings.HasPrefix(m[1], "a") || strings.HasPrefix(m[1], "i") || strings.HasPrefix(m[1], "o")] + " " + strings.ReplaceAll(m[1], ", ", " or ")
+	}
+	if rest, ok := strings.CutPrefix(msg, "value must be "); ok {
+		return "must be " + rest
+	}
+	return msg
 }
