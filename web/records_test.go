@@ -190,3 +190,45 @@ func TestRecordErrorsWording(t *testing.T) {
 		}
 	}
 }
+
+var hiddenVersion = regexp.MustCompile(`name="version" value="(\d+)"`)
+
+// TestRecordConcurrentEdit: a form opened at version 1 and submitted after
+// someone else saved version 2 is refused with a clear message; the other
+// change stays, and the refused form still carries version 1, so sending it
+// again is refused too.
+func TestRecordConcurrentEdit(t *testing.T) {
+	srv := testkit.NewServer(t, testkit.OpenSQLiteStore(t), httpapi.Options{})
+	acct := srv.Signup(t, "race@example.com", "Race Ltd")
+	rec := seedRecords(t, srv, acct, 1)[0]
+	coll := "/orgs/" + acct.OrgID + "/collections/people"
+	api := "/api/v1/orgs/" + acct.OrgID + "/collections/people/records/" + rec
+	_, body := page(t, srv, acct.Token, coll+"/records/"+rec+"/edit")
+	m := hiddenVersion.FindStringSubmatch(body)
+	if m == nil || m[1] != "1" {
+		t.Fatalf("the edit form carries no version 1: %v", m)
+	}
+	testkit.MustStatus(t, srv.Do(t, testkit.Request{Method: "PUT", Path: api, Token: acct.Token, Header: map[string]string{"If-Match": `"1"`},
+		Body: map[string]any{"data": map[string]any{"name": "Changed elsewhere"}}}), 200)
+	post := func() testkit.Response {
+		return srv.Do(t, testkit.Request{Method: "POST", Path: coll + "/records/" + rec, ContentType: "application/x-www-form-urlencoded",
+			Body: "version=" + m[1] + "&p0=Mine", Header: map[string]string{"Cookie": httpapi.SessionCookie + "=" + acct.Token}})
+	}
+	r := post()
+	if r.Status != 412 || !strings.Contains(string(r.Body), "Someone changed this record after you opened it") || !strings.Contains(string(r.Body), `id="conflict"`) {
+		t.Fatalf("stale form: status %d", r.Status)
+	}
+	if v := hiddenVersion.FindStringSubmatch(string(r.Body)); v == nil || v[1] != "1" {
+		t.Errorf("the refused form carries version %v, want 1 still", v)
+	}
+	if !strings.Contains(string(r.Body), `value="Mine"`) {
+		t.Error("the refused form lost what was typed")
+	}
+	if r := post(); r.Status != 412 {
+		t.Errorf("sent again: status %d, want 412", r.Status)
+	}
+	got := srv.Do(t, testkit.Request{Method: "GET", Path: api, Token: acct.Token}).JSON(t)
+	if got["version"] != float64(2) || !strings.Contains(fmt.Sprint(got["data"]), "Changed elsewhere") {
+		t.Errorf("the other change was overwritten: %v", got)
+	}
+}
