@@ -179,18 +179,19 @@ func (c *Console) recordPage(w http.ResponseWriter, r *http.Request) {
 		c.errorPage(w, r, err)
 		return
 	}
-	d := recordData{Collection: coll, Record: rec, Fields: formFromData(schemaProps(coll.Schema), rec.Data),
+	d := recordData{Collection: coll, Record: rec, Fields: formFromData(formProps(coll.Schema), rec.Data),
 		Extra: extraJSON(coll.Schema, rec.Data), CanWrite: can(ctx, access.RecordsWrite, org)}
 	c.render(w, r, http.StatusOK, "record", &view{Title: string(rec.ID) + " · " + coll.Name, Nav: "collections", Org: o, Data: d})
 }
 
 // extraJSON returns the record's properties the schema does not list.
 func extraJSON(schema, data []byte) string {
+	props := schemaProps(schema)
 	var obj map[string]json.RawMessage
-	if json.Unmarshal(data, &obj) != nil {
-		return ""
+	if len(props) == 0 || json.Unmarshal(data, &obj) != nil {
+		return "" // no properties: the page shows the whole record
 	}
-	for _, p := range schemaProps(schema) {
+	for _, p := range props {
 		delete(obj, p.Name)
 	}
 	if len(obj) == 0 {
@@ -214,7 +215,7 @@ func (c *Console) newRecordPage(w http.ResponseWriter, r *http.Request) {
 		c.errorPage(w, r, errNoWrite)
 		return
 	}
-	d := recordData{Collection: coll, CanWrite: true, Fields: withChoices(formFromValues(schemaProps(coll.Schema), func(string) string { return "" }))}
+	d := recordData{Collection: coll, CanWrite: true, Fields: withChoices(formFromValues(formProps(coll.Schema), func(string) string { return "" }))}
 	c.render(w, r, http.StatusOK, "recordform", &view{Title: "New record · " + coll.Name, Nav: "collections", Org: o, Data: d})
 }
 
@@ -232,12 +233,13 @@ func (c *Console) editRecordPage(w http.ResponseWriter, r *http.Request) {
 		c.errorPage(w, r, err)
 		return
 	}
-	d := recordData{Collection: coll, Record: rec, CanWrite: true, Fields: withChoices(formFromData(schemaProps(coll.Schema), rec.Data))}
+	d := recordData{Collection: coll, Record: rec, CanWrite: true, Fields: withChoices(formFromData(formProps(coll.Schema), rec.Data))}
 	c.render(w, r, http.StatusOK, "recordform", &view{Title: "Edit " + string(rec.ID) + " · " + coll.Name, Nav: "collections", Org: o, Data: d})
 }
 
 // longRecordField: the raw JSON inputs of a record form may be long.
 func longRecordField(name string) bool { return strings.HasPrefix(name, "p") }
+
 
 // saveRecord creates a record (no {record} in the path) or replaces one at
 // the version the form was opened with.
@@ -247,7 +249,7 @@ func (c *Console) saveRecord(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := strongroom.RecordID(r.PathValue("record"))
-	props := schemaProps(coll.Schema)
+	props := formProps(coll.Schema)
 	d := recordData{Collection: coll, CanWrite: true}
 	v := &view{Title: "New record · " + coll.Name, Nav: "collections", Org: o}
 	if id != "" {
@@ -277,7 +279,7 @@ func (c *Console) saveRecord(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		c.stepUpOr(w, r, err, func() {
 			v.Form = keep(r)
-			err = recordErrors(err)
+			err = recordErrors(props, err)
 			if strongroom.ErrorCode(err) == strongroom.EPRECONDITION {
 				d.Conflict = true
 				err = strongroom.Errorf(strongroom.EPRECONDITION, "someone changed this record after you opened it, so your changes were not saved. Open the current version, then make your changes again")
@@ -353,7 +355,7 @@ func (c *Console) deleteRecordPage(w http.ResponseWriter, r *http.Request) {
 		c.errorPage(w, r, err)
 		return
 	}
-	d := recordData{Collection: coll, Record: rec, Fields: formFromData(schemaProps(coll.Schema), rec.Data), CanWrite: true}
+	d := recordData{Collection: coll, Record: rec, Fields: formFromData(formProps(coll.Schema), rec.Data), CanWrite: true}
 	c.render(w, r, http.StatusOK, "recorddelete", &view{Title: "Delete " + string(rec.ID) + " · " + coll.Name, Nav: "collections", Org: o, Data: d})
 }
 

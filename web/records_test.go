@@ -232,3 +232,40 @@ func TestRecordConcurrentEdit(t *testing.T) {
 		t.Errorf("the other change was overwritten: %v", got)
 	}
 }
+
+// TestRecordWholeJSON: a collection whose schema lists no properties is
+// edited as one JSON object; the schema's messages and malformed JSON are
+// shown beside it, and a good object is stored as typed.
+func TestRecordWholeJSON(t *testing.T) {
+	srv := testkit.NewServer(t, testkit.OpenSQLiteStore(t), httpapi.Options{})
+	acct := srv.Signup(t, "whole@example.com", "Whole Ltd")
+	testkit.MustStatus(t, srv.Do(t, testkit.Request{Method: "POST", Path: "/api/v1/orgs/" + acct.OrgID + "/collections", Token: acct.Token,
+		Body: map[string]any{"name": "notes", "schema": json.RawMessage(`{"type":"object","additionalProperties":{"type":"string"}}`)}}), 201)
+	coll := "/orgs/" + acct.OrgID + "/collections/notes"
+	if st, body := page(t, srv, acct.Token, coll+"/new"); st != 200 || !strings.Contains(body, `<textarea id="p0" name="p0" rows="12"`) {
+		t.Fatalf("new record form: status %d, no whole-record input", st)
+	}
+	cookie := map[string]string{"Cookie": httpapi.SessionCookie + "=" + acct.Token}
+	for body, want := range map[string]string{
+		"p0=":                        `id="p0-error">Is required.`,
+		"p0=%7B%22a%22%3A":           `id="p0-error">Must be a JSON object`,
+		"p0=%5B1%5D":                 `id="p0-error">Must be a JSON object`,
+		"p0=%7B%22a%22%3A1%7D":       `id="p0-error">At /a: must be a string.`,
+		"p0=%7B%22a%22%3A%22x%22%7D": "",
+	} {
+		r := srv.Do(t, testkit.Request{Method: "POST", Path: coll + "/records", Body: body, ContentType: "application/x-www-form-urlencoded", Header: cookie})
+		if want == "" { // saved: the redirect leads to the record
+			if r.Status != 200 || !strings.Contains(string(r.Body), `id="record-id"`) {
+				t.Errorf("%s: status %d, not the saved record", body, r.Status)
+			}
+			continue
+		}
+		if r.Status != 422 || !strings.Contains(string(r.Body), want) {
+			t.Errorf("%s: status %d, page does not say %s", body, r.Status, want)
+		}
+	}
+	r := srv.Do(t, testkit.Request{Method: "GET", Path: "/api/v1/orgs/" + acct.OrgID + "/collections/notes/records", Token: acct.Token})
+	if !strings.Contains(string(r.Body), `"data":{"a":"x"}`) {
+		t.Errorf("stored records: %s", r.Body)
+	}
+}

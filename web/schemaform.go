@@ -25,6 +25,7 @@ const (
 	kindBoolean = "boolean"
 	kindEnum    = "enum"
 	kindJSON    = "json"
+	kindWhole   = "record" // the whole record as one JSON object
 )
 
 // maxRawRunes bounds the long fields of the console's collection and record
@@ -105,6 +106,16 @@ func schemaProps(schema []byte) []schemaProp {
 	return out
 }
 
+// formProps is the record form's inputs: the schema's properties, or, for a
+// schema that lists none, one input for the whole record as JSON.
+func formProps(schema []byte) []schemaProp {
+	if p := schemaProps(schema); len(p) > 0 {
+		return p
+	}
+	return []schemaProp{{Name: "record", Title: "Record", Kind: kindWhole, Required: true,
+		Hint: "The whole record as a JSON object: the schema lists no properties to give inputs of their own."}}
+}
+
 // objectKeys returns the keys of a JSON object in document order.
 func objectKeys(obj json.RawMessage) ([]string, error) {
 	dec := json.NewDecoder(bytes.NewReader(obj))
@@ -168,7 +179,9 @@ func formFromData(props []schemaProp, data []byte) []formField {
 	out := make([]formField, len(props))
 	for i, p := range props {
 		f := formField{schemaProp: p, ID: fieldID(i)}
-		if raw, ok := obj[p.Name]; ok {
+		if p.Kind == kindWhole {
+			f.Value = displayValue(p.Kind, data)
+		} else if raw, ok := obj[p.Name]; ok {
 			f.Value = displayValue(p.Kind, raw)
 		}
 		out[i] = f
@@ -261,6 +274,14 @@ func dataFromForm(props []schemaProp, get func(string) string, base []byte) (jso
 		}
 		var raw json.RawMessage
 		switch p.Kind {
+		case kindWhole:
+			var whole map[string]json.RawMessage
+			if json.Unmarshal([]byte(v), &whole) != nil {
+				fail(p, "must be a JSON object, such as {\"name\": \"value\"}")
+				continue
+			}
+			obj = whole
+			continue
 		case kindString:
 			b, err := json.Marshal(v)
 			if err != nil {
@@ -320,8 +341,10 @@ func isJSONNumber(s string) bool {
 
 // recordErrors maps the service's schema messages (paths /data/<property>/…)
 // to the properties of the form, which fail shows beside their inputs. A
-// message about the whole record (path /data) stays as it is.
-func recordErrors(err error) error {
+// message about the whole record (path /data) is about the form's "record"
+// input when it has one, and is shown above the form otherwise.
+func recordErrors(props []schemaProp, err error) error {
+	whole := len(props) == 1 && props[0].Kind == kindWhole
 	fields := strongroom.ErrorFields(err)
 	if len(fields) == 0 {
 		return err
@@ -333,6 +356,9 @@ func recordErrors(err error) error {
 			name, sub, nested := strings.Cut(rest, "/")
 			p = "/" + unescapePointer(name)
 			f.Message = plainMessage(f.Message)
+			if whole {
+				p, sub, nested = "/record", rest, true
+			}
 			if nested { // inside an object or array: say where
 				f.Message = "at /" + sub + ": " + f.Message
 			}
