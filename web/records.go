@@ -240,7 +240,6 @@ func (c *Console) editRecordPage(w http.ResponseWriter, r *http.Request) {
 // longRecordField: the raw JSON inputs of a record form may be long.
 func longRecordField(name string) bool { return strings.HasPrefix(name, "p") }
 
-
 // saveRecord creates a record (no {record} in the path) or replaces one at
 // the version the form was opened with.
 func (c *Console) saveRecord(w http.ResponseWriter, r *http.Request) {
