@@ -269,3 +269,27 @@ func TestRecordWholeJSON(t *testing.T) {
 		t.Errorf("stored records: %s", r.Body)
 	}
 }
+
+// TestRecordsOtherOrg: every collection and record page of another
+// organization answers 404 and shows nothing of it, by its own path or with
+// its record id under a collection of the user's own organization.
+func TestRecordsOtherOrg(t *testing.T) {
+	srv := testkit.NewServer(t, testkit.OpenSQLiteStore(t), httpapi.Options{})
+	me := srv.Signup(t, "me@example.com", "Mine")
+	seedRecords(t, srv, me, 1)
+	other := srv.Signup(t, "them@example.com", "Theirs")
+	rec := seedRecords(t, srv, other, 1)[0]
+	theirs := "/orgs/" + other.OrgID + "/collections"
+	mine := "/orgs/" + me.OrgID + "/collections/people"
+	for _, p := range []string{theirs, theirs + "/people", theirs + "/people/schema", theirs + "/people/new",
+		theirs + "/people/records/" + rec, theirs + "/people/records/" + rec + "/edit", theirs + "/people/records/" + rec + "/delete",
+		mine + "/records/" + rec, mine + "/records/" + rec + "/edit", mine + "/records/" + rec + "/delete"} {
+		st, body := page(t, srv, me.Token, p)
+		if st != 404 {
+			t.Errorf("GET %s: status %d, want 404", p, st)
+		}
+		if strings.Contains(body, "Person 00") || strings.Contains(body, "Theirs") {
+			t.Errorf("GET %s shows the other organization's data", p)
+		}
+	}
+}
