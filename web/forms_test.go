@@ -49,7 +49,21 @@ func state(t *testing.T, srv *testkit.Server, acct testkit.Account) string {
 			invs, err := tx.Invitations(ctx)
 			keys, kerr := tx.APIKeys(ctx)
 			fmt.Fprintf(&out, " settings:%+v invitations:%d keys:%d", *set, len(invs), len(keys))
-			return errors.Join(err, kerr)
+			if err := errors.Join(err, kerr); err != nil {
+				return err
+			}
+			colls, err := tx.Collections(ctx)
+			for _, c := range colls {
+				recs, err := tx.Records(ctx, store.RecordQuery{Collection: c.ID, Visibility: strongroom.Visibility{All: true}, Limit: 1000})
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(&out, " collection:%s", c.Name)
+				for _, r := range recs {
+					fmt.Fprintf(&out, " %s@%d:%x", r.ID, r.Version, r.Data)
+				}
+			}
+			return err
 		})
 	}
 	if err != nil {
@@ -67,6 +81,12 @@ func TestFormBadInput(t *testing.T) {
 	cookie := httpapi.SessionCookie + "=" + acct.Token
 	form := "application/x-www-form-urlencoded"
 	long := strings.Repeat("a", 2000)
+	rec := seedRecords(t, srv, acct, 1)[0]
+	coll := "/orgs/" + acct.OrgID + "/collections/people"
+	other := srv.Signup(t, "other@example.com", "Other Org")
+	otherRec := seedRecords(t, srv, other, 1)[0]
+	otherColl := "/orgs/" + other.OrgID + "/collections/people"
+	hugeJSON := url.QueryEscape(`{"city": "` + strings.Repeat("z", 33<<10) + `"}`)
 	cases := []struct {
 		name, path, ct, body, cookie string
 		want                         int
@@ -106,6 +126,31 @@ func TestFormBadInput(t *testing.T) {
 		{name: "settings bad domain", path: "/orgs/" + acct.OrgID + "/settings", ct: form, body: "sign_in_methods=password&allowed_email_domains=a%2Fb", cookie: cookie, want: 422, says: `id="f-allowed_email_domains-error"`},
 		{name: "settings bad number", path: "/orgs/" + acct.OrgID + "/settings", ct: form, body: "sign_in_methods=password&session_idle_minutes=-5", cookie: cookie, want: 422, says: `id="f-session_idle_minutes-error"`},
 		{name: "settings unknown method", path: "/orgs/" + acct.OrgID + "/settings", ct: form, body: "sign_in_methods=password&sign_in_methods=carrier-pigeon", cookie: cookie, want: 422, says: `id="f-sign_in_methods-error"`},
+		{name: "collection bad name", path: "/orgs/" + acct.OrgID + "/collections", ct: form, body: "name=Bad+Name&schema=%7B%7D", cookie: cookie, want: 422, says: `id="f-name-error">Must be 1 to 63`},
+		{name: "collection malformed schema", path: "/orgs/" + acct.OrgID + "/collections", ct: form, body: "name=things&schema=%7B%22type%22%3A", cookie: cookie, want: 422, says: `id="f-schema-error">Must be a JSON document.`},
+		{name: "collection invalid schema", path: "/orgs/" + acct.OrgID + "/collections", ct: form, body: "name=things&schema=%7B%22type%22%3A%22banana%22%7D", cookie: cookie, want: 422, says: `id="f-schema-error">Is not a valid JSON Schema`},
+		{name: "collection oversized schema", path: "/orgs/" + acct.OrgID + "/collections", ct: form, body: "name=things&schema=" + strings.Repeat("+", 33<<10) + "%7B%7D", cookie: cookie, want: 422, says: `id="f-schema-error">Is too long.`},
+		{name: "collection bad searchable", path: "/orgs/" + acct.OrgID + "/collections", ct: form, body: "name=things&schema=%7B%7D&searchable=a..b", cookie: cookie, want: 422, says: `id="f-searchable-error">Must be a field path`},
+		{name: "collection duplicate name", path: "/orgs/" + acct.OrgID + "/collections", ct: form, body: "name=people&schema=%7B%7D", cookie: cookie, want: 409, says: `role="alert"`},
+		{name: "record malformed raw JSON", path: coll + "/records", ct: form, body: "p0=Ada&p5=%7B%22city%22%3A", cookie: cookie, want: 422, says: `id="p5-error">Must be JSON`},
+		{name: "record oversized raw JSON", path: coll + "/records", ct: form, body: "p0=Ada&p5=" + hugeJSON, cookie: cookie, want: 422, says: `id="p5-error">Is too long.`},
+		{name: "record body too large", path: coll + "/records", ct: form, body: "p0=Ada&p5=" + strings.Repeat("z", 70<<10), cookie: cookie, want: 413, says: "too large"},
+		{name: "record required missing", path: coll + "/records", ct: form, body: "p0=&p1=a%40example.com", cookie: cookie, want: 422, says: `id="p0-error">Is required.`},
+		{name: "record schema violation", path: coll + "/records", ct: form, body: "p0=A&p2=-1", cookie: cookie, want: 422, says: `id="p2-error">Must be at least 0.`},
+		{name: "record not a number", path: coll + "/records", ct: form, body: "p0=Ada&p2=12abc", cookie: cookie, want: 422, says: `id="p2-error">Must be a number`},
+		{name: "record forged enum", path: coll + "/records", ct: form, body: "p0=Ada&p3=%22gold%22", cookie: cookie, want: 422, says: `id="p3-error">Must be one of the listed choices.`},
+		{name: "record forged boolean", path: coll + "/records", ct: form, body: "p0=Ada&p4=maybe", cookie: cookie, want: 422, says: `id="p4-error">Must be yes or no.`},
+		{name: "record nested violation", path: coll + "/records", ct: form, body: "p0=Ada&p5=%7B%22city%22%3A3%7D", cookie: cookie, want: 422, says: `id="p5-error">At /city: must be a string.`},
+		{name: "record in unknown collection", path: "/orgs/" + acct.OrgID + "/collections/nosuch/records", ct: form, body: "p0=Ada", cookie: cookie, want: 404, says: `role="alert"`},
+		{name: "record in another org's collection", path: otherColl + "/records", ct: form, body: "p0=Ada", cookie: cookie, want: 404, says: `role="alert"`},
+		{name: "edit another org's record", path: otherColl + "/records/" + otherRec, ct: form, body: "version=1&p0=Ada", cookie: cookie, want: 404, says: `role="alert"`},
+		{name: "edit another org's record by id here", path: coll + "/records/" + otherRec, ct: form, body: "version=1&p0=Ada", cookie: cookie, want: 404, says: `role="alert"`},
+		{name: "edit stale version", path: coll + "/records/" + rec, ct: form, body: "version=7&p0=Changed", cookie: cookie, want: 412, says: `Someone changed this record after you opened it`},
+		{name: "edit without version", path: coll + "/records/" + rec, ct: form, body: "p0=Changed", cookie: cookie, want: 400, says: "could not be read"},
+		{name: "edit invalid", path: coll + "/records/" + rec, ct: form, body: "version=1&p0=Changed&p2=-3", cookie: cookie, want: 422, says: `id="p2-error"`},
+		{name: "delete stale version", path: coll + "/records/" + rec + "/delete", ct: form, body: "version=2", cookie: cookie, want: 412, says: "it was not deleted"},
+		{name: "delete another org's record", path: otherColl + "/records/" + otherRec + "/delete", ct: form, body: "version=1", cookie: cookie, want: 404, says: `role="alert"`},
+		{name: "delete unknown record", path: coll + "/records/nope/delete", ct: form, body: "version=1", cookie: cookie, want: 404, says: `role="alert"`},
 		{name: "delete unknown factor", path: "/account/mfa/factors/nope/delete", ct: form, body: "back=/account/mfa", cookie: cookie, want: 404, says: "alert"},
 	}
 	for _, c := range cases {

@@ -63,6 +63,17 @@ func (c *Console) routes() {
 	c.private("POST /orgs/{org}/members/{user}/sessions/end", c.endMemberSessions)
 
 	c.private("GET /operator/outbox", c.outboxPage)
+	c.private("GET /orgs/{org}/collections", c.collectionsPage)
+	c.private("POST /orgs/{org}/collections", c.createCollection)
+	c.private("GET /orgs/{org}/collections/{coll}", c.recordsPage)
+	c.private("GET /orgs/{org}/collections/{coll}/schema", c.schemaPage)
+	c.private("GET /orgs/{org}/collections/{coll}/new", c.newRecordPage)
+	c.private("POST /orgs/{org}/collections/{coll}/records", c.saveRecord)
+	c.private("GET /orgs/{org}/collections/{coll}/records/{record}", c.recordPage)
+	c.private("POST /orgs/{org}/collections/{coll}/records/{record}", c.saveRecord)
+	c.private("GET /orgs/{org}/collections/{coll}/records/{record}/edit", c.editRecordPage)
+	c.private("GET /orgs/{org}/collections/{coll}/records/{record}/delete", c.deleteRecordPage)
+	c.private("POST /orgs/{org}/collections/{coll}/records/{record}/delete", c.deleteRecord)
 
 	c.page("/", c.notFound)
 }

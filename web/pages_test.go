@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
@@ -40,6 +41,8 @@ func TestEveryPageCSP(t *testing.T) {
 	srv := testkit.NewServer(t, testkit.OpenSQLiteStore(t), httpapi.Options{})
 	acct := srv.Signup(t, "csp@example.com", "CSP Inc")
 	cookie := httpapi.SessionCookie + "=" + acct.Token
+	coll := "/orgs/" + acct.OrgID + "/collections/people"
+	rec := seedRecords(t, srv, acct, 1)[0]
 	pages := []struct {
 		path   string
 		cookie string
@@ -77,6 +80,19 @@ func TestEveryPageCSP(t *testing.T) {
 		{path: "/orgs/" + acct.OrgID + "/settings", cookie: cookie, want: 200},
 		{path: "/orgs/" + acct.OrgID + "/api-keys", cookie: cookie, method: "POST", body: "name=ci&role=viewer&expires_days=30", want: 200},
 		{path: "/orgs/" + acct.OrgID + "/members/" + acct.UserID + "/sessions", cookie: cookie, want: 200},
+		{path: "/orgs/" + acct.OrgID + "/collections", cookie: cookie, want: 200},
+		{path: "/orgs/" + acct.OrgID + "/collections", cookie: cookie, method: "POST", body: "name=Bad&schema=%7B%7D", want: 422},
+		{path: coll, cookie: cookie, want: 200},
+		{path: coll + "?filter=" + url.QueryEscape(`email == "nobody@example.com"`), cookie: cookie, want: 200},
+		{path: coll + "?filter=" + url.QueryEscape(`email = 1`), cookie: cookie, want: 422},
+		{path: coll + "/schema", cookie: cookie, want: 200},
+		{path: coll + "/new", cookie: cookie, want: 200},
+		{path: coll + "/records", cookie: cookie, method: "POST", body: "p0=&p1=x", want: 422},
+		{path: coll + "/records/" + rec, cookie: cookie, want: 200},
+		{path: coll + "/records/" + rec + "/edit", cookie: cookie, want: 200},
+		{path: coll + "/records/" + rec, cookie: cookie, method: "POST", body: "version=99&p0=Ada", want: 412},
+		{path: coll + "/records/" + rec + "/delete", cookie: cookie, want: 200},
+		{path: "/orgs/" + acct.OrgID + "/collections/nosuch", cookie: cookie, want: 404},
 	}
 	for _, p := range pages {
 		method := p.method

@@ -53,6 +53,10 @@ var flashes = map[string]string{
 	"key-revoked":        "The API key was revoked: it stops working at once.",
 	"settings-saved":     "The settings were saved.",
 	"member-signed-out":  "The member was signed out everywhere.",
+	"collection-created": "The collection was created. Add its first record.",
+	"record-created":     "The record was created.",
+	"record-saved":       "The record was saved.",
+	"record-deleted":     "The record was deleted.",
 }
 
 func setFlash(w http.ResponseWriter, key string) {
@@ -142,6 +146,12 @@ var errForm = strongroom.Errorf(strongroom.EINVALID, "the form could not be read
 // field valid UTF-8 of at most maxFieldRunes. Field problems come back as
 // messages beside the fields (a validation error), the rest as errForm.
 func readForm(w http.ResponseWriter, r *http.Request) error {
+	return readFormLong(w, r, nil)
+}
+
+// readFormLong is readForm for a form with long fields (a JSON Schema, a
+// raw JSON value): the fields long names may hold up to maxRawRunes.
+func readFormLong(w http.ResponseWriter, r *http.Request, long func(name string) bool) error {
 	ct, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || ct != "application/x-www-form-urlencoded" {
 		return strongroom.Errorf(strongroom.EUNSUPPORTED, "the form must be sent as application/x-www-form-urlencoded")
@@ -156,11 +166,15 @@ func readForm(w http.ResponseWriter, r *http.Request) error {
 	}
 	var bad []strongroom.FieldError
 	for name, vals := range r.PostForm {
+		limit := maxFieldRunes
+		if long != nil && long(name) {
+			limit = maxRawRunes
+		}
 		for _, v := range vals {
 			switch {
 			case !utf8.ValidString(v) || strings.ContainsRune(v, 0):
 				bad = append(bad, strongroom.FieldError{Path: "/" + name, Message: "contains characters that are not text"})
-			case utf8.RuneCountInString(v) > maxFieldRunes:
+			case utf8.RuneCountInString(v) > limit:
 				bad = append(bad, strongroom.FieldError{Path: "/" + name, Message: "is too long"})
 			}
 		}
