@@ -342,6 +342,12 @@ func (f *fixture) request(t *testing.T, rt httpapi.Route, actor testkit.Account)
 		body = map[string]any{"n": n}
 	case "POST /api/v1/orgs/{org}/connections":
 		body = map[string]string{"provider": "testidp"}
+	case "POST /api/v1/disclosure/reports":
+		body = map[string]string{"title": fmt.Sprintf("Finding %d", n), "description": "details"}
+	case "POST /api/v1/disclosure/reports/status":
+		r := testkit.MustStatus(t, call(t, f.srv, "", "POST", "/api/v1/disclosure/reports",
+			map[string]string{"title": fmt.Sprintf("Finding %d", n), "description": "details"}), http.StatusCreated).JSON(t)
+		body = map[string]string{"token": r["token"].(string)}
 	case "GET " + httpapi.ConnectionCallbackPath:
 		// The provider's redirect back after A's Admin started a flow and
 		// approved: the callback is public, bound by its state.

@@ -103,5 +103,14 @@ func (s *Server) routeTable() []Route {
 		{http.MethodPost, conns + "/{connection}/refresh", access.ConnectionsWrite, "Refresh a connection's tokens now", s.refreshConnection},
 		{http.MethodDelete, conns + "/{connection}", access.ConnectionsWrite, "Disconnect: revoke the tokens at the provider and delete them", s.deleteConnection},
 		{http.MethodGet, ConnectionCallbackPath, access.Public, "The providers' redirect back: finish connecting", s.connectionCallback},
+
+		// Responsible disclosure (INC-05; docs/trust.md).
+		{http.MethodGet, "/.well-known/security.txt", access.Public, "Security contact and disclosure policy (RFC 9116)", s.securityTxt},
+		{http.MethodPost, "/api/v1/disclosure/reports", access.Public, "Report a vulnerability", s.submitReport},
+		{http.MethodPost, "/api/v1/disclosure/reports/status", access.Public, "A vulnerability report's status, by its status token", s.reportStatus},
+		{http.MethodGet, "/api/v1/disclosure/credits", access.Public, "Reporters credited for fixed vulnerabilities", s.disclosureCredits},
+		{http.MethodGet, "/api/v1/operator/disclosure/reports", access.Operator, "List vulnerability reports", s.listReports},
+		{http.MethodGet, "/api/v1/operator/disclosure/reports/{report}", access.Operator, "One vulnerability report with its attachments", s.getReport},
+		{http.MethodPatch, "/api/v1/operator/disclosure/reports/{report}", access.Operator, "Acknowledge, triage or close a vulnerability report", s.patchReport},
 	}
 }

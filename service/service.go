@@ -65,6 +65,8 @@ type Config struct {
 	// Observer receives sign-in results, rate-limit refusals and background
 	// job runs (metrics); nil: none.
 	Observer Observer
+	// Trust configures incidents, disclosure and subprocessors.
+	Trust TrustConfig
 }
 
 // Service is Strongroom's application service.
@@ -101,6 +103,8 @@ type Service struct {
 	schemas  *cache[strongroom.CollectionID, *compiledSchema]
 	settings *cache[strongroom.TenantID, *strongroom.OrgSettings]
 	apiKeys  *cache[string, *strongroom.APIKey]
+
+	trust *trustState // incidents, disclosure, subprocessors (trust.go)
 }
 
 // New returns a Service.
@@ -158,6 +162,9 @@ func New(cfg Config) (*Service, error) {
 	}
 	g.obs = s.obs
 	s.guards = g
+	if s.trust, err = newTrustState(cfg.Trust, func() time.Time { return s.now() }); err != nil {
+		return nil, err
+	}
 	s.hashes = newHashScheduler(max(2, runtime.GOMAXPROCS(0)))
 	enabled := cfg.Store.Engine() == store.SQLite
 	s.sessions = newCache[string, *strongroom.Session](enabled, 10000)

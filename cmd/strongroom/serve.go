@@ -161,7 +161,8 @@ func openApp(ctx context.Context, cfg *Config, stderr io.Writer, serving bool) (
 	}
 	svc, err := service.New(service.Config{Store: st, Keyring: keys, Hasher: hasher, Policy: policy,
 		SessionTTL: cfg.SessionTTL, SessionIdle: cfg.SessionIdle, Logger: log, Connections: conns, OIDC: signIn,
-		Mailer: sender, Outbox: outbox, BaseURL: cfg.consoleURL(), Passkeys: passkeys, Observer: mx.observer()})
+		Mailer: sender, Outbox: outbox, BaseURL: cfg.consoleURL(), Passkeys: passkeys, Observer: mx.observer(),
+		Trust: cfg.trust()})
 	if err != nil {
 		closeKeys()
 		st.Close()
