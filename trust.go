@@ -37,3 +37,55 @@ type VulnAttachment struct {
 	Size        int64
 	Sealed      []byte
 }
+
+// Incident is an operator-managed incident (INC-01). Kind, Severity and Phase
+// take the values of package incident.
+type Incident struct {
+	ID                string
+	Title             string
+	Kind              string
+	Breach            bool // a personal-data breach: notices are due by NotifyBy
+	Severity          string
+	Phase             string
+	AwareAt           time.Time  // when the team became aware
+	NotifyBy          *time.Time // breach notification deadline (breaches only)
+	ResolvedAt        *time.Time // when it entered Review
+	ReportDue         *time.Time // post-incident report due (ResolvedAt + 7 days)
+	ReportPublishedAt *time.Time
+	CreatedBy         UserID
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
+}
+
+// IncidentUpdate is one entry of an incident's timeline: a phase change or a
+// note.
+type IncidentUpdate struct {
+	Seq    int64
+	Phase  string
+	Note   string
+	Author UserID
+	At     time.Time
+}
+
+// IncidentOrg is an organization an incident affects, and when it was sent
+// the breach notice.
+type IncidentOrg struct {
+	Org        TenantID
+	NotifiedAt *time.Time
+}
+
+// IncidentNotice is what an affected organization's console shows: a breach
+// notice (Kind "breach"; Contents the JSON of incident.Notice) or the
+// published post-incident report (Kind "report").
+type IncidentNotice struct {
+	TenantID       TenantID
+	ID             string
+	IncidentID     string
+	Kind           string
+	Title          string
+	Contents       string
+	Deadline       *time.Time
+	SentAt         time.Time
+	AcknowledgedAt *time.Time
+	AcknowledgedBy *UserID
+}

@@ -36,6 +36,11 @@ const (
 	SettingsWrite    Permission = "settings.write"
 	// AuditRead is querying and exporting the organization's audit log.
 	AuditRead Permission = "audit.read"
+	// NoticesRead and NoticesAck are reading and acknowledging the breach
+	// notices and post-incident reports the platform sends the organization
+	// (INC-02, INC-03).
+	NoticesRead Permission = "notices.read"
+	NoticesAck  Permission = "notices.ack"
 	// Operator is platform staff's work outside any organization (IAM-07:
 	// always with MFA). It is not an organization permission.
 	Operator Permission = "operator"
@@ -54,6 +59,8 @@ var roleGrants = map[strongroom.Role]map[Permission]bool{
 		// The audit log records every member's actions, sign-ins with their
 		// addresses and devices: Admins only (LOG-01).
 		AuditRead: true,
+		// Breach notices go to the people accountable for the organization.
+		NoticesRead: true, NoticesAck: true,
 	},
 	strongroom.RoleEditor: {
 		OrgRead: true, ClientsRead: true, CollectionsRead: true, RecordsRead: true, RecordsWrite: true,
@@ -67,7 +74,8 @@ var roleGrants = map[strongroom.Role]map[Permission]bool{
 func Permissions() []Permission {
 	return []Permission{OrgRead, MembersRead, MembersWrite, ClientsRead, ClientsWrite,
 		CollectionsRead, CollectionsWrite, RecordsRead, RecordsWrite, ConnectionsRead, ConnectionsWrite,
-		APIKeysRead, APIKeysWrite, InvitationsRead, InvitationsWrite, SettingsRead, SettingsWrite, AuditRead}
+		APIKeysRead, APIKeysWrite, InvitationsRead, InvitationsWrite, SettingsRead, SettingsWrite, AuditRead,
+		NoticesRead, NoticesAck}
 }
 
 // Granted reports whether role holds perm.

@@ -14,7 +14,8 @@ func TestRoleTable(t *testing.T) {
 	want := map[strongroom.Role][]Permission{
 		strongroom.RoleAdmin: {OrgRead, MembersRead, MembersWrite, ClientsRead, ClientsWrite,
 			CollectionsRead, CollectionsWrite, RecordsRead, RecordsWrite, ConnectionsRead, ConnectionsWrite,
-			APIKeysRead, APIKeysWrite, InvitationsRead, InvitationsWrite, SettingsRead, SettingsWrite, AuditRead},
+			APIKeysRead, APIKeysWrite, InvitationsRead, InvitationsWrite, SettingsRead, SettingsWrite, AuditRead,
+			NoticesRead, NoticesAck},
 		strongroom.RoleEditor: {OrgRead, ClientsRead, CollectionsRead, RecordsRead, RecordsWrite},
 		strongroom.RoleViewer: {OrgRead, ClientsRead, CollectionsRead, RecordsRead},
 	}
@@ -69,6 +70,10 @@ func TestDecide(t *testing.T) {
 		{"admin reads the audit log", member(strongroom.RoleAdmin), AuditRead, Resource{Tenant: a}, Allow},
 		{"editor reads the audit log", member(strongroom.RoleEditor), AuditRead, Resource{Tenant: a}, Forbidden},
 		{"viewer reads the audit log", member(strongroom.RoleViewer), AuditRead, Resource{Tenant: a}, Forbidden},
+		{"admin reads breach notices", member(strongroom.RoleAdmin), NoticesRead, Resource{Tenant: a}, Allow},
+		{"admin acknowledges breach notices", member(strongroom.RoleAdmin), NoticesAck, Resource{Tenant: a}, Allow},
+		{"editor reads breach notices", member(strongroom.RoleEditor), NoticesRead, Resource{Tenant: a}, Forbidden},
+		{"viewer acknowledges breach notices", member(strongroom.RoleViewer), NoticesAck, Resource{Tenant: a}, Forbidden},
 		{"assigned editor, own client", member(strongroom.RoleEditor, c1), RecordsWrite, Resource{Tenant: a, Client: &c1}, Allow},
 		{"assigned editor, other client", member(strongroom.RoleEditor, c1), RecordsRead, Resource{Tenant: a, Client: &c2}, NotFound},
 		{"assigned viewer, other client, write", member(strongroom.RoleViewer, c1), RecordsWrite, Resource{Tenant: a, Client: &c2}, NotFound},

@@ -112,5 +112,17 @@ func (s *Server) routeTable() []Route {
 		{http.MethodGet, "/api/v1/operator/disclosure/reports", access.Operator, "List vulnerability reports", s.listReports},
 		{http.MethodGet, "/api/v1/operator/disclosure/reports/{report}", access.Operator, "One vulnerability report with its attachments", s.getReport},
 		{http.MethodPatch, "/api/v1/operator/disclosure/reports/{report}", access.Operator, "Acknowledge, triage or close a vulnerability report", s.patchReport},
+
+		// Incidents and breach notification (INC-01..03; docs/trust.md).
+		{http.MethodGet, "/api/v1/operator/incidents", access.Operator, "List incidents", s.listIncidents},
+		{http.MethodPost, "/api/v1/operator/incidents", access.Operator, "Open and classify an incident", s.createIncident},
+		{http.MethodGet, "/api/v1/operator/incidents-overdue", access.Operator, "Breach notices and post-incident reports past their deadline", s.overdueIncidents},
+		{http.MethodGet, "/api/v1/operator/incidents/{incident}", access.Operator, "One incident with its timeline", s.getIncident},
+		{http.MethodPost, "/api/v1/operator/incidents/{incident}/updates", access.Operator, "Add a timeline note, optionally moving to the next phase", s.addIncidentUpdate},
+		{http.MethodPost, "/api/v1/operator/incidents/{incident}/organizations", access.Operator, "Link affected organizations", s.linkIncidentOrgs},
+		{http.MethodPost, "/api/v1/operator/incidents/{incident}/notices", access.Operator, "Send the breach notice to the affected organizations", s.notifyBreach},
+		{http.MethodPost, "/api/v1/operator/incidents/{incident}/report", access.Operator, "Publish the post-incident report to the affected organizations", s.publishIncidentReport},
+		{http.MethodGet, org + "/notices", access.NoticesRead, "Breach notices and post-incident reports sent to the organization", s.listNotices},
+		{http.MethodPost, org + "/notices/{notice}/acknowledge", access.NoticesAck, "Acknowledge a notice", s.acknowledgeNotice},
 	}
 }
