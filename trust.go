@@ -89,3 +89,31 @@ type IncidentNotice struct {
 	AcknowledgedAt *time.Time
 	AcknowledgedBy *UserID
 }
+
+// Subprocessor is a third party that processes customers' data (INC-06). A
+// row takes effect at EffectiveAt and, when EndsAt is set, stops then;
+// subscribers are told of each change before it takes effect.
+type Subprocessor struct {
+	ID             string
+	Name           string
+	Purpose        string
+	Location       string
+	Certifications []string
+	DataCategories []string
+	EffectiveAt    time.Time
+	EndsAt         *time.Time
+	AnnouncedAt    *time.Time
+	EndAnnouncedAt *time.Time
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+// SubprocessorSubscriber is an address subscribed to subprocessor changes,
+// by double opt-in: ConfirmedAt is set once the e-mailed link came back.
+type SubprocessorSubscriber struct {
+	ID          string
+	Email       string
+	TokenHash   []byte
+	ConfirmedAt *time.Time
+	CreatedAt   time.Time
+}

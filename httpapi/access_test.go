@@ -349,6 +349,12 @@ func (f *fixture) request(t *testing.T, rt httpapi.Route, actor testkit.Account)
 		r := testkit.MustStatus(t, call(t, f.srv, "", "POST", "/api/v1/disclosure/reports",
 			map[string]string{"title": fmt.Sprintf("Finding %d", n), "description": "details"}), http.StatusCreated).JSON(t)
 		body = map[string]string{"token": r["token"].(string)}
+	case "POST /api/v1/subprocessors/subscribe":
+		body = map[string]string{"email": fmt.Sprintf("subscriber%d@c.example", n)}
+	case "POST /api/v1/subprocessors/confirm", "POST /api/v1/subprocessors/unsubscribe":
+		email := fmt.Sprintf("subscriber%d@c.example", n)
+		testkit.MustStatus(t, call(t, f.srv, "", "POST", "/api/v1/subprocessors/subscribe", map[string]string{"email": email}), http.StatusAccepted)
+		body = map[string]string{"token": mailedToken(t, mailed(t, f.srv, email, "subprocessor-confirm"), "srn_")}
 	case "POST /api/v1/orgs/{org}/notices/{notice}/acknowledge":
 		path = f.org("/notices/" + f.newNotice(t) + "/acknowledge")
 	case "GET " + httpapi.ConnectionCallbackPath:

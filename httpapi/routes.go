@@ -124,5 +124,14 @@ func (s *Server) routeTable() []Route {
 		{http.MethodPost, "/api/v1/operator/incidents/{incident}/report", access.Operator, "Publish the post-incident report to the affected organizations", s.publishIncidentReport},
 		{http.MethodGet, org + "/notices", access.NoticesRead, "Breach notices and post-incident reports sent to the organization", s.listNotices},
 		{http.MethodPost, org + "/notices/{notice}/acknowledge", access.NoticesAck, "Acknowledge a notice", s.acknowledgeNotice},
+
+		// Subprocessors (INC-06; docs/trust.md).
+		{http.MethodGet, "/subprocessors.json", access.Public, "The subprocessors in effect and the changes announced", s.publicSubprocessors},
+		{http.MethodPost, "/api/v1/subprocessors/subscribe", access.Public, "Subscribe to subprocessor changes (double opt-in)", s.subscribeSubprocessors},
+		{http.MethodPost, "/api/v1/subprocessors/confirm", access.Public, "Confirm a subscription with its e-mailed token", s.confirmSubscription},
+		{http.MethodPost, "/api/v1/subprocessors/unsubscribe", access.Public, "End a subscription with its token", s.unsubscribe},
+		{http.MethodGet, "/api/v1/operator/subprocessors", access.Operator, "List subprocessors with their announcements", s.listSubprocessors},
+		{http.MethodPost, "/api/v1/operator/subprocessors", access.Operator, "Add a subprocessor from a date at least the notice period ahead", s.createSubprocessor},
+		{http.MethodPost, "/api/v1/operator/subprocessors/{subprocessor}/end", access.Operator, "Schedule a subprocessor's removal", s.endSubprocessor},
 	}
 }

@@ -1,6 +1,7 @@
 package service
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -96,4 +97,53 @@ func (s *Service) SecurityTxt() ([]byte, error) {
 		return nil, strongroom.Errorf(strongroom.ENOTFOUND, "no security.txt is configured")
 	}
 	return s.trust.cfg.SecurityTxt.Render(s.now()), nil
+}
+
+// TrustJobsLease is the lease under which one replica runs the trust jobs.
+const TrustJobsLease = "trust-notifier"
+
+// RunTrustJobs runs, every interval and only while holding the trust lease,
+// the disclosure reminders and the subprocessor change announcements, until
+// ctx ends. holder names this process.
+func (s *Service) RunTrustJobs(ctx context.Context, interval time.Duration, holder string) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			_ = s.store.ReleaseLease(context.WithoutCancel(ctx), TrustJobsLease, holder)
+			return
+		case <-t.C:
+			s.TrustJobsOnce(ctx, interval, holder)
+		}
+	}
+}
+
+// TrustJobsOnce takes (or renews) the lease and, when held, runs each job
+// once. Errors are logged and counted; the next run retries.
+func (s *Service) TrustJobsOnce(ctx context.Context, interval time.Duration, holder string) bool {
+	ok, err := s.store.AcquireLease(ctx, TrustJobsLease, holder, s.now(), 3*interval)
+	if err != nil || !ok {
+		if err != nil && ctx.Err() == nil {
+			s.log.Error("acquiring the trust jobs lease", "err", err)
+		}
+		return false
+	}
+	start := time.Now()
+	n, err := s.RemindReports(ctx)
+	s.obs.Job("disclosure_reminders", time.Since(start), err)
+	if err != nil && ctx.Err() == nil {
+		s.log.Error("reminding operators of vulnerability reports", "err", err)
+	} else if n > 0 {
+		s.log.Info("reminded operators of vulnerability reports", "reports", n)
+	}
+	start = time.Now()
+	n, err = s.NotifySubprocessorChanges(ctx)
+	s.obs.Job("subprocessor_notices", time.Since(start), err)
+	if err != nil && ctx.Err() == nil {
+		s.log.Error("announcing subprocessor changes", "err", err)
+	} else if n > 0 {
+		s.log.Info("announced subprocessor changes", "changes", n)
+	}
+	return true
 }

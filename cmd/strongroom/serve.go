@@ -209,6 +209,19 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		<-sweeperDone
 		a.svc.WaitMail() // deliver what was handed to the mailer before exiting
 	}()
+	// Disclosure reminders and subprocessor change notices, once across
+	// replicas under a lease (docs/trust.md); stopped before the sweeper.
+	trustCtx, stopTrust := context.WithCancel(ctx)
+	trustDone := make(chan struct{})
+	go func() {
+		defer close(trustDone)
+		host, _ := os.Hostname()
+		a.svc.RunTrustJobs(trustCtx, 5*time.Minute, fmt.Sprintf("%s/%d/%d", host, os.Getpid(), started.UnixNano()))
+	}()
+	defer func() {
+		stopTrust()
+		<-trustDone
+	}()
 	var tlsm *certs.Manager
 	if cfg.TLS() {
 		if tlsm, err = newTLSManager(cfg, log); err != nil {
