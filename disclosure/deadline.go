@@ -8,6 +8,8 @@ package disclosure
 import (
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"strongroom.dev/strongroom"
@@ -149,4 +151,30 @@ func CheckTransition(from, to Status) error {
 func ReminderDue(receivedAt, deadline, now time.Time) bool {
 	left := deadline.Sub(now)
 	return left < deadline.Sub(receivedAt)/4
+}
+
+// ParseResolutionPolicy reads "critical=30,high=60,medium=90,low=180" (the
+// --disclosure-resolution-days setting): every severity once, days 1..365,
+// and a more severe finding never given longer.
+func ParseResolutionPolicy(s string) (ResolutionPolicy, error) {
+	if len(s) > 200 {
+		return nil, errors.New("resolution policy too long")
+	}
+	p := ResolutionPolicy{}
+	for _, kv := range strings.Split(s, ",") {
+		k, d, ok := strings.Cut(strings.TrimSpace(kv), "=")
+		n, err := strconv.Atoi(strings.TrimSpace(d))
+		sev := incident.Severity(strings.TrimSpace(k))
+		if !ok || err != nil || !sev.Valid() {
+			return nil, errors.New("must be severity=days pairs such as critical=30,high=60,medium=90,low=180")
+		}
+		if _, dup := p[sev]; dup {
+			return nil, fmt.Errorf("severity %s given twice", sev)
+		}
+		p[sev] = n
+	}
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	return p, nil
 }

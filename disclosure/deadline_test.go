@@ -227,3 +227,16 @@ func TestReminderDue(t *testing.T) {
 		}
 	}
 }
+
+func TestParseResolutionPolicy(t *testing.T) {
+	p, err := ParseResolutionPolicy(" critical=7, high=14,medium=30 ,low=90")
+	if err != nil || p[incident.Critical] != 7 || p[incident.Low] != 90 {
+		t.Fatalf("%v %v", p, err)
+	}
+	for _, s := range []string{"", "critical=30", "critical=30,high=60,medium=90,low=180,critical=30", "critical=x,high=60,medium=90,low=180",
+		"sev0=1,critical=30,high=60,medium=90", "critical=90,high=60,medium=90,low=180"} {
+		if _, err := ParseResolutionPolicy(s); err == nil {
+			t.Errorf("%q accepted", s)
+		}
+	}
+}

@@ -266,3 +266,49 @@ func TestDisclosureReportRateLimit(t *testing.T) {
 	r = srv.Do(t, testkit.Request{Method: "POST", Path: "/api/v1/disclosure/reports", Body: "{", ContentType: "application/json"})
 	mfaTProblem(t, r, http.StatusTooManyRequests, strongroom.ERATELIMIT)
 }
+
+// Operators are reminded of a report still new when a quarter of its
+// acknowledgement window is left, at most once a day, and no more once it is
+// acknowledged (INC-05).
+func TestDisclosureReminders(t *testing.T) {
+	for _, e := range testkit.Engines() {
+		t.Run(e.Name, func(t *testing.T) {
+			env := mfaTNew(t, e, false)
+			trustOperator(t, env, "rosa@ops.example") // an operator to remind
+			rec := testkit.MustStatus(t, env.do(t, "", "POST", "/api/v1/disclosure/reports", map[string]string{"title": "IDOR", "description": "d"}), http.StatusCreated).JSON(t)
+			id := rec["id"].(string)
+			due, _ := time.Parse(time.RFC3339, rec["acknowledgement_due"].(string))
+			ctx := context.Background()
+			run := func() { env.srv.Service.TrustJobsOnce(ctx, time.Minute, "replica") }
+			run()
+			if n := len(env.mails("rosa@ops.example", "disclosure-reminder")); n != 0 {
+				t.Fatalf("reminded %d times at once", n)
+			}
+			// Move to just inside the last quarter of the window.
+			window := due.Sub(env.clock.Now())
+			env.clock.Advance(window - window/4 + time.Minute)
+			before := env.seq(t, mfaTPlatform)
+			run()
+			m := env.mail(t, "rosa@ops.example", "disclosure-reminder", 1)
+			if !strings.Contains(m.Text, id) || strings.Contains(m.Text, "IDOR") {
+				t.Errorf("reminder %q: names the report by id only", m.Text)
+			}
+			env.audited(t, mfaTPlatform, before, "disclosure.report.remind success")
+			run()
+			env.mail(t, "rosa@ops.example", "disclosure-reminder", 1) // not again within a day
+			env.clock.Advance(25 * time.Hour)
+			run()
+			env.mail(t, "rosa@ops.example", "disclosure-reminder", 2) // daily while it is near or past due
+			env.clock.Advance(window / 4)                             // past the deadline
+			op := trustOperator(t, env, "rick@ops.example")
+			st := testkit.MustStatus(t, env.do(t, op, "GET", "/api/v1/operator/disclosure/reports", nil), http.StatusOK).JSON(t)["items"].([]any)
+			if st[0].(map[string]any)["acknowledgement_overdue"] != true {
+				t.Errorf("not marked overdue: %v", st[0])
+			}
+			testkit.MustStatus(t, env.do(t, op, "PATCH", "/api/v1/operator/disclosure/reports/"+id, map[string]string{"status": "acknowledged"}), http.StatusOK)
+			env.clock.Advance(25 * time.Hour)
+			run()
+			env.mail(t, "rosa@ops.example", "disclosure-reminder", 2)
+		})
+	}
+}

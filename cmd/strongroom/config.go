@@ -425,20 +425,9 @@ var settings = []setting{
 		return nil
 	}},
 	{"disclosure-resolution-days", "critical=30,high=60,medium=90,low=180", "calendar days to fix a vulnerability, by severity (every severity; a more severe one never gets longer)", func(c *Config, v string) error {
-		p := disclosure.ResolutionPolicy{}
-		for _, kv := range splitList(v) {
-			k, d, ok := strings.Cut(kv, "=")
-			n, err := strconv.Atoi(strings.TrimSpace(d))
-			if !ok || err != nil {
-				return errors.New("must be severity=days pairs such as critical=30,high=60,medium=90,low=180")
-			}
-			p[incident.Severity(strings.TrimSpace(k))] = n
-		}
-		if err := p.Validate(); err != nil {
-			return err
-		}
+		p, err := disclosure.ParseResolutionPolicy(v)
 		c.DisclosureResolution = p
-		return nil
+		return err
 	}},
 	{"subprocessor-notice-days", "30", "days before a subprocessor change takes effect that subscribers are told (1 to 365)", func(c *Config, v string) error {
 		n, err := strconv.Atoi(v)
