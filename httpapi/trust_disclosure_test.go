@@ -159,6 +159,13 @@ func TestDisclosureReportFlow(t *testing.T) {
 			if st["status"] != "fixed" || st["severity"] != "critical" {
 				t.Errorf("status after fix %v", st)
 			}
+			sum, err := env.srv.Service.DisclosureSummary(context.Background(), time.Time{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sum.Reports != 1 || sum.Acknowledged != 1 || sum.AckOnTime != 1 || sum.Fixed != 1 || sum.MedianAck <= 0 || sum.MedianAck > time.Hour {
+				t.Errorf("summary %+v", sum)
+			}
 		})
 	}
 }
@@ -309,6 +316,14 @@ func TestDisclosureReminders(t *testing.T) {
 			env.clock.Advance(25 * time.Hour)
 			run()
 			env.mail(t, "rosa@ops.example", "disclosure-reminder", 2)
+			// The trust page's facts: acknowledged late, after more than the window.
+			sum, err := env.srv.Service.DisclosureSummary(ctx, time.Time{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sum.Reports != 1 || sum.Acknowledged != 1 || sum.AckOnTime != 0 || sum.MedianAck <= window {
+				t.Errorf("summary %+v (window %v)", sum, window)
+			}
 		})
 	}
 }

@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"context"
 	"net/http"
 	"slices"
 	"strings"
@@ -208,6 +209,17 @@ func TestIncidentBreachFlow(t *testing.T) {
 			}
 			mfaTProblem(t, env.do(t, op, "POST", base+"/"+d3["incident"].(map[string]any)["id"].(string)+"/notices", full), http.StatusConflict, strongroom.ECONFLICT)
 			mfaTProblem(t, env.do(t, op, "GET", base+"/00000000-0000-7000-8000-000000000000", nil), http.StatusNotFound, strongroom.ENOTFOUND)
+
+			// The trust page's facts, from the same rows: A's notice on time, B's
+			// overdue, the report published a day late.
+			sum, err := env.srv.Service.IncidentSummary(context.Background(), time.Time{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sum.Incidents != 3 || sum.Breaches != 2 || sum.NoticesSent != 1 || sum.NoticesOnTime != 1 || sum.NoticesOverdue != 1 ||
+				sum.ReportsPublished != 1 || sum.ReportsOnTime != 0 {
+				t.Errorf("summary %+v", sum)
+			}
 		})
 	}
 }
