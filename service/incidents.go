@@ -188,7 +188,7 @@ func (s *Service) GetIncident(ctx context.Context, id string) (*IncidentDetail, 
 	return d, err
 }
 
-// ListIncidents lists incidents of the last since, newest first. Audited.
+// ListIncidents lists every incident, newest first. Audited.
 func (s *Service) ListIncidents(ctx context.Context) ([]strongroom.Incident, error) {
 	if err := s.operator(ctx); err != nil {
 		return nil, err
