@@ -50,6 +50,11 @@ const (
 	// OrgTerminate is terminating an organization, cancelling its
 	// termination in the return window, and reading its status (LIF-03).
 	OrgTerminate Permission = "org.terminate"
+	// NoticesRead and NoticesAck are reading and acknowledging the breach
+	// notices and post-incident reports the platform sends the organization
+	// (INC-02, INC-03).
+	NoticesRead Permission = "notices.read"
+	NoticesAck  Permission = "notices.ack"
 	// Operator is platform staff's work outside any organization (IAM-07:
 	// always with MFA). It is not an organization permission.
 	Operator Permission = "operator"
@@ -75,6 +80,8 @@ var roleGrants = map[strongroom.Role]map[Permission]bool{
 		// ones included (LIF-02).
 		DataSubjectRequests: true,
 		OrgExport:           true, OrgTerminate: true,
+		// Breach notices go to the people accountable for the organization.
+		NoticesRead: true, NoticesAck: true,
 	},
 	strongroom.RoleEditor: {
 		OrgRead: true, ClientsRead: true, CollectionsRead: true, RecordsRead: true, RecordsWrite: true,
@@ -89,7 +96,8 @@ func Permissions() []Permission {
 	return []Permission{OrgRead, MembersRead, MembersWrite, ClientsRead, ClientsWrite,
 		CollectionsRead, CollectionsWrite, RecordsRead, RecordsWrite, ConnectionsRead, ConnectionsWrite,
 		APIKeysRead, APIKeysWrite, InvitationsRead, InvitationsWrite, SettingsRead, SettingsWrite, AuditRead,
-		AlertsRead, AlertsWrite, DataSubjectRequests, OrgExport, OrgTerminate}
+		AlertsRead, AlertsWrite, DataSubjectRequests, OrgExport, OrgTerminate,
+		NoticesRead, NoticesAck}
 }
 
 // Granted reports whether role holds perm.

@@ -11,6 +11,7 @@ import (
 
 	"filippo.io/age"
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/uuid"
 
 	"strongroom.dev/strongroom"
 	"strongroom.dev/strongroom/access"
@@ -433,6 +434,20 @@ func (f *fixture) request(t *testing.T, rt httpapi.Route, actor testkit.Account)
 		body = map[string]any{"n": n}
 	case "POST /api/v1/orgs/{org}/connections":
 		body = map[string]string{"provider": "testidp"}
+	case "POST /api/v1/disclosure/reports":
+		body = map[string]string{"title": fmt.Sprintf("Finding %d", n), "description": "details"}
+	case "POST /api/v1/disclosure/reports/status":
+		r := testkit.MustStatus(t, call(t, f.srv, "", "POST", "/api/v1/disclosure/reports",
+			map[string]string{"title": fmt.Sprintf("Finding %d", n), "description": "details"}), http.StatusCreated).JSON(t)
+		body = map[string]string{"token": r["token"].(string)}
+	case "POST /api/v1/subprocessors/subscribe":
+		body = map[string]string{"email": fmt.Sprintf("subscriber%d@c.example", n)}
+	case "POST /api/v1/subprocessors/confirm", "POST /api/v1/subprocessors/unsubscribe":
+		email := fmt.Sprintf("subscriber%d@c.example", n)
+		testkit.MustStatus(t, call(t, f.srv, "", "POST", "/api/v1/subprocessors/subscribe", map[string]string{"email": email}), http.StatusAccepted)
+		body = map[string]string{"token": mailedToken(t, mailed(t, f.srv, email, "subprocessor-confirm"), "srn_")}
+	case "POST /api/v1/orgs/{org}/notices/{notice}/acknowledge":
+		path = f.org("/notices/" + f.newNotice(t) + "/acknowledge")
 	case "GET " + httpapi.ConnectionCallbackPath:
 		// The provider's redirect back after A's Admin started a flow and
 		// approved: the callback is public, bound by its state.
@@ -604,4 +619,19 @@ func countDenied(t *testing.T, st *store.Store, tenant strongroom.TenantID, acto
 		t.Fatal(err)
 	}
 	return n
+}
+
+// newNotice puts a breach notice into A, as an operator's NotifyBreach would,
+// and returns its ID.
+func (f *fixture) newNotice(t *testing.T) string {
+	t.Helper()
+	id := uuid.Must(uuid.NewV7()).String()
+	err := f.srv.Store.Write(context.Background(), store.TenantScope(strongroom.TenantID(f.admin.OrgID)), func(tx *store.Tx) error {
+		return tx.CreateNotice(context.Background(), &strongroom.IncidentNotice{ID: id, IncidentID: "fixture", Kind: "breach",
+			Title: "Personal-data breach", Contents: "{}", SentAt: time.Now().UTC()})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
 }

@@ -131,5 +131,34 @@ func (s *Server) routeTable() []Route {
 		{http.MethodDelete, "/api/v1/operator/orgs/{tenant}/termination", access.Operator, "Cancel an organization's termination (operator)", s.operatorCancelTermination},
 		{http.MethodGet, "/api/v1/operator/orgs/{tenant}/deletion-certificate", access.Operator, "An organization's signed deletion certificate", s.operatorCertificate},
 		{http.MethodGet, "/api/v1/deletion-certificates/{token}", access.Public, "A signed deletion certificate, by the token given at termination", s.certificateByToken},
+		// Responsible disclosure (INC-05; docs/trust.md).
+		{http.MethodGet, "/.well-known/security.txt", access.Public, "Security contact and disclosure policy (RFC 9116)", s.securityTxt},
+		{http.MethodPost, "/api/v1/disclosure/reports", access.Public, "Report a vulnerability", s.submitReport},
+		{http.MethodPost, "/api/v1/disclosure/reports/status", access.Public, "A vulnerability report's status, by its status token", s.reportStatus},
+		{http.MethodGet, "/api/v1/disclosure/credits", access.Public, "Reporters credited for fixed vulnerabilities", s.disclosureCredits},
+		{http.MethodGet, "/api/v1/operator/disclosure/reports", access.Operator, "List vulnerability reports", s.listReports},
+		{http.MethodGet, "/api/v1/operator/disclosure/reports/{report}", access.Operator, "One vulnerability report with its attachments", s.getReport},
+		{http.MethodPatch, "/api/v1/operator/disclosure/reports/{report}", access.Operator, "Acknowledge, triage or close a vulnerability report", s.patchReport},
+
+		// Incidents and breach notification (INC-01..03; docs/trust.md).
+		{http.MethodGet, "/api/v1/operator/incidents", access.Operator, "List incidents", s.listIncidents},
+		{http.MethodPost, "/api/v1/operator/incidents", access.Operator, "Open and classify an incident", s.createIncident},
+		{http.MethodGet, "/api/v1/operator/incidents-overdue", access.Operator, "Breach notices and post-incident reports past their deadline", s.overdueIncidents},
+		{http.MethodGet, "/api/v1/operator/incidents/{incident}", access.Operator, "One incident with its timeline", s.getIncident},
+		{http.MethodPost, "/api/v1/operator/incidents/{incident}/updates", access.Operator, "Add a timeline note, optionally moving to the next phase", s.addIncidentUpdate},
+		{http.MethodPost, "/api/v1/operator/incidents/{incident}/organizations", access.Operator, "Link affected organizations", s.linkIncidentOrgs},
+		{http.MethodPost, "/api/v1/operator/incidents/{incident}/notices", access.Operator, "Send the breach notice to the affected organizations", s.notifyBreach},
+		{http.MethodPost, "/api/v1/operator/incidents/{incident}/report", access.Operator, "Publish the post-incident report to the affected organizations", s.publishIncidentReport},
+		{http.MethodGet, org + "/notices", access.NoticesRead, "Breach notices and post-incident reports sent to the organization", s.listNotices},
+		{http.MethodPost, org + "/notices/{notice}/acknowledge", access.NoticesAck, "Acknowledge a notice", s.acknowledgeNotice},
+
+		// Subprocessors (INC-06; docs/trust.md).
+		{http.MethodGet, "/subprocessors.json", access.Public, "The subprocessors in effect and the changes announced", s.publicSubprocessors},
+		{http.MethodPost, "/api/v1/subprocessors/subscribe", access.Public, "Subscribe to subprocessor changes (double opt-in)", s.subscribeSubprocessors},
+		{http.MethodPost, "/api/v1/subprocessors/confirm", access.Public, "Confirm a subscription with its e-mailed token", s.confirmSubscription},
+		{http.MethodPost, "/api/v1/subprocessors/unsubscribe", access.Public, "End a subscription with its token", s.unsubscribe},
+		{http.MethodGet, "/api/v1/operator/subprocessors", access.Operator, "List subprocessors with their announcements", s.listSubprocessors},
+		{http.MethodPost, "/api/v1/operator/subprocessors", access.Operator, "Add a subprocessor from a date at least the notice period ahead", s.createSubprocessor},
+		{http.MethodPost, "/api/v1/operator/subprocessors/{subprocessor}/end", access.Operator, "Schedule a subprocessor's removal", s.endSubprocessor},
 	}
 }

@@ -71,6 +71,8 @@ type Config struct {
 	Backups BackupCatalog
 	// Lifecycle configures retention and data-subject requests (LIF-01, LIF-02).
 	Lifecycle LifecycleConfig
+	// Trust configures incidents, disclosure and subprocessors.
+	Trust TrustConfig
 }
 
 // Service is Strongroom's application service.
@@ -116,6 +118,7 @@ type Service struct {
 	// afterShred runs after an organization's keys are destroyed and its
 	// data purged (OnShred); nil: nothing.
 	afterShred atomic.Pointer[func(context.Context, strongroom.TenantID) error]
+	trust *trustState // incidents, disclosure, subprocessors (trust.go)
 }
 
 // New returns a Service.
@@ -175,6 +178,9 @@ func New(cfg Config) (*Service, error) {
 	}
 	g.obs = s.obs
 	s.guards = g
+	if s.trust, err = newTrustState(cfg.Trust, func() time.Time { return s.now() }); err != nil {
+		return nil, err
+	}
 	s.hashes = newHashScheduler(max(2, runtime.GOMAXPROCS(0)))
 	enabled := cfg.Store.Engine() == store.SQLite
 	s.sessions = newCache[string, *strongroom.Session](enabled, 10000)

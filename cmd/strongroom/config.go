@@ -18,10 +18,13 @@ import (
 	"time"
 
 	"strongroom.dev/strongroom/auditstream"
+	"strongroom.dev/strongroom/disclosure"
 	"strongroom.dev/strongroom/httpapi"
+	"strongroom.dev/strongroom/incident"
 	"strongroom.dev/strongroom/mail"
 	"strongroom.dev/strongroom/monitor"
 	"strongroom.dev/strongroom/oauthclient"
+	"strongroom.dev/strongroom/service"
 	"strongroom.dev/strongroom/store"
 )
 
@@ -103,6 +106,16 @@ type Config struct {
 	AuditRetentionMinDays int
 	DSRDeadline           time.Duration
 	TerminationWindow     time.Duration
+	// Incidents, responsible disclosure and subprocessors (docs/trust.md).
+	SecurityContacts       []string
+	SecurityPolicyURL      string
+	SecurityLanguages      []string
+	SecurityTxtExpires     time.Duration
+	BreachWindow           time.Duration
+	DisclosureAckDays      int
+	DisclosureTimeZone     *time.Location
+	DisclosureResolution   disclosure.ResolutionPolicy
+	SubprocessorNoticeDays int
 }
 
 // CheckpointDir is the audit checkpoint folder, by setting or by default.
@@ -511,6 +524,62 @@ var settings = []setting{
 		c.TerminationWindow = d
 		return nil
 	}},
+
+	// Incidents, responsible disclosure and subprocessors (docs/trust.md).
+	{"security-contacts", "", "comma-separated Contact URIs of /.well-known/security.txt (mailto:, https: or tel:); empty: security.txt is not served", func(c *Config, v string) error {
+		c.SecurityContacts = splitList(v)
+		return c.securityTxtValid()
+	}},
+	{"security-policy-url", "", "https URL of the disclosure policy, the Policy field of security.txt; optional", func(c *Config, v string) error {
+		c.SecurityPolicyURL = v
+		return c.securityTxtValid()
+	}},
+	{"security-languages", "en", "comma-separated language tags for security.txt's Preferred-Languages", func(c *Config, v string) error {
+		c.SecurityLanguages = splitList(v)
+		return c.securityTxtValid()
+	}},
+	{"security-txt-expires", "4320h", "how far ahead security.txt's Expires lies, renewed daily (Go duration, more than 24h and less than 8760h)", func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return errors.New("must be a duration such as 4320h")
+		}
+		c.SecurityTxtExpires = d
+		return c.securityTxtValid()
+	}},
+	{"breach-notification-window", "72h", "deadline for notifying organizations of a personal-data breach, from when the team became aware: 24h or 72h", func(c *Config, v string) error {
+		d, err := incident.ParseWindow(v)
+		c.BreachWindow = d
+		return err
+	}},
+	{"disclosure-ack-days", "5", "business days (Monday to Friday) within which a vulnerability report must be acknowledged (1 to 30)", func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > disclosure.MaxBusinessDays {
+			return errors.New("must be a whole number from 1 to 30")
+		}
+		c.DisclosureAckDays = n
+		return nil
+	}},
+	{"disclosure-time-zone", "UTC", "IANA time zone in which business days and deadlines are counted, such as Europe/Berlin", func(c *Config, v string) error {
+		loc, err := time.LoadLocation(v)
+		if err != nil || v == "" || v == "Local" {
+			return errors.New("must be an IANA time zone such as UTC or Europe/Berlin")
+		}
+		c.DisclosureTimeZone = loc
+		return nil
+	}},
+	{"disclosure-resolution-days", "critical=30,high=60,medium=90,low=180", "calendar days to fix a vulnerability, by severity (every severity; a more severe one never gets longer)", func(c *Config, v string) error {
+		p, err := disclosure.ParseResolutionPolicy(v)
+		c.DisclosureResolution = p
+		return err
+	}},
+	{"subprocessor-notice-days", "30", "days before a subprocessor change takes effect that subscribers are told (1 to 365)", func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 365 {
+			return errors.New("must be a whole number from 1 to 365")
+		}
+		c.SubprocessorNoticeDays = n
+		return nil
+	}},
 }
 
 var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
@@ -738,4 +807,37 @@ func monitorWindow(v string, dst *time.Duration) error {
 	}
 	*dst = d
 	return nil
+}
+
+// securityTxt is the security.txt the settings describe; nil without a
+// contact. Canonical is set when public-url is https.
+func (c *Config) securityTxt() *disclosure.SecurityTxt {
+	if len(c.SecurityContacts) == 0 {
+		return nil
+	}
+	st := &disclosure.SecurityTxt{Contacts: c.SecurityContacts, Policy: c.SecurityPolicyURL, Languages: c.SecurityLanguages,
+		ExpiresIn: c.SecurityTxtExpires}
+	if strings.HasPrefix(c.PublicURL, "https://") {
+		st.Canonical = c.PublicURL + disclosure.SecurityTxtPath
+		st.Acknowledgments = c.PublicURL + "/api/v1/disclosure/credits"
+	}
+	return st
+}
+
+// securityTxtValid checks the security.txt settings once all are known (the
+// expiry is set last among the defaults).
+func (c *Config) securityTxtValid() error {
+	if c.SecurityTxtExpires == 0 {
+		return nil
+	}
+	if st := c.securityTxt(); st != nil {
+		return st.Validate()
+	}
+	return nil
+}
+
+// trust is the service's trust configuration.
+func (c *Config) trust() service.TrustConfig {
+	return service.TrustConfig{SecurityTxt: c.securityTxt(), BreachWindow: c.BreachWindow, AckDays: c.DisclosureAckDays,
+		TimeZone: c.DisclosureTimeZone, Resolution: c.DisclosureResolution, SubprocessorNoticeDays: c.SubprocessorNoticeDays}
 }

@@ -169,7 +169,7 @@ func openApp(ctx context.Context, cfg *Config, stderr io.Writer, serving bool) (
 		SessionTTL: cfg.SessionTTL, SessionIdle: cfg.SessionIdle, Logger: log, Connections: conns, OIDC: signIn,
 		Mailer: sender, Outbox: outbox, BaseURL: cfg.consoleURL(), Passkeys: passkeys, Observer: mx.observer(),
 		Backups: catalog, Lifecycle: service.LifecycleConfig{AuditRetentionMinDays: cfg.AuditRetentionMinDays,
-			DSRDeadline: cfg.DSRDeadline, TerminationWindow: cfg.TerminationWindow}})
+			DSRDeadline: cfg.DSRDeadline, TerminationWindow: cfg.TerminationWindow}, Trust: cfg.trust()})
 	if err != nil {
 		closeCatalog()
 		closeKeys()
@@ -250,6 +250,19 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		stopSweeper()
 		<-sweeperDone
 		a.svc.WaitMail() // deliver what was handed to the mailer before exiting
+	}()
+	// Disclosure reminders and subprocessor change notices, once across
+	// replicas under a lease (docs/trust.md); stopped before the sweeper.
+	trustCtx, stopTrust := context.WithCancel(ctx)
+	trustDone := make(chan struct{})
+	go func() {
+		defer close(trustDone)
+		host, _ := os.Hostname()
+		a.svc.RunTrustJobs(trustCtx, 5*time.Minute, fmt.Sprintf("%s/%d/%d", host, os.Getpid(), started.UnixNano()))
+	}()
+	defer func() {
+		stopTrust()
+		<-trustDone
 	}()
 	var tlsm *certs.Manager
 	if cfg.TLS() {

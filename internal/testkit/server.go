@@ -14,6 +14,7 @@ import (
 
 	"strongroom.dev/strongroom"
 	"strongroom.dev/strongroom/authn"
+	"strongroom.dev/strongroom/disclosure"
 	"strongroom.dev/strongroom/httpapi"
 	"strongroom.dev/strongroom/keyring"
 	"strongroom.dev/strongroom/mail"
@@ -44,6 +45,13 @@ type Server struct {
 // Tests of the limits themselves set their own.
 var GenerousLimits = service.Limits{AuthPerIPRate: 10_000, AuthPerIPBurst: 100_000, APIRate: 1e6, APIBurst: 1e6,
 	LockoutFree: 1000, AccountLockoutFree: 10_000, EmailPerAddressRate: 100, EmailPerAddressBurst: 1000}
+
+// TestTrust is the test servers' trust configuration: a security.txt with a
+// contact, and a report intake limit no test reaches by accident.
+func TestTrust() service.TrustConfig {
+	return service.TrustConfig{ReportsPerHour: 1e6, ReportsBurst: 100_000,
+		SecurityTxt: &disclosure.SecurityTxt{Contacts: []string{"mailto:security@strongroom.test"}, ExpiresIn: 180 * 24 * time.Hour}}
+}
 
 // NewServer starts the HTTP stack on st with opts and a keyring with a random
 // master key.
@@ -90,7 +98,7 @@ func NewServerWithConfig(t testing.TB, st *store.Store, sc ServerConfig) *Server
 	}
 	outbox := mail.NewOutbox(mail.OutboxConfig{}, log)
 	cfg := service.Config{Store: st, Keyring: keys, Hasher: h, Logger: log, Limits: GenerousLimits,
-		Mailer: outbox, Outbox: outbox, BaseURL: url}
+		Mailer: outbox, Outbox: outbox, BaseURL: url, Trust: TestTrust()}
 	if sc.Service != nil {
 		sc.Service(url, &cfg)
 	}

@@ -1,0 +1,210 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"strongroom.dev/strongroom"
+)
+
+// Subprocessors and their subscribers (INC-06) are platform rows.
+
+const subprocessorColumns = "id, name, purpose, location, certifications, data_categories, effective_at, ends_at, " +
+	"announced_at, end_announced_at, created_at, updated_at"
+
+// CreateSubprocessor inserts a subprocessor.
+func (tx *Tx) CreateSubprocessor(ctx context.Context, sp *strongroom.Subprocessor) error {
+	t, err := tx.platform()
+	if err != nil {
+		return err
+	}
+	certs, err := json.Marshal(sp.Certifications)
+	if err != nil {
+		return fmt.Errorf("encoding certifications: %w", err)
+	}
+	cats, err := json.Marshal(sp.DataCategories)
+	if err != nil {
+		return fmt.Errorf("encoding data categories: %w", err)
+	}
+	_, err = tx.exec(ctx, "INSERT INTO subprocessors (tenant_id, "+subprocessorColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+		string(t), sp.ID, sp.Name, sp.Purpose, sp.Location, string(certs), string(cats), micros(sp.EffectiveAt), nullMicros(sp.EndsAt),
+		nullMicros(sp.AnnouncedAt), nullMicros(sp.EndAnnouncedAt), micros(sp.CreatedAt), micros(sp.UpdatedAt))
+	if err != nil {
+		return fmt.Errorf("inserting subprocessor: %w", err)
+	}
+	return nil
+}
+
+func scanSubprocessor(row interface{ Scan(...any) error }) (*strongroom.Subprocessor, error) {
+	var sp strongroom.Subprocessor
+	var certs, cats string
+	var eff, created, updated int64
+	var ends, ann, endAnn sql.NullInt64
+	err := row.Scan(&sp.ID, &sp.Name, &sp.Purpose, &sp.Location, &certs, &cats, &eff, &ends, &ann, &endAnn, &created, &updated)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, strongroom.Errorf(strongroom.ENOTFOUND, "subprocessor not found")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading subprocessor: %w", err)
+	}
+	if err := json.Unmarshal([]byte(certs), &sp.Certifications); err != nil {
+		return nil, fmt.Errorf("decoding certifications: %w", err)
+	}
+	if err := json.Unmarshal([]byte(cats), &sp.DataCategories); err != nil {
+		return nil, fmt.Errorf("decoding data categories: %w", err)
+	}
+	sp.EffectiveAt, sp.CreatedAt, sp.UpdatedAt = fromMicros(eff), fromMicros(created), fromMicros(updated)
+	sp.EndsAt, sp.AnnouncedAt, sp.EndAnnouncedAt = optMicros(ends), optMicros(ann), optMicros(endAnn)
+	return &sp, nil
+}
+
+// Subprocessor returns one subprocessor.
+func (tx *Tx) Subprocessor(ctx context.Context, id string) (*strongroom.Subprocessor, error) {
+	t, err := tx.platform()
+	if err != nil {
+		return nil, err
+	}
+	return scanSubprocessor(tx.q.QueryRowContext(ctx, "SELECT "+subprocessorColumns+" FROM subprocessors WHERE tenant_id = $1 AND id = $2", string(t), id))
+}
+
+// Subprocessors lists every subprocessor row, by effective date then name.
+func (tx *Tx) Subprocessors(ctx context.Context) ([]strongroom.Subprocessor, error) {
+	t, err := tx.platform()
+	if err != nil {
+		return nil, err
+	}
+	return list(ctx, tx.q, "subprocessors", scanSubprocessor,
+		"SELECT "+subprocessorColumns+" FROM subprocessors WHERE tenant_id = $1 ORDER BY effective_at, name, id", string(t))
+}
+
+// EndSubprocessor sets when a subprocessor stops (once: ECONFLICT after).
+func (tx *Tx) EndSubprocessor(ctx context.Context, id string, at, now time.Time) error {
+	t, err := tx.platform()
+	if err != nil {
+		return err
+	}
+	res, err := tx.exec(ctx, "UPDATE subprocessors SET ends_at = $1, updated_at = $2 WHERE tenant_id = $3 AND id = $4 AND ends_at IS NULL",
+		micros(at), micros(now), string(t), id)
+	if err != nil {
+		return fmt.Errorf("ending subprocessor: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
+		if err != nil {
+			return fmt.Errorf("ending subprocessor: %w", err)
+		}
+		return strongroom.Errorf(strongroom.ECONFLICT, "the subprocessor's end is set already")
+	}
+	return nil
+}
+
+// MarkSubprocessorAnnounced records that subscribers were told of the
+// subprocessor's start (end false) or end (end true); false if it had been.
+func (tx *Tx) MarkSubprocessorAnnounced(ctx context.Context, id string, end bool, at time.Time) (bool, error) {
+	t, err := tx.platform()
+	if err != nil {
+		return false, err
+	}
+	col := "announced_at"
+	if end {
+		col = "end_announced_at"
+	}
+	res, err := tx.exec(ctx, "UPDATE subprocessors SET "+col+" = $1 WHERE tenant_id = $2 AND id = $3 AND "+col+" IS NULL",
+		micros(at), string(t), id)
+	if err != nil {
+		return false, fmt.Errorf("marking subprocessor announced: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("marking subprocessor announced: %w", err)
+	}
+	return n == 1, nil
+}
+
+const subscriberColumns = "id, email, token_hash, confirmed_at, created_at"
+
+func scanSubscriber(row interface{ Scan(...any) error }) (*strongroom.SubprocessorSubscriber, error) {
+	var s strongroom.SubprocessorSubscriber
+	var confirmed sql.NullInt64
+	var created int64
+	err := row.Scan(&s.ID, &s.Email, &s.TokenHash, &confirmed, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, strongroom.Errorf(strongroom.ENOTFOUND, "subscription not found")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading subscriber: %w", err)
+	}
+	s.ConfirmedAt, s.CreatedAt = optMicros(confirmed), fromMicros(created)
+	return &s, nil
+}
+
+// SubscriberByEmail returns the subscription of an address.
+func (tx *Tx) SubscriberByEmail(ctx context.Context, email string) (*strongroom.SubprocessorSubscriber, error) {
+	t, err := tx.platform()
+	if err != nil {
+		return nil, err
+	}
+	return scanSubscriber(tx.q.QueryRowContext(ctx, "SELECT "+subscriberColumns+" FROM subprocessor_subscribers WHERE tenant_id = $1 AND email = $2", string(t), email))
+}
+
+// SubscriberByToken returns the subscription whose token hashes to hash.
+func (tx *Tx) SubscriberByToken(ctx context.Context, hash []byte) (*strongroom.SubprocessorSubscriber, error) {
+	t, err := tx.platform()
+	if err != nil {
+		return nil, err
+	}
+	return scanSubscriber(tx.q.QueryRowContext(ctx, "SELECT "+subscriberColumns+" FROM subprocessor_subscribers WHERE tenant_id = $1 AND token_hash = $2", string(t), hash))
+}
+
+// PutSubscriber inserts a subscription or, for an unconfirmed one, replaces
+// its token.
+func (tx *Tx) PutSubscriber(ctx context.Context, s *strongroom.SubprocessorSubscriber) error {
+	t, err := tx.platform()
+	if err != nil {
+		return err
+	}
+	_, err = tx.exec(ctx, `INSERT INTO subprocessor_subscribers (tenant_id, `+subscriberColumns+`) VALUES ($1, $2, $3, $4, NULL, $5)
+		ON CONFLICT (tenant_id, email) DO UPDATE SET token_hash = excluded.token_hash WHERE subprocessor_subscribers.confirmed_at IS NULL`,
+		string(t), s.ID, s.Email, s.TokenHash, micros(s.CreatedAt))
+	if err != nil {
+		return fmt.Errorf("storing subscriber: %w", err)
+	}
+	return nil
+}
+
+// ConfirmSubscriber marks a subscription confirmed.
+func (tx *Tx) ConfirmSubscriber(ctx context.Context, id string, at time.Time) error {
+	t, err := tx.platform()
+	if err != nil {
+		return err
+	}
+	_, err = tx.exec(ctx, "UPDATE subprocessor_subscribers SET confirmed_at = $1 WHERE tenant_id = $2 AND id = $3 AND confirmed_at IS NULL",
+		micros(at), string(t), id)
+	if err != nil {
+		return fmt.Errorf("confirming subscriber: %w", err)
+	}
+	return nil
+}
+
+// DeleteSubscriber removes a subscription.
+func (tx *Tx) DeleteSubscriber(ctx context.Context, id string) error {
+	t, err := tx.platform()
+	if err != nil {
+		return err
+	}
+	res, err := tx.exec(ctx, "DELETE FROM subprocessor_subscribers WHERE tenant_id = $1 AND id = $2", string(t), id)
+	return affectedOne(res, err, "subscription")
+}
+
+// ConfirmedSubscribers lists the confirmed subscriptions.
+func (tx *Tx) ConfirmedSubscribers(ctx context.Context) ([]strongroom.SubprocessorSubscriber, error) {
+	t, err := tx.platform()
+	if err != nil {
+		return nil, err
+	}
+	return list(ctx, tx.q, "subscribers", scanSubscriber,
+		"SELECT "+subscriberColumns+" FROM subprocessor_subscribers WHERE tenant_id = $1 AND confirmed_at IS NOT NULL ORDER BY id", string(t))
+}
