@@ -118,7 +118,7 @@ func TestIdentityFlowEmailSignIn(t *testing.T) {
 			refused(code)
 			want := slices.Repeat([]string{"auth.signin.email failure: invalid code"}, 4)
 			want = append(want, "auth.signin.email failure: invalid code; challenge voided after too many attempts",
-				"auth.signin.email failure: no code outstanding")
+				"auth.signin.email failure: code expired or attempts exhausted")
 			seq = env.audited(t, mfaTPlatform, seq, want...)
 
 			// Expired after 10 minutes.

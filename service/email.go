@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"net/url"
@@ -213,12 +214,20 @@ func (s *Service) checkEmailCode(ctx context.Context, purpose, email, code, acti
 		s.auditSignIn(ctx, action, user.ID, strongroom.ResultFailure, "code expired or attempts exhausted")
 		return nil, errBadCode
 	}
+	n, err := s.reserveAttempt(ctx, c)
+	if errors.Is(err, errBadChallenge) {
+		s.auditSignIn(ctx, action, user.ID, strongroom.ResultFailure, "code expired or attempts exhausted")
+		return nil, errBadCode
+	}
+	if err != nil {
+		return nil, err
+	}
 	want, err := s.codeHash(ctx, c.ID, strings.TrimSpace(code))
 	if err != nil {
 		return nil, err
 	}
 	if len(code) > 16 || !constantEqual(want, c.CodeHash) {
-		s.challengeFailed(ctx, c, user, action, nil)
+		s.challengeFailed(ctx, c, user, action, nil, n)
 		return nil, errBadCode
 	}
 	if err := s.useChallenge(ctx, c); err != nil {

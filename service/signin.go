@@ -266,13 +266,20 @@ func (s *Service) VerifyMFA(ctx context.Context, in MFAInput) (*SessionGrant, er
 	if err := json.Unmarshal(c.Data, &st); err != nil {
 		return nil, fmt.Errorf("decoding challenge state: %w", err)
 	}
+	if err := secondFactorShape(in); err != nil {
+		return nil, err // a malformed answer: no attempt counted
+	}
+	n, err := s.reserveAttempt(ctx, c)
+	if err != nil {
+		return nil, err
+	}
 	method, err := s.checkSecondFactor(ctx, user, in)
 	switch {
 	case errors.Is(err, errFactorRejected) || strongroom.ErrorCode(err) == strongroom.EUNAUTHORIZED:
-		s.challengeFailed(ctx, c, user, "auth.mfa", err)
+		s.challengeFailed(ctx, c, user, "auth.mfa", err, n)
 		return nil, strongroom.Errorf(strongroom.EUNAUTHORIZED, "the code is not valid")
 	case err != nil:
-		return nil, err // a malformed answer or a server fault: no attempt counted
+		return nil, err // a server fault
 	}
 	if err := s.useChallenge(ctx, c); err != nil {
 		return nil, errBadChallenge
@@ -281,17 +288,34 @@ func (s *Service) VerifyMFA(ctx context.Context, in MFAInput) (*SessionGrant, er
 	return s.openSession(ctx, user, SessionOptions{Methods: []string{st.Method, method}, AAL: 2, Cookie: st.Cookie}, "auth.mfa", "")
 }
 
+// secondFactorShape refuses an answer that does not give exactly one of a
+// TOTP code, a recovery code or a WebAuthn assertion.
+func secondFactorShape(in MFAInput) error {
+	given := 0
+	for _, ok := range []bool{in.Code != "", in.RecoveryCode != "", len(in.WebAuthn) > 0} {
+		if ok {
+			given++
+		}
+	}
+	if given != 1 {
+		return validation("/code", "give exactly one of code, recovery_code or webauthn")
+	}
+	return nil
+}
+
 // checkSecondFactor verifies one second factor of user and returns its method.
 func (s *Service) checkSecondFactor(ctx context.Context, user *strongroom.User, in MFAInput) (string, error) {
+	if err := secondFactorShape(in); err != nil {
+		return "", err
+	}
 	switch {
-	case in.Code != "" && in.RecoveryCode == "" && len(in.WebAuthn) == 0:
+	case in.Code != "":
 		return strongroom.MethodTOTP, s.checkTOTP(ctx, user.ID, in.Code)
-	case in.RecoveryCode != "" && in.Code == "" && len(in.WebAuthn) == 0:
+	case in.RecoveryCode != "":
 		return strongroom.MethodRecovery, s.useRecoveryCode(ctx, user.ID, in.RecoveryCode)
-	case len(in.WebAuthn) > 0 && in.Code == "" && in.RecoveryCode == "":
+	default:
 		return strongroom.MethodWebAuthn, s.checkWebAuthn(ctx, user, in.Ceremony, in.WebAuthn)
 	}
-	return "", validation("/code", "give exactly one of code, recovery_code or webauthn")
 }
 
 // checkTOTP accepts a code of any of the user's confirmed TOTP factors once:
@@ -407,9 +431,35 @@ func (s *Service) useChallenge(ctx context.Context, c *strongroom.AuthChallenge)
 	return s.store.Write(ctx, store.Scope{}, func(tx *store.Tx) error { return tx.DeleteChallenge(ctx, c.ID) })
 }
 
-// challengeFailed counts a failed attempt on a challenge (voiding it at the
-// limit), feeds the lockout, and audits the failure.
-func (s *Service) challengeFailed(ctx context.Context, c *strongroom.AuthChallenge, user *strongroom.User, action string, cause error) {
+// reserveAttempt counts an attempt on a challenge before its answer is
+// checked and returns the attempt's number, so that however many requests
+// answer it at once, at most maxAttempts answers are ever checked. A
+// challenge past the limit is refused, not deleted: deleting it here could
+// take it from under a concurrent attempt whose right answer was already
+// accepted (a spent TOTP step or recovery code) and leave that sign-in with
+// nothing. takeChallenge refuses it from then on, and the sweeper removes it.
+func (s *Service) reserveAttempt(ctx context.Context, c *strongroom.AuthChallenge) (int, error) {
+	var n int
+	err := s.store.Write(ctx, store.Scope{}, func(tx *store.Tx) error {
+		var err error
+		n, err = tx.CountChallengeAttempt(ctx, c.ID)
+		return err
+	})
+	if strongroom.ErrorCode(err) == strongroom.ENOTFOUND {
+		return 0, errBadChallenge // spent by a concurrent request
+	}
+	if err != nil {
+		return 0, fmt.Errorf("counting a challenge attempt: %w", err)
+	}
+	if n > maxAttempts {
+		return 0, errBadChallenge
+	}
+	return n, nil
+}
+
+// challengeFailed records the failed attempt number n on a challenge (the
+// last allowed one voids it): it feeds the lockout and audits the failure.
+func (s *Service) challengeFailed(ctx context.Context, c *strongroom.AuthChallenge, user *strongroom.User, action string, cause error, n int) {
 	p := strongroom.PrincipalFrom(ctx)
 	uid, email := strongroom.UserID(""), c.Email
 	if user != nil {
@@ -425,17 +475,10 @@ func (s *Service) challengeFailed(ctx context.Context, c *strongroom.AuthChallen
 	if wait := s.guards.failed(p.IP, email); wait > 0 {
 		reason += fmt.Sprintf("; locked for %s", wait.Round(time.Second))
 	}
+	if n >= maxAttempts {
+		reason += "; challenge voided after too many attempts"
+	}
 	err := s.store.Write(ctx, store.TenantScope(strongroom.PlatformTenant), func(tx *store.Tx) error {
-		n, err := tx.CountChallengeAttempt(ctx, c.ID)
-		if err != nil && strongroom.ErrorCode(err) != strongroom.ENOTFOUND {
-			return err
-		}
-		if n >= maxAttempts {
-			reason += "; challenge voided after too many attempts"
-			if err := tx.DeleteChallenge(ctx, c.ID); err != nil && strongroom.ErrorCode(err) != strongroom.ENOTFOUND {
-				return err
-			}
-		}
 		e := signInEvent(ctx, action, uid, strongroom.ResultFailure, reason)
 		return tx.AppendAudit(ctx, &e)
 	})
