@@ -100,6 +100,11 @@ func ReadKeyring(r io.Reader, identities []age.Identity) (*KeyringArchive, error
 	if err != nil {
 		return nil, fmt.Errorf("backup: reading the keyring backup: %w", err)
 	}
+	return parseKeyring(b)
+}
+
+// parseKeyring parses and checks a keyring backup's plaintext.
+func parseKeyring(b []byte) (*KeyringArchive, error) {
 	if len(b) > maxKeyring {
 		return nil, formatErr("the keyring backup is over %d bytes", maxKeyring)
 	}
