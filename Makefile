@@ -20,8 +20,11 @@ STRONGROOM_VULNDB ?= ../shared/vulndb
 
 .PHONY: test fuzz bench lint vuln run build browser-deps screenshots
 
+# The HTTP package's suite runs both engines end to end and, with the race
+# detector on a busy two-core machine, takes longer than go test's default
+# ten-minute limit.
 test:
-	$(GO) test $(RACE) -count=1 ./...
+	$(GO) test $(RACE) -count=1 -timeout 30m ./...
 
 # Runs every Fuzz function of every package for FUZZTIME each.
 fuzz:
