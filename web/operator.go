@@ -2,8 +2,6 @@ package web
 
 import (
 	"net/http"
-
-	"strongroom.dev/strongroom"
 )
 
 // Operator pages. The development outbox (embedded mode, no SMTP) is where
@@ -11,19 +9,22 @@ import (
 // and each read is audited.
 
 func (c *Console) outboxPage(w http.ResponseWriter, r *http.Request) {
-	p, err := c.svc.EnterOperator(r.Context())
-	if err != nil {
-		if strongroom.ErrorCode(err) == strongroom.EMFAENROLL {
-			redirect(w, r, "/account/mfa", "mfa-enrol")
-			return
-		}
-		c.errorPage(w, r, err)
+	ctx, ok := c.enterOperator(w, r)
+	if !ok {
 		return
 	}
-	msgs, err := c.svc.OutboxMessages(strongroom.WithPrincipal(r.Context(), p), 50)
+	msgs, err := c.svc.OutboxMessages(ctx, 50)
 	if err != nil {
 		c.errorPage(w, r, err)
 		return
 	}
 	c.render(w, r, http.StatusOK, "outbox", &view{Title: "Development outbox", Nav: "outbox", Data: msgs, Wide: true})
+}
+
+// operatorIndex links the operator's pages.
+func (c *Console) operatorIndex(w http.ResponseWriter, r *http.Request) {
+	if _, ok := c.enterOperator(w, r); !ok {
+		return
+	}
+	c.render(w, r, http.StatusOK, "operator", &view{Title: "Operator", Nav: "operator"})
 }

@@ -75,6 +75,21 @@ func (c *Console) routes() {
 	c.private("GET /orgs/{org}/collections/{coll}/records/{record}/delete", c.deleteRecordPage)
 	c.private("POST /orgs/{org}/collections/{coll}/records/{record}/delete", c.deleteRecord)
 
+	// Audit log, alerts, notices and the operator's pages (web/audit.go,
+	// web/alerts.go, web/operator.go).
+	c.private("GET /orgs/{org}/audit", c.auditPage)
+	c.private("GET /orgs/{org}/audit/export", c.exportAudit)
+	c.private("GET /operator", c.operatorIndex)
+	c.private("GET /operator/audit", c.platformAuditPage)
+	c.private("GET /orgs/{org}/alerts", c.alertsList(c.orgAlerts))
+	c.private("GET /orgs/{org}/alerts/{alert}", c.alertPage(c.orgAlerts))
+	c.private("POST /orgs/{org}/alerts/{alert}/acknowledge", c.alertAction(c.orgAlerts, strongroom.AlertAcknowledged))
+	c.private("POST /orgs/{org}/alerts/{alert}/resolve", c.alertAction(c.orgAlerts, strongroom.AlertResolved))
+	c.private("GET /operator/alerts", c.alertsList(c.platformAlerts))
+	c.private("GET /operator/alerts/{alert}", c.alertPage(c.platformAlerts))
+	c.private("POST /operator/alerts/{alert}/acknowledge", c.alertAction(c.platformAlerts, strongroom.AlertAcknowledged))
+	c.private("POST /operator/alerts/{alert}/resolve", c.alertAction(c.platformAlerts, strongroom.AlertResolved))
+
 	c.page("/", c.notFound)
 }
 

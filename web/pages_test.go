@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"strongroom.dev/strongroom"
 	"strongroom.dev/strongroom/httpapi"
 	"strongroom.dev/strongroom/internal/testkit"
 )
@@ -43,6 +44,7 @@ func TestEveryPageCSP(t *testing.T) {
 	cookie := httpapi.SessionCookie + "=" + acct.Token
 	coll := "/orgs/" + acct.OrgID + "/collections/people"
 	rec := seedRecords(t, srv, acct, 1)[0]
+	alert := seedAlert(t, srv, strongroom.TenantID(acct.OrgID))
 	pages := []struct {
 		path   string
 		cookie string
@@ -93,6 +95,17 @@ func TestEveryPageCSP(t *testing.T) {
 		{path: coll + "/records/" + rec, cookie: cookie, method: "POST", body: "version=99&p0=Ada", want: 412},
 		{path: coll + "/records/" + rec + "/delete", cookie: cookie, want: 200},
 		{path: "/orgs/" + acct.OrgID + "/collections/nosuch", cookie: cookie, want: 404},
+		{path: "/orgs/" + acct.OrgID + "/audit", cookie: cookie, want: 200},
+		{path: "/orgs/" + acct.OrgID + "/audit?action=auth.*&result=success&from=2020-01-01T00:00", cookie: cookie, want: 200},
+		{path: "/orgs/" + acct.OrgID + "/audit?action=zzz.none", cookie: cookie, want: 200},
+		{path: "/orgs/" + acct.OrgID + "/audit?from=nope", cookie: cookie, want: 422},
+		{path: "/orgs/" + acct.OrgID + "/alerts", cookie: cookie, want: 200},
+		{path: "/orgs/" + acct.OrgID + "/alerts?status=resolved", cookie: cookie, want: 200},
+		{path: "/orgs/" + acct.OrgID + "/alerts?kind=nope", cookie: cookie, want: 422},
+		{path: "/orgs/" + acct.OrgID + "/alerts/" + alert, cookie: cookie, want: 200},
+		{path: "/operator", cookie: cookie, want: 403},
+		{path: "/operator/audit", cookie: cookie, want: 403},
+		{path: "/operator/alerts", cookie: cookie, want: 403},
 	}
 	for _, p := range pages {
 		method := p.method

@@ -57,6 +57,8 @@ var flashes = map[string]string{
 	"record-created":     "The record was created.",
 	"record-saved":       "The record was saved.",
 	"record-deleted":     "The record was deleted.",
+	"alert-acknowledged": "The alert is acknowledged: it stays listed until you resolve it.",
+	"alert-resolved":     "The alert is resolved.",
 }
 
 func setFlash(w http.ResponseWriter, key string) {

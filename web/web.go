@@ -94,6 +94,8 @@ var funcs = template.FuncMap{
 		return t.UTC().Format("2 Jan 2006, 15:04 UTC")
 	},
 	"join": strings.Join,
+	// alertKind names an alert's kind for people.
+	"alertKind": alertKindLabel,
 }
 
 // view is what every page template gets. Page handlers fill Title and Data
@@ -128,6 +130,21 @@ func (v *view) OrgID() strongroom.TenantID {
 		return v.Me.Organizations[0].Organization.ID
 	}
 	return ""
+}
+
+// Admin reports whether the signed-in user is an Admin of the organization
+// in view (or of their first), for the navigation entries only Admins use.
+func (v *view) Admin() bool {
+	cur := v.OrgID()
+	if v.Me == nil || cur == "" {
+		return false
+	}
+	for _, o := range v.Me.Organizations {
+		if o.Organization.ID == cur {
+			return o.Role == strongroom.RoleAdmin
+		}
+	}
+	return false
 }
 
 // render writes page with status. It fills the layout's parts of v from the
