@@ -107,3 +107,32 @@ func TestConsoleAuditAndAlerts(t *testing.T) {
 	}
 	b.shot("operator-alerts")
 }
+
+// TestConsoleBreachNotice: an Admin sees the breach banner on the
+// organization's pages, reads the notice's five elements and acknowledges
+// it; the banner goes.
+func TestConsoleBreachNotice(t *testing.T) {
+	srv := consoleServer(t)
+	acct := srv.Signup(t, "nora@example.com", "Notice Co")
+	id := seedNotice(t, srv, strongroom.TenantID(acct.OrgID))
+	b := newTab(t, testkit.NewBrowser(t), srv.URL)
+	signIn(t, b, acct.Email, "correct horse battery staple", "#breach-banner")
+	b.shot("breach-banner")
+	b.submit(`#breach-banner a`, "table.notices")
+	b.shot("notices")
+	b.submit(`a.notice-link[href$="/`+id+`"]`, ".notice-elements")
+	if got := b.text(".notice-elements"); !strings.Contains(got, "Point of contact") || !strings.Contains(got, "misconfigured backup bucket") {
+		t.Errorf("notice: %q", got)
+	}
+	b.submit("#acknowledge-notice", ".flash")
+	if got := b.text("#notice-status"); !strings.HasPrefix(got, "acknowledged") {
+		t.Errorf("status after acknowledging: %q", got)
+	}
+	if b.count("#breach-banner") != 0 {
+		t.Error("the banner stays after the acknowledgement")
+	}
+	b.shot("notice")
+	if !noticeAcknowledged(t, srv, strongroom.TenantID(acct.OrgID), id) {
+		t.Error("not acknowledged in the store")
+	}
+}

@@ -60,9 +60,15 @@ func alertStatus(t *testing.T, srv *testkit.Server, tenant strongroom.TenantID, 
 
 // TestAuditAndAlertPagesBadInput: bad filters are named beside their field,
 // forged or foreign cursors and ids are refused, another organization's
-// alert answers 404, a Viewer is refused, and no alert changes.
+// alert answers 404, a Viewer is refused, and no alert changes. On both
+// engines.
 func TestAuditAndAlertPagesBadInput(t *testing.T) {
-	srv := testkit.NewServer(t, testkit.OpenSQLiteStore(t), httpapi.Options{})
+	for _, e := range testkit.Engines() {
+		t.Run(e.Name, func(t *testing.T) { testAuditAndAlertPagesBadInput(t, testkit.NewServer(t, e.Open(t), httpapi.Options{})) })
+	}
+}
+
+func testAuditAndAlertPagesBadInput(t *testing.T, srv *testkit.Server) {
 	acct := srv.Signup(t, "admin@example.com", "Logs Ltd")
 	other := srv.Signup(t, "other@example.com", "Other Ltd")
 	cookie := httpapi.SessionCookie + "=" + acct.Token

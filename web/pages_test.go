@@ -45,6 +45,7 @@ func TestEveryPageCSP(t *testing.T) {
 	coll := "/orgs/" + acct.OrgID + "/collections/people"
 	rec := seedRecords(t, srv, acct, 1)[0]
 	alert := seedAlert(t, srv, strongroom.TenantID(acct.OrgID))
+	notice := seedNotice(t, srv, strongroom.TenantID(acct.OrgID))
 	pages := []struct {
 		path   string
 		cookie string
@@ -103,6 +104,9 @@ func TestEveryPageCSP(t *testing.T) {
 		{path: "/orgs/" + acct.OrgID + "/alerts?status=resolved", cookie: cookie, want: 200},
 		{path: "/orgs/" + acct.OrgID + "/alerts?kind=nope", cookie: cookie, want: 422},
 		{path: "/orgs/" + acct.OrgID + "/alerts/" + alert, cookie: cookie, want: 200},
+		{path: "/orgs/" + acct.OrgID + "/notices", cookie: cookie, want: 200},
+		{path: "/orgs/" + acct.OrgID + "/notices/" + notice, cookie: cookie, want: 200},
+		{path: "/orgs/" + acct.OrgID + "/notices/nope", cookie: cookie, want: 404},
 		{path: "/operator", cookie: cookie, want: 403},
 		{path: "/operator/audit", cookie: cookie, want: 403},
 		{path: "/operator/alerts", cookie: cookie, want: 403},

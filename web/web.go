@@ -111,6 +111,9 @@ type view struct {
 	Form   url.Values        // values to fill back in (never secrets)
 	Data   any
 	Wide   bool // a page that uses the full width
+	// PendingNotices is how many breach notices of the organization in view
+	// no Admin has acknowledged (Admins only): the banner on its pages.
+	PendingNotices int
 }
 
 // Value returns the submitted value of a form field.
@@ -166,6 +169,7 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, pag
 	if v.Flash == "" {
 		v.Flash = takeFlash(w, r)
 	}
+	v.PendingNotices = c.pendingNotices(r, v)
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
