@@ -64,7 +64,9 @@ func alertStatus(t *testing.T, srv *testkit.Server, tenant strongroom.TenantID, 
 // engines.
 func TestAuditAndAlertPagesBadInput(t *testing.T) {
 	for _, e := range testkit.Engines() {
-		t.Run(e.Name, func(t *testing.T) { testAuditAndAlertPagesBadInput(t, testkit.NewServer(t, e.Open(t), httpapi.Options{})) })
+		t.Run(e.Name, func(t *testing.T) {
+			testAuditAndAlertPagesBadInput(t, testkit.NewServer(t, e.Open(t), httpapi.Options{}))
+		})
 	}
 }
 
