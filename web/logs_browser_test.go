@@ -9,6 +9,7 @@ import (
 
 	"strongroom.dev/strongroom"
 	"strongroom.dev/strongroom/internal/testkit"
+	"strongroom.dev/strongroom/store"
 )
 
 // TestConsoleAuditAndAlerts: an Admin filters the audit log by action and
@@ -134,5 +135,47 @@ func TestConsoleBreachNotice(t *testing.T) {
 	b.shot("notice")
 	if !noticeAcknowledged(t, srv, strongroom.TenantID(acct.OrgID), id) {
 		t.Error("not acknowledged in the store")
+	}
+}
+
+// TestConsoleDSRRestrict: an Admin finds a person's record through a
+// searchable field, confirms, and restricts it; the request shows as
+// completed and the record is restricted.
+func TestConsoleDSRRestrict(t *testing.T) {
+	srv := consoleServer(t)
+	acct := srv.Signup(t, "dora@example.com", "Privacy Co")
+	ids := seedRecords(t, srv, acct, 3)
+	b := newTab(t, testkit.NewBrowser(t), srv.URL)
+	signIn(t, b, acct.Email, "correct horse battery staple", "#org-id")
+	b.submit(`nav a[href$="/requests"]`, "#no-requests")
+	b.set("#f-kind", "restrict")
+	b.fill("field0", "email", "value0", "p02@example.com")
+	b.shot("requests")
+	b.submit(`form.dsr-form button[type=submit]`, "table.matches")
+	if got := b.text("table.matches"); !strings.Contains(got, ids[2]) || strings.Contains(got, ids[0]) {
+		t.Errorf("matches: %q", got)
+	}
+	// Without the confirmation nothing happens.
+	b.submit("#execute", "#f-confirm-error")
+	b.do(chromedp.Click("#f-confirm"))
+	b.submit("#execute", ".flash")
+	if got := b.text("#request-status"); !strings.HasPrefix(got, "completed") || !strings.Contains(got, "1 record") {
+		t.Errorf("status: %q", got)
+	}
+	b.shot("request")
+	var restricted bool
+	err := srv.Store.Read(t.Context(), store.TenantScope(strongroom.TenantID(acct.OrgID)), func(tx *store.Tx) error {
+		colls, err := tx.Collections(t.Context())
+		if err != nil || len(colls) != 1 {
+			return err
+		}
+		rec, err := tx.Record(t.Context(), colls[0].ID, strongroom.RecordID(ids[2]), strongroom.Visibility{All: true, Restricted: true})
+		if rec != nil {
+			restricted = rec.Restricted
+		}
+		return err
+	})
+	if err != nil || !restricted {
+		t.Errorf("the record is not restricted (%v)", err)
 	}
 }

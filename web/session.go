@@ -59,6 +59,8 @@ var flashes = map[string]string{
 	"record-deleted":      "The record was deleted.",
 	"alert-acknowledged":  "The alert is acknowledged: it stays listed until you resolve it.",
 	"alert-resolved":      "The alert is resolved.",
+	"dsr-opened":          "The request is open with the records found. Check them, then carry it out before the deadline.",
+	"dsr-done":            "The request was carried out and recorded in the audit log.",
 	"notice-acknowledged": "The notice is acknowledged. The operators are told who acknowledged it and when.",
 }
 

@@ -94,6 +94,7 @@ var funcs = template.FuncMap{
 		return t.UTC().Format("2 Jan 2006, 15:04 UTC")
 	},
 	"join": strings.Join,
+	"inc":  func(i int) int { return i + 1 },
 	// alertKind names an alert's kind for people.
 	"alertKind": alertKindLabel,
 }
