@@ -114,6 +114,8 @@ func TestEveryPageCSP(t *testing.T) {
 		{path: "/operator", cookie: cookie, want: 403},
 		{path: "/operator/audit", cookie: cookie, want: 403},
 		{path: "/operator/alerts", cookie: cookie, want: 403},
+		{path: "/operator/incidents", cookie: cookie, want: 403},
+		{path: "/operator/incidents", cookie: cookie, method: "POST", body: "title=x&kind=security&severity=low", want: 403},
 	}
 	for _, p := range pages {
 		method := p.method

@@ -61,6 +61,11 @@ var flashes = map[string]string{
 	"alert-resolved":      "The alert is resolved.",
 	"dsr-opened":          "The request is open with the records found. Check them, then carry it out before the deadline.",
 	"dsr-done":            "The request was carried out and recorded in the audit log.",
+	"incident-opened":     "The incident is open, in the identify phase.",
+	"incident-updated":    "The timeline entry was added.",
+	"incident-linked":     "The affected organizations were linked.",
+	"breach-notified":     "The breach notice was sent to every affected organization not notified yet: in their console and by e-mail to their Admins.",
+	"report-published":    "The post-incident report was published to the affected organizations.",
 	"notice-acknowledged": "The notice is acknowledged. The operators are told who acknowledged it and when.",
 }
 

@@ -1,0 +1,138 @@
+package web_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"strongroom.dev/strongroom"
+	"strongroom.dev/strongroom/httpapi"
+	"strongroom.dev/strongroom/internal/testkit"
+	"strongroom.dev/strongroom/store"
+)
+
+// becomeOperator makes the signed-in user of b an operator and enrols TOTP,
+// as operator pages require.
+func becomeOperator(t *testing.T, srv *testkit.Server, b *tab, email string) {
+	t.Helper()
+	if err := srv.Service.SetOperator(t.Context(), email, true); err != nil {
+		t.Fatal(err)
+	}
+	b.open("/operator")
+	if loc := b.location(); loc != "/account/mfa" {
+		t.Fatalf("an operator without MFA is at %s, want /account/mfa", loc)
+	}
+	b.submit(`form[action="/account/mfa/totp"] button`, "#totp-secret")
+	b.fill("code", totpCode(t, b.text("#totp-secret"), time.Now()))
+	b.submit(`form[action="/account/mfa/totp/confirm"] button`, "#recovery-codes")
+}
+
+func incidentCount(t *testing.T, srv *testkit.Server) int {
+	t.Helper()
+	n := 0
+	err := srv.Store.Read(context.Background(), store.TenantScope(strongroom.PlatformTenant), func(tx *store.Tx) error {
+		list, err := tx.Incidents(context.Background(), time.Time{})
+		n = len(list)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestIncidentPagesRefused: operator pages refuse a signed-in non-operator,
+// for reads and writes, and write nothing.
+func TestIncidentPagesRefused(t *testing.T) {
+	srv := consoleServer(t)
+	acct := srv.Signup(t, "nobody@example.com", "Not Ops")
+	cookie := map[string]string{"Cookie": httpapi.SessionCookie + "=" + acct.Token}
+	form := "application/x-www-form-urlencoded"
+	id := "01a1fe00-0000-7000-8000-000000000000"
+	for _, p := range []struct{ method, path, body string }{
+		{"GET", "/operator/incidents", ""},
+		{"GET", "/operator/incidents/" + id, ""},
+		{"POST", "/operator/incidents", "title=Fake&kind=security&severity=low"},
+		{"POST", "/operator/incidents/" + id + "/updates", "note=x"},
+		{"POST", "/operator/incidents/" + id + "/organizations", "organizations=" + acct.OrgID},
+		{"POST", "/operator/incidents/" + id + "/notices", "nature=a&data_affected=b&likely_impact=c&mitigation=d&contact=e"},
+		{"POST", "/operator/incidents/" + id + "/report", "report=x"},
+	} {
+		req := testkit.Request{Method: p.method, Path: p.path, Header: cookie}
+		if p.body != "" {
+			req.Body, req.ContentType = p.body, form
+		}
+		if r := srv.Do(t, req); r.Status != 403 || !strings.Contains(string(r.Body), `role="alert"`) {
+			t.Errorf("%s %s: status %d, want 403 with an explanation", p.method, p.path, r.Status)
+		}
+	}
+	if n := incidentCount(t, srv); n != 0 {
+		t.Errorf("%d incidents written", n)
+	}
+}
+
+// TestConsoleIncident: an operator opens a personal-data breach incident
+// (first with mistakes, named beside their fields, nothing written), moves it
+// to the next phase with a note, is refused an incomplete breach notice, then
+// sends a complete one, which the affected organization's Admin sees.
+func TestConsoleIncident(t *testing.T) {
+	srv := consoleServer(t)
+	op := srv.Signup(t, "olga@example.com", "Platform Ops")
+	affected := srv.Signup(t, "amir@example.com", "Affected Ltd")
+	b := newTab(t, testkit.NewBrowser(t), srv.URL)
+	signIn(t, b, op.Email, "correct horse battery staple", "#org-id")
+	becomeOperator(t, srv, b, op.Email)
+	b.submit(`nav a[href="/operator"]`, ".op-links")
+	b.submit(`.op-links a[href="/operator/incidents"]`, "#no-incidents")
+
+	// Mistakes: no title, an organization that does not exist.
+	b.fill("title", "")
+	b.set("#f-organizations", "01a1fe00-0000-7000-8000-000000000000")
+	b.submit("#open-incident", "#f-title-error")
+	b.waitJS(`document.querySelector("#f-organizations").value === "01a1fe00-0000-7000-8000-000000000000"`) // kept after the error
+	b.fill("title", "Backup bucket readable from the internet")
+	b.submit("#open-incident", "#f-organizations-error")
+	if got := b.text("#f-organizations-error"); !strings.Contains(got, "No such organization") {
+		t.Errorf("organizations error: %q", got)
+	}
+	if n := incidentCount(t, srv); n != 0 {
+		t.Fatalf("a refused form wrote %d incidents", n)
+	}
+	b.set("#f-severity", "high", "#f-organizations", affected.OrgID, "#f-note", "Found by the weekly configuration scan.")
+	b.do(chromedp.Click("#f-personal_data_breach"))
+	b.shot("incidents")
+	b.submit("#open-incident", "#incident-phase")
+	if got := b.text("#incident-phase"); got != "identify" {
+		t.Errorf("phase %q", got)
+	}
+
+	// The next phase, with a note.
+	b.set("#f-note", "Bucket policy closed; keys rotated.", "#f-phase", "contain")
+	b.submit(`#update-form button[type=submit]`, ".flash")
+	if got := b.text("#incident-phase"); got != "contain" || !strings.Contains(b.text(".timeline"), "keys rotated") {
+		t.Errorf("after the update: phase %q", got)
+	}
+
+	// An incomplete notice is refused, element by element; then sent.
+	b.set("#f-nature", "A backup bucket was readable for six hours.")
+	b.submit(`#notice-form button[type=submit]`, "#f-data_affected-error")
+	if b.count("#f-contact-error") != 1 || b.count("#f-nature-error") != 0 {
+		t.Error("the refused notice does not name exactly the missing elements")
+	}
+	b.set("#f-data_affected", "Names and e-mail addresses of about 1,200 customers.", "#f-likely_impact", "Phishing.",
+		"#f-mitigation", "Closed, rotated, logs reviewed.", "#f-contact", "security@strongroom.example")
+	b.submit(`#notice-form button[type=submit]`, ".flash")
+	if got := b.text(".orgs"); !strings.Contains(got, "notified") {
+		t.Errorf("organizations after the notice: %q", got)
+	}
+	b.shot("incident")
+
+	// The affected organization's Admin sees the banner.
+	r := srv.Do(t, testkit.Request{Method: "GET", Path: "/orgs/" + affected.OrgID, Header: map[string]string{"Cookie": httpapi.SessionCookie + "=" + affected.Token}})
+	if !strings.Contains(string(r.Body), `id="breach-banner"`) {
+		t.Errorf("the affected Admin sees no banner (status %d)", r.Status)
+	}
+}
