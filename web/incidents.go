@@ -41,7 +41,7 @@ type incidentData struct {
 	// Unnotified counts the linked organizations the breach notice has not
 	// reached yet: the notice form shows while there are any.
 	Unnotified int
-	Now      time.Time
+	Now        time.Time
 }
 
 func incidentsView(items []strongroom.Incident) *view {
