@@ -179,3 +179,29 @@ func TestConsoleDSRRestrict(t *testing.T) {
 		t.Errorf("the record is not restricted (%v)", err)
 	}
 }
+
+// TestConsoleTerminationWalk: from the settings page an Admin terminates the
+// organization by typing its name, sees the certificate token once, and
+// cancels within the window.
+func TestConsoleTerminationWalk(t *testing.T) {
+	srv := consoleServer(t)
+	acct := srv.Signup(t, "tess@example.com", "Short Lived")
+	b := newTab(t, testkit.NewBrowser(t), srv.URL)
+	signIn(t, b, acct.Email, "correct horse battery staple", "#org-id")
+	b.submit(`nav a[href$="/settings"]`, "#retention")
+	b.submit("#termination-link", "#terminate")
+	b.fill("confirm", "short lived")
+	b.submit("#terminate", "#f-confirm-error")
+	b.fill("confirm", "Short Lived")
+	b.shot("termination-confirm")
+	b.submit("#terminate", "#certificate-token")
+	if got := b.text("#certificate-token"); !strings.HasPrefix(got, "srd_") {
+		t.Errorf("token %q", got)
+	}
+	b.shot("termination")
+	b.open("/orgs/" + acct.OrgID + "/termination")
+	b.submit("#cancel-termination", ".flash")
+	if b.count("#terminate") != 1 {
+		t.Error("after cancelling, the page does not offer termination again")
+	}
+}
