@@ -2,6 +2,9 @@ package web
 
 import (
 	"net/http"
+	"slices"
+
+	"strongroom.dev/strongroom/backup"
 )
 
 // Operator pages. The development outbox (embedded mode, no SMTP) is where
@@ -27,4 +30,37 @@ func (c *Console) operatorIndex(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.render(w, r, http.StatusOK, "operator", &view{Title: "Operator", Nav: "operator"})
+}
+
+type backupsData struct {
+	Configured bool
+	Backups    []backup.Index       // newest first
+	Drills     []backup.DrillResult // newest first
+	LastDrill  *backup.DrillResult
+}
+
+// backupsPage lists the backups and the restore drills (LIF-05, LIF-06),
+// newest first; each list read is audited in the platform log.
+func (c *Console) backupsPage(w http.ResponseWriter, r *http.Request) {
+	ctx, ok := c.enterOperator(w, r)
+	if !ok {
+		return
+	}
+	items, configured, err := c.svc.OperatorBackups(ctx)
+	if err != nil {
+		c.errorPage(w, r, err)
+		return
+	}
+	drills, _, err := c.svc.OperatorDrills(ctx)
+	if err != nil {
+		c.errorPage(w, r, err)
+		return
+	}
+	slices.Reverse(items)
+	slices.Reverse(drills)
+	d := backupsData{Configured: configured, Backups: items, Drills: drills}
+	if len(drills) > 0 {
+		d.LastDrill = &drills[0]
+	}
+	c.render(w, r, http.StatusOK, "backups", &view{Title: "Backups", Nav: "operator", Wide: true, Data: d})
 }

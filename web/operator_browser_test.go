@@ -6,11 +6,14 @@ import (
 	"testing"
 	"time"
 
+	"filippo.io/age"
 	"github.com/chromedp/chromedp"
 
 	"strongroom.dev/strongroom"
+	"strongroom.dev/strongroom/backup"
 	"strongroom.dev/strongroom/httpapi"
 	"strongroom.dev/strongroom/internal/testkit"
+	"strongroom.dev/strongroom/service"
 	"strongroom.dev/strongroom/store"
 )
 
@@ -134,5 +137,55 @@ func TestConsoleIncident(t *testing.T) {
 	r := srv.Do(t, testkit.Request{Method: "GET", Path: "/orgs/" + affected.OrgID, Header: map[string]string{"Cookie": httpapi.SessionCookie + "=" + affected.Token}})
 	if !strings.Contains(string(r.Body), `id="breach-banner"`) {
 		t.Errorf("the affected Admin sees no banner (status %d)", r.Status)
+	}
+}
+
+// TestConsoleBackups: an operator sees a real backup location's backup and
+// its restore drill, newest first; a server without backups says how to
+// configure them.
+func TestConsoleBackups(t *testing.T) {
+	ctx := context.Background()
+	src := testkit.OpenSQLiteStore(t)
+	loc, err := backup.OpenLocation(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer loc.Close()
+	id, _ := age.GenerateX25519Identity()
+	when := time.Date(2026, 11, 21, 3, 0, 0, 0, time.UTC)
+	idx, err := loc.Put(ctx, src, []age.Recipient{id.Recipient()}, when)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := backup.RecordDrill(ctx, src, loc, &backup.DrillResult{Backup: idx.Name, StartedAt: when.Add(time.Hour),
+		Duration: 1500 * time.Millisecond, Tables: 20, Rows: 3, Chains: 1, Events: 12, OK: true}); err != nil {
+		t.Fatal(err)
+	}
+	srv := testkit.NewServerWithConfig(t, testkit.OpenSQLiteStore(t), testkit.ServerConfig{Service: func(u string, cfg *service.Config) {
+		cfg.Backups = backup.Catalog{Location: loc}
+	}})
+	op := srv.Signup(t, "bea@example.com", "Ops")
+	b := newTab(t, testkit.NewBrowser(t), srv.URL)
+	signIn(t, b, op.Email, "correct horse battery staple", "#org-id")
+	becomeOperator(t, srv, b, op.Email)
+	b.submit(`nav a[href="/operator"]`, ".op-links")
+	b.submit(`.op-links a[href="/operator/backups"]`, "table.backups")
+	if got := b.text("table.backups"); !strings.Contains(got, idx.Name) || !strings.Contains(got, idx.ArchiveSHA256) {
+		t.Errorf("backups: %q", got)
+	}
+	if got := b.text("#last-drill"); !strings.Contains(got, "passed") || !strings.Contains(got, idx.Name) {
+		t.Errorf("last drill: %q", got)
+	}
+	b.shot("backups")
+
+	// Without a backup location.
+	plain := consoleServer(t)
+	op2 := plain.Signup(t, "ben@example.com", "Ops Two")
+	b2 := newTab(t, testkit.NewBrowser(t), plain.URL)
+	signIn(t, b2, op2.Email, "correct horse battery staple", "#org-id")
+	becomeOperator(t, plain, b2, op2.Email)
+	b2.open("/operator/backups")
+	if got := b2.text("#no-backups"); !strings.Contains(got, "--backup-to") {
+		t.Errorf("unconfigured: %q", got)
 	}
 }

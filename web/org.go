@@ -102,6 +102,7 @@ func (c *Console) routes() {
 	c.private("GET /orgs/{org}/termination", c.terminationPage)
 	c.private("POST /orgs/{org}/termination", c.terminate)
 	c.private("POST /orgs/{org}/termination/cancel", c.cancelTermination)
+	c.private("GET /operator/backups", c.backupsPage)
 	c.private("GET /operator/alerts", c.alertsList(c.platformAlerts))
 	c.private("GET /operator/alerts/{alert}", c.alertPage(c.platformAlerts))
 	c.private("POST /operator/alerts/{alert}/acknowledge", c.alertAction(c.platformAlerts, strongroom.AlertAcknowledged))

@@ -117,6 +117,7 @@ func TestEveryPageCSP(t *testing.T) {
 		{path: "/operator/audit", cookie: cookie, want: 403},
 		{path: "/operator/alerts", cookie: cookie, want: 403},
 		{path: "/operator/incidents", cookie: cookie, want: 403},
+		{path: "/operator/backups", cookie: cookie, want: 403},
 		{path: "/operator/incidents", cookie: cookie, method: "POST", body: "title=x&kind=security&severity=low", want: 403},
 	}
 	for _, p := range pages {

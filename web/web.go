@@ -95,6 +95,19 @@ var funcs = template.FuncMap{
 	},
 	"join": strings.Join,
 	"inc":  func(i int) int { return i + 1 },
+	// bytes writes a size for people: 1.5 MiB.
+	"bytes": func(n int64) string {
+		const unit = 1024
+		if n < unit {
+			return strconv.FormatInt(n, 10) + " B"
+		}
+		div, exp := int64(unit), 0
+		for m := n / unit; m >= unit && exp < 4; m /= unit {
+			div *= unit
+			exp++
+		}
+		return strconv.FormatFloat(float64(n)/float64(div), 'f', 1, 64) + " " + string("KMGTP"[exp]) + "iB"
+	},
 	// alertKind names an alert's kind for people.
 	"alertKind": alertKindLabel,
 }
