@@ -261,3 +261,13 @@ func metadataText(b []byte) string {
 	}
 	return indentJSON(b)
 }
+
+// operatorContext is enterOperator for code that has already answered
+// nothing yet and only needs the operator's context (or the refusal).
+func (c *Console) operatorContext(r *http.Request) (context.Context, error) {
+	p, err := c.svc.EnterOperator(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	return strongroom.WithPrincipal(r.Context(), p), nil
+}

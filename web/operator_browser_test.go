@@ -189,3 +189,37 @@ func TestConsoleBackups(t *testing.T) {
 		t.Errorf("unconfigured: %q", got)
 	}
 }
+
+// TestConsoleSubprocessors: an operator adds a subprocessor (a date inside
+// the notice period refused beside the field first, nothing listed), then
+// schedules its end (a date too soon refused).
+func TestConsoleSubprocessors(t *testing.T) {
+	srv := consoleServer(t)
+	op := srv.Signup(t, "sam@example.com", "Ops")
+	b := newTab(t, testkit.NewBrowser(t), srv.URL)
+	signIn(t, b, op.Email, "correct horse battery staple", "#org-id")
+	becomeOperator(t, srv, b, op.Email)
+	b.open("/operator/subprocessors")
+	b.waitJS(`!!document.querySelector("#no-subprocessors")`)
+	b.fill("name", "Mailwell", "location", "EU (Dublin)", "purpose", "Sending sign-in e-mails", "data_categories", "e-mail addresses")
+	soon := time.Now().AddDate(0, 0, 3).Format("2006-01-02")
+	later := time.Now().AddDate(0, 0, 45).Format("2006-01-02")
+	b.set("#f-effective_at", soon)
+	b.submit("#add-subprocessor", "#f-effective_at-error")
+	if b.count("table.subprocessors") != 0 {
+		t.Fatal("a refused subprocessor was listed")
+	}
+	b.set("#f-effective_at", later)
+	b.submit("#add-subprocessor", "table.subprocessors")
+	if got := b.text("table.subprocessors"); !strings.Contains(got, "Mailwell") || !strings.Contains(got, "from ") {
+		t.Errorf("list: %q", got)
+	}
+	b.set(`input[name="ends_at"]`, soon)
+	b.submit(`form[action$="/end"] button`, "#f-ends_at-error")
+	b.set(`input[name="ends_at"]`, time.Now().AddDate(0, 0, 90).Format("2006-01-02"))
+	b.submit(`form[action$="/end"] button`, ".flash")
+	if b.count(`form[action$="/end"]`) != 0 {
+		t.Error("the end was not scheduled")
+	}
+	b.shot("subprocessors")
+}

@@ -67,6 +67,8 @@ var flashes = map[string]string{
 	"breach-notified":       "The breach notice was sent to every affected organization not notified yet: in their console and by e-mail to their Admins.",
 	"report-published":      "The post-incident report was published to the affected organizations.",
 	"termination-cancelled": "The termination is cancelled: everyone has access again.",
+	"subprocessor-added":    "The subprocessor was added; subscribers are told before it takes effect.",
+	"subprocessor-ending":   "The subprocessor's end is scheduled; subscribers are told before it takes effect.",
 	"notice-acknowledged":   "The notice is acknowledged. The operators are told who acknowledged it and when.",
 }
 
