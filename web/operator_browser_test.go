@@ -223,3 +223,40 @@ func TestConsoleSubprocessors(t *testing.T) {
 	}
 	b.shot("subprocessors")
 }
+
+// TestConsoleReports: an operator reads a vulnerability report, acknowledges
+// it, is refused triage without a severity, then triages it as high (the
+// resolution deadline appears).
+func TestConsoleReports(t *testing.T) {
+	srv := consoleServer(t)
+	rc, err := srv.Service.SubmitReport(t.Context(), service.ReportInput{Title: "Stored XSS in record names", Description: "A record named <script>alert(1)</script> runs in the list.",
+		ReporterName: "Rae", ReporterEmail: "rae@researcher.example"})
+	if err != nil || rc == nil {
+		t.Fatalf("submitting a report: %v", err)
+	}
+	op := srv.Signup(t, "omar@example.com", "Ops")
+	b := newTab(t, testkit.NewBrowser(t), srv.URL)
+	signIn(t, b, op.Email, "correct horse battery staple", "#org-id")
+	becomeOperator(t, srv, b, op.Email)
+	b.open("/operator/reports")
+	b.waitJS(`!!document.querySelector("table.reports")`)
+	if got := b.text("table.reports"); !strings.Contains(got, "acknowledge by") {
+		t.Errorf("list: %q", got)
+	}
+	b.shot("reports")
+	b.submit("a.report-link", "#report-description")
+	if got := b.text("#report-description"); !strings.Contains(got, "<script>alert(1)</script>") {
+		t.Errorf("the description is not shown as text: %q", got)
+	}
+	b.submit("#update-report", ".flash")
+	if got := b.text("#report-status"); got != "acknowledged" {
+		t.Errorf("status %q", got)
+	}
+	b.submit("#update-report", "#form-error")
+	b.set("#f-severity", "high")
+	b.submit("#update-report", ".flash")
+	if got := b.text("#report-status"); !strings.HasPrefix(got, "triaged") || !strings.Contains(b.text("dl.record"), "Resolve by") {
+		t.Errorf("after triage: %q", got)
+	}
+	b.shot("report")
+}

@@ -118,6 +118,7 @@ func TestEveryPageCSP(t *testing.T) {
 		{path: "/operator/alerts", cookie: cookie, want: 403},
 		{path: "/operator/incidents", cookie: cookie, want: 403},
 		{path: "/operator/backups", cookie: cookie, want: 403},
+		{path: "/operator/reports", cookie: cookie, want: 403},
 		{path: "/operator/subprocessors", cookie: cookie, want: 403},
 		{path: "/operator/subprocessors", cookie: cookie, method: "POST", body: "name=x", want: 403},
 		{path: "/operator/incidents", cookie: cookie, method: "POST", body: "title=x&kind=security&severity=low", want: 403},

@@ -69,6 +69,7 @@ var flashes = map[string]string{
 	"termination-cancelled": "The termination is cancelled: everyone has access again.",
 	"subprocessor-added":    "The subprocessor was added; subscribers are told before it takes effect.",
 	"subprocessor-ending":   "The subprocessor's end is scheduled; subscribers are told before it takes effect.",
+	"report-updated":        "The report's status was changed.",
 	"notice-acknowledged":   "The notice is acknowledged. The operators are told who acknowledged it and when.",
 }
 

@@ -93,8 +93,9 @@ var funcs = template.FuncMap{
 		}
 		return t.UTC().Format("2 Jan 2006, 15:04 UTC")
 	},
-	"join": strings.Join,
-	"inc":  func(i int) int { return i + 1 },
+	"join":  strings.Join,
+	"inc":   func(i int) int { return i + 1 },
+	"len64": func(b []byte) int64 { return int64(len(b)) },
 	// bytes writes a size for people: 1.5 MiB.
 	"bytes": func(n int64) string {
 		const unit = 1024
