@@ -178,6 +178,18 @@ func TestConsoleDSRRestrict(t *testing.T) {
 	if err != nil || !restricted {
 		t.Errorf("the record is not restricted (%v)", err)
 	}
+
+	// The collection's own retention, from its schema page.
+	b.open("/orgs/" + acct.OrgID + "/collections/people/schema")
+	b.submit("#retention-link", "#save-retention")
+	b.do(chromedp.Click("#mode-own"))
+	b.fill("retention_days", "365")
+	b.set("#f-retention_from", "updated")
+	b.submit("#save-retention", ".flash")
+	if got := b.text("#retention-now"); !strings.Contains(got, "365 days after their last change") {
+		t.Errorf("retention: %q", got)
+	}
+	b.shot("retention")
 }
 
 // TestConsoleTerminationWalk: from the settings page an Admin terminates the

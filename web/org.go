@@ -109,6 +109,8 @@ func (c *Console) routes() {
 	c.private("GET /operator/reports", c.reportsPage)
 	c.private("GET /operator/reports/{report}", c.reportPage)
 	c.private("POST /operator/reports/{report}", c.updateReport)
+	c.private("GET /orgs/{org}/collections/{coll}/retention", c.retentionPage)
+	c.private("POST /orgs/{org}/collections/{coll}/retention", c.saveRetention)
 	c.private("GET /operator/alerts", c.alertsList(c.platformAlerts))
 	c.private("GET /operator/alerts/{alert}", c.alertPage(c.platformAlerts))
 	c.private("POST /operator/alerts/{alert}/acknowledge", c.alertAction(c.platformAlerts, strongroom.AlertAcknowledged))

@@ -96,6 +96,8 @@ func TestEveryPageCSP(t *testing.T) {
 		{path: coll + "/records/" + rec, cookie: cookie, method: "POST", body: "version=99&p0=Ada", want: 412},
 		{path: coll + "/records/" + rec + "/delete", cookie: cookie, want: 200},
 		{path: "/orgs/" + acct.OrgID + "/collections/nosuch", cookie: cookie, want: 404},
+		{path: coll + "/retention", cookie: cookie, want: 200},
+		{path: coll + "/retention", cookie: cookie, method: "POST", body: "mode=own&retention_days=5&retention_from=nope", want: 422},
 		{path: "/orgs/" + acct.OrgID + "/audit", cookie: cookie, want: 200},
 		{path: "/orgs/" + acct.OrgID + "/audit?action=auth.*&result=success&from=2020-01-01T00:00", cookie: cookie, want: 200},
 		{path: "/orgs/" + acct.OrgID + "/audit?action=zzz.none", cookie: cookie, want: 200},

@@ -70,6 +70,7 @@ var flashes = map[string]string{
 	"subprocessor-added":    "The subprocessor was added; subscribers are told before it takes effect.",
 	"subprocessor-ending":   "The subprocessor's end is scheduled; subscribers are told before it takes effect.",
 	"report-updated":        "The report's status was changed.",
+	"retention-saved":       "The collection's retention was saved; the daily sweep applies it.",
 	"notice-acknowledged":   "The notice is acknowledged. The operators are told who acknowledged it and when.",
 }
 

@@ -59,3 +59,47 @@ func TestSettingsKeepRetention(t *testing.T) {
 		t.Errorf("retention 0 kept a policy: %+v", set.DefaultRetention)
 	}
 }
+
+// TestCollectionRetention: a collection's own rule is saved and shown, a bad
+// one is refused beside its field and changes nothing, a Viewer cannot save,
+// and "follow the default" removes the own rule.
+func TestCollectionRetention(t *testing.T) {
+	srv := testkit.NewServer(t, testkit.OpenSQLiteStore(t), httpapi.Options{})
+	acct := srv.Signup(t, "admin@example.com", "Retention Ltd")
+	seedRecords(t, srv, acct, 1)
+	viewer := srv.Signup(t, "viewer@example.com", "Viewer's own")
+	testkit.MustStatus(t, srv.Do(t, testkit.Request{Method: "POST", Path: "/api/v1/orgs/" + acct.OrgID + "/members", Token: acct.Token,
+		Body: map[string]string{"email": viewer.Email, "role": "viewer"}}), 201)
+	path := "/orgs/" + acct.OrgID + "/collections/people/retention"
+	post := func(token, body string) testkit.Response {
+		return srv.Do(t, testkit.Request{Method: "POST", Path: path, Body: body, ContentType: "application/x-www-form-urlencoded",
+			Header: map[string]string{"Cookie": httpapi.SessionCookie + "=" + token}})
+	}
+	if st, body := page(t, srv, acct.Token, path); st != 200 || !strings.Contains(body, "follows the organization's default") {
+		t.Fatalf("retention page: %d", st)
+	}
+	r := post(acct.Token, "mode=own&retention_days=30&retention_from=updated")
+	if r.Status != 200 || !strings.Contains(string(r.Body), "Records are deleted 30 days after their last change") {
+		t.Fatalf("saving: %d %.1000s", r.Status, r.Body)
+	}
+	for _, c := range []struct{ body, says string }{
+		{"mode=own&retention_days=30&retention_from=field&retention_field=a..b", `id="f-field-error">Must be a field path`},
+		{"mode=own&retention_days=30&retention_from=never", `id="f-from-error">Must be created, updated or field`},
+		{"mode=own&retention_days=abc", `id="f-retention_days-error"`},
+		{"mode=own&retention_days=99999999", `id="f-days-error"`},
+	} {
+		r := post(acct.Token, c.body)
+		if r.Status != 422 || !strings.Contains(string(r.Body), c.says) {
+			t.Errorf("%s: status %d, wants %s", c.body, r.Status, c.says)
+		}
+	}
+	if r := post(viewer.Token, "mode=default"); r.Status != 403 {
+		t.Errorf("a Viewer saving: status %d", r.Status)
+	}
+	if _, body := page(t, srv, acct.Token, path); !strings.Contains(body, "Records are deleted 30 days after their last change") {
+		t.Error("a refused change altered the rule")
+	}
+	if r := post(acct.Token, "mode=default&retention_days=30"); r.Status != 200 || !strings.Contains(string(r.Body), "follows the organization's default") {
+		t.Errorf("back to the default: %d", r.Status)
+	}
+}
