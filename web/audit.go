@@ -227,7 +227,7 @@ func (c *Console) exportAudit(w http.ResponseWriter, r *http.Request) {
 	stamp := strings.NewReplacer(":", "", "-", "").Replace(x.Header().ExportedAt[:19])
 	h.Set("Content-Disposition", `attachment; filename="audit-`+string(org)+"-"+stamp+`Z.jsonl"`)
 	w.WriteHeader(http.StatusOK)
-	if err := x.Write(ctx, w); err != nil {
+	if err := x.Write(ctx, newDeadlineWriter(w)); err != nil {
 		if r.Context().Err() == nil {
 			c.log.Error("console: writing an audit export", "err", err, "request_id", strongroom.PrincipalFrom(ctx).RequestID)
 		}

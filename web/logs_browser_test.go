@@ -211,6 +211,13 @@ func TestConsoleTerminationWalk(t *testing.T) {
 		t.Errorf("token %q", got)
 	}
 	b.shot("termination")
+	// During the window the export page still works, reached from here.
+	b.open("/orgs/" + acct.OrgID + "/termination")
+	b.submit(`a[href$="/export"]`, "#export-org")
+	b.do(chromedp.Click("#mode-recipient"))
+	b.fill("recipient", "age1nope")
+	b.submit("#export-org", "#f-recipient-error")
+	b.shot("export")
 	b.open("/orgs/" + acct.OrgID + "/termination")
 	b.submit("#cancel-termination", ".flash")
 	if b.count("#terminate") != 1 {

@@ -111,6 +111,8 @@ func (c *Console) routes() {
 	c.private("POST /operator/reports/{report}", c.updateReport)
 	c.private("GET /orgs/{org}/collections/{coll}/retention", c.retentionPage)
 	c.private("POST /orgs/{org}/collections/{coll}/retention", c.saveRetention)
+	c.private("GET /orgs/{org}/export", c.exportPage)
+	c.private("POST /orgs/{org}/export", c.exportOrg)
 	c.private("GET /operator/alerts", c.alertsList(c.platformAlerts))
 	c.private("GET /operator/alerts/{alert}", c.alertPage(c.platformAlerts))
 	c.private("POST /operator/alerts/{alert}/acknowledge", c.alertAction(c.platformAlerts, strongroom.AlertAcknowledged))

@@ -114,6 +114,8 @@ func TestEveryPageCSP(t *testing.T) {
 		{path: "/orgs/" + acct.OrgID + "/requests", cookie: cookie, method: "POST", body: "kind=forget&field0=email&value0=x", want: 422},
 		{path: "/orgs/" + acct.OrgID + "/requests/nope", cookie: cookie, want: 404},
 		{path: "/orgs/" + acct.OrgID + "/termination", cookie: cookie, want: 200},
+		{path: "/orgs/" + acct.OrgID + "/export", cookie: cookie, want: 200},
+		{path: "/orgs/" + acct.OrgID + "/export", cookie: cookie, method: "POST", body: "mode=recipient&recipient=x", want: 422},
 		{path: "/orgs/" + acct.OrgID + "/termination", cookie: cookie, method: "POST", body: "confirm=nope", want: 422},
 		{path: "/operator", cookie: cookie, want: 403},
 		{path: "/operator/audit", cookie: cookie, want: 403},

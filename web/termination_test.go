@@ -1,8 +1,11 @@
 package web_test
 
 import (
+	"net/url"
 	"strings"
 	"testing"
+
+	"strongroom.dev/strongroom"
 
 	"strongroom.dev/strongroom/httpapi"
 	"strongroom.dev/strongroom/internal/testkit"
@@ -63,5 +66,44 @@ func testConsoleTermination(t *testing.T, srv *testkit.Server) {
 	}
 	if st, _ := page(t, srv, acct.Token, base+"/members"); st != 200 {
 		t.Errorf("members page after cancelling: status %d", st)
+	}
+}
+
+// TestConsoleExport: a short passphrase and a malformed recipient are
+// refused beside their fields (the passphrase never written back, no export
+// recorded); a good passphrase downloads an age-encrypted archive and is
+// audited.
+func TestConsoleExport(t *testing.T) {
+	srv := testkit.NewServer(t, testkit.OpenSQLiteStore(t), httpapi.Options{})
+	acct := srv.Signup(t, "admin@example.com", "Export Co")
+	seedRecords(t, srv, acct, 2)
+	path := "/orgs/" + acct.OrgID + "/export"
+	if st, _ := page(t, srv, acct.Token, path); st != 200 {
+		t.Fatalf("export page: %d", st)
+	}
+	post := func(body string) testkit.Response {
+		return srv.Do(t, testkit.Request{Method: "POST", Path: path, Body: body, ContentType: "application/x-www-form-urlencoded",
+			Header: map[string]string{"Cookie": httpapi.SessionCookie + "=" + acct.Token}})
+	}
+	_, seq := actionsAfter(t, srv.Store, strongroom.TenantID(acct.OrgID), 0)
+	for _, c := range []struct{ body, says string }{
+		{"mode=passphrase&passphrase=tooshort-secret", `id="f-passphrase-error">Must be 16 to 1024 characters`},
+		{"mode=passphrase", `id="f-passphrase-error"`},
+		{"mode=recipient&recipient=age1nope", `id="f-recipient-error">Must be an age X25519 recipient`},
+	} {
+		r := post(c.body)
+		if r.Status != 422 || !strings.Contains(string(r.Body), c.says) || strings.Contains(string(r.Body), "tooshort-secret") {
+			t.Errorf("%s: status %d, wants %s (and no passphrase)", c.body, r.Status, c.says)
+		}
+	}
+	if acts, _ := actionsAfter(t, srv.Store, strongroom.TenantID(acct.OrgID), seq); containsString(acts, "org.export") {
+		t.Errorf("a refused export was recorded: %v", acts)
+	}
+	r := post("mode=passphrase&passphrase=" + url.QueryEscape("correct horse battery staple export"))
+	if r.Status != 200 || !strings.HasPrefix(string(r.Body), "age-encryption.org/v1") || !strings.HasPrefix(r.Header.Get("Content-Disposition"), "attachment;") {
+		t.Fatalf("export: %d %q %.60q", r.Status, r.Header.Get("Content-Disposition"), r.Body)
+	}
+	if acts, _ := actionsAfter(t, srv.Store, strongroom.TenantID(acct.OrgID), seq); !containsString(acts, "org.export") {
+		t.Errorf("the export was not audited: %v", acts)
 	}
 }

@@ -96,6 +96,10 @@ var funcs = template.FuncMap{
 	"join":  strings.Join,
 	"inc":   func(i int) int { return i + 1 },
 	"len64": func(b []byte) int64 { return int64(len(b)) },
+	// exportPath turns an organization's termination path into its export's.
+	"exportPath": func(terminationPath string) string {
+		return strings.TrimSuffix(terminationPath, "/termination") + "/export"
+	},
 	// bytes writes a size for people: 1.5 MiB.
 	"bytes": func(n int64) string {
 		const unit = 1024
