@@ -118,7 +118,7 @@ type Service struct {
 	// afterShred runs after an organization's keys are destroyed and its
 	// data purged (OnShred); nil: nothing.
 	afterShred atomic.Pointer[func(context.Context, strongroom.TenantID) error]
-	trust *trustState // incidents, disclosure, subprocessors (trust.go)
+	trust      *trustState // incidents, disclosure, subprocessors (trust.go)
 }
 
 // New returns a Service.

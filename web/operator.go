@@ -2,8 +2,9 @@ package web
 
 import (
 	"net/http"
+	"slices"
 
-	"strongroom.dev/strongroom"
+	"strongroom.dev/strongroom/backup"
 )
 
 // Operator pages. The development outbox (embedded mode, no SMTP) is where
@@ -11,19 +12,55 @@ import (
 // and each read is audited.
 
 func (c *Console) outboxPage(w http.ResponseWriter, r *http.Request) {
-	p, err := c.svc.EnterOperator(r.Context())
-	if err != nil {
-		if strongroom.ErrorCode(err) == strongroom.EMFAENROLL {
-			redirect(w, r, "/account/mfa", "mfa-enrol")
-			return
-		}
-		c.errorPage(w, r, err)
+	ctx, ok := c.enterOperator(w, r)
+	if !ok {
 		return
 	}
-	msgs, err := c.svc.OutboxMessages(strongroom.WithPrincipal(r.Context(), p), 50)
+	msgs, err := c.svc.OutboxMessages(ctx, 50)
 	if err != nil {
 		c.errorPage(w, r, err)
 		return
 	}
 	c.render(w, r, http.StatusOK, "outbox", &view{Title: "Development outbox", Nav: "outbox", Data: msgs, Wide: true})
+}
+
+// operatorIndex links the operator's pages.
+func (c *Console) operatorIndex(w http.ResponseWriter, r *http.Request) {
+	if _, ok := c.enterOperator(w, r); !ok {
+		return
+	}
+	c.render(w, r, http.StatusOK, "operator", &view{Title: "Operator", Nav: "operator"})
+}
+
+type backupsData struct {
+	Configured bool
+	Backups    []backup.Index       // newest first
+	Drills     []backup.DrillResult // newest first
+	LastDrill  *backup.DrillResult
+}
+
+// backupsPage lists the backups and the restore drills (LIF-05, LIF-06),
+// newest first; each list read is audited in the platform log.
+func (c *Console) backupsPage(w http.ResponseWriter, r *http.Request) {
+	ctx, ok := c.enterOperator(w, r)
+	if !ok {
+		return
+	}
+	items, configured, err := c.svc.OperatorBackups(ctx)
+	if err != nil {
+		c.errorPage(w, r, err)
+		return
+	}
+	drills, _, err := c.svc.OperatorDrills(ctx)
+	if err != nil {
+		c.errorPage(w, r, err)
+		return
+	}
+	slices.Reverse(items)
+	slices.Reverse(drills)
+	d := backupsData{Configured: configured, Backups: items, Drills: drills}
+	if len(drills) > 0 {
+		d.LastDrill = &drills[0]
+	}
+	c.render(w, r, http.StatusOK, "backups", &view{Title: "Backups", Nav: "operator", Wide: true, Data: d})
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"strongroom.dev/strongroom"
 	"strongroom.dev/strongroom/httpapi"
 	"strongroom.dev/strongroom/internal/testkit"
 )
@@ -43,6 +44,8 @@ func TestEveryPageCSP(t *testing.T) {
 	cookie := httpapi.SessionCookie + "=" + acct.Token
 	coll := "/orgs/" + acct.OrgID + "/collections/people"
 	rec := seedRecords(t, srv, acct, 1)[0]
+	alert := seedAlert(t, srv, strongroom.TenantID(acct.OrgID))
+	notice := seedNotice(t, srv, strongroom.TenantID(acct.OrgID))
 	pages := []struct {
 		path   string
 		cookie string
@@ -93,6 +96,36 @@ func TestEveryPageCSP(t *testing.T) {
 		{path: coll + "/records/" + rec, cookie: cookie, method: "POST", body: "version=99&p0=Ada", want: 412},
 		{path: coll + "/records/" + rec + "/delete", cookie: cookie, want: 200},
 		{path: "/orgs/" + acct.OrgID + "/collections/nosuch", cookie: cookie, want: 404},
+		{path: coll + "/retention", cookie: cookie, want: 200},
+		{path: coll + "/retention", cookie: cookie, method: "POST", body: "mode=own&retention_days=5&retention_from=nope", want: 422},
+		{path: "/orgs/" + acct.OrgID + "/audit", cookie: cookie, want: 200},
+		{path: "/orgs/" + acct.OrgID + "/audit?action=auth.*&result=success&from=2020-01-01T00:00", cookie: cookie, want: 200},
+		{path: "/orgs/" + acct.OrgID + "/audit?action=zzz.none", cookie: cookie, want: 200},
+		{path: "/orgs/" + acct.OrgID + "/audit?from=nope", cookie: cookie, want: 422},
+		{path: "/orgs/" + acct.OrgID + "/alerts", cookie: cookie, want: 200},
+		{path: "/orgs/" + acct.OrgID + "/alerts?status=resolved", cookie: cookie, want: 200},
+		{path: "/orgs/" + acct.OrgID + "/alerts?kind=nope", cookie: cookie, want: 422},
+		{path: "/orgs/" + acct.OrgID + "/alerts/" + alert, cookie: cookie, want: 200},
+		{path: "/orgs/" + acct.OrgID + "/notices", cookie: cookie, want: 200},
+		{path: "/orgs/" + acct.OrgID + "/notices/" + notice, cookie: cookie, want: 200},
+		{path: "/orgs/" + acct.OrgID + "/notices/nope", cookie: cookie, want: 404},
+		{path: "/orgs/" + acct.OrgID + "/requests", cookie: cookie, want: 200},
+		{path: "/orgs/" + acct.OrgID + "/requests", cookie: cookie, method: "POST", body: "kind=restrict&field0=email&value0=p00%40example.com", want: 200},
+		{path: "/orgs/" + acct.OrgID + "/requests", cookie: cookie, method: "POST", body: "kind=forget&field0=email&value0=x", want: 422},
+		{path: "/orgs/" + acct.OrgID + "/requests/nope", cookie: cookie, want: 404},
+		{path: "/orgs/" + acct.OrgID + "/termination", cookie: cookie, want: 200},
+		{path: "/orgs/" + acct.OrgID + "/export", cookie: cookie, want: 200},
+		{path: "/orgs/" + acct.OrgID + "/export", cookie: cookie, method: "POST", body: "mode=recipient&recipient=x", want: 422},
+		{path: "/orgs/" + acct.OrgID + "/termination", cookie: cookie, method: "POST", body: "confirm=nope", want: 422},
+		{path: "/operator", cookie: cookie, want: 403},
+		{path: "/operator/audit", cookie: cookie, want: 403},
+		{path: "/operator/alerts", cookie: cookie, want: 403},
+		{path: "/operator/incidents", cookie: cookie, want: 403},
+		{path: "/operator/backups", cookie: cookie, want: 403},
+		{path: "/operator/reports", cookie: cookie, want: 403},
+		{path: "/operator/subprocessors", cookie: cookie, want: 403},
+		{path: "/operator/subprocessors", cookie: cookie, method: "POST", body: "name=x", want: 403},
+		{path: "/operator/incidents", cookie: cookie, method: "POST", body: "title=x&kind=security&severity=low", want: 403},
 	}
 	for _, p := range pages {
 		method := p.method

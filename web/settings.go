@@ -16,10 +16,11 @@ import (
 // methods and e-mail domains, session lifetimes.
 
 type settingsData struct {
-	Settings *strongroom.OrgSettings
-	Methods  []methodChoice
-	Domains  string
-	CanWrite bool
+	Settings  *strongroom.OrgSettings
+	Retention strongroom.RetentionPolicy // the default policy, zero when none
+	Methods   []methodChoice
+	Domains   string
+	CanWrite  bool
 }
 
 type methodChoice struct {
@@ -32,6 +33,9 @@ var methodLabels = map[string]string{strongroom.MethodPassword: "Password", stro
 
 func settingsView(o *strongroom.OrgMembership, set *strongroom.OrgSettings, canWrite bool) *view {
 	d := settingsData{Settings: set, Domains: strings.Join(set.AllowedEmailDomains, "\n"), CanWrite: canWrite}
+	if set.DefaultRetention != nil {
+		d.Retention = *set.DefaultRetention
+	}
 	for _, m := range strongroom.SignInMethods {
 		d.Methods = append(d.Methods, methodChoice{Value: m, Label: methodLabels[m],
 			On: len(set.SignInMethods) == 0 || slices.Contains(set.SignInMethods, m)})
@@ -120,6 +124,18 @@ func settingsFromForm(r *http.Request) (strongroom.OrgSettings, error) {
 	if in.SessionAbsoluteHours, err = number(r, "session_absolute_hours"); err != nil {
 		return in, err
 	}
+	// Retention (LIF-01): the form always carries it, so saving the page
+	// never drops a policy set here or through the API.
+	p, err := retentionFromForm(r)
+	if err != nil {
+		return in, err
+	}
+	if p.Days > 0 {
+		in.DefaultRetention = &p
+	}
+	if in.AuditRetentionDays, err = number(r, "audit_retention_days"); err != nil {
+		return in, err
+	}
 	return in, nil
 }
 
@@ -133,4 +149,18 @@ func number(r *http.Request, name string) (int, error) {
 		return 0, fieldError("/"+name, "must be a whole number, 0 for the platform default")
 	}
 	return n, nil
+}
+
+// retentionFromForm reads a retention policy from the form's retention_days,
+// retention_from and retention_field; 0 days is "keep" (the zero policy).
+func retentionFromForm(r *http.Request) (strongroom.RetentionPolicy, error) {
+	days, err := number(r, "retention_days")
+	if err != nil || days == 0 {
+		return strongroom.RetentionPolicy{}, err
+	}
+	p := strongroom.RetentionPolicy{Days: days, From: r.PostFormValue("retention_from")}
+	if p.From == strongroom.RetainFromField {
+		p.Field = strings.TrimSpace(r.PostFormValue("retention_field"))
+	}
+	return p, nil
 }

@@ -93,7 +93,28 @@ var funcs = template.FuncMap{
 		}
 		return t.UTC().Format("2 Jan 2006, 15:04 UTC")
 	},
-	"join": strings.Join,
+	"join":  strings.Join,
+	"inc":   func(i int) int { return i + 1 },
+	"len64": func(b []byte) int64 { return int64(len(b)) },
+	// exportPath turns an organization's termination path into its export's.
+	"exportPath": func(terminationPath string) string {
+		return strings.TrimSuffix(terminationPath, "/termination") + "/export"
+	},
+	// bytes writes a size for people: 1.5 MiB.
+	"bytes": func(n int64) string {
+		const unit = 1024
+		if n < unit {
+			return strconv.FormatInt(n, 10) + " B"
+		}
+		div, exp := int64(unit), 0
+		for m := n / unit; m >= unit && exp < 4; m /= unit {
+			div *= unit
+			exp++
+		}
+		return strconv.FormatFloat(float64(n)/float64(div), 'f', 1, 64) + " " + string("KMGTP"[exp]) + "iB"
+	},
+	// alertKind names an alert's kind for people.
+	"alertKind": alertKindLabel,
 }
 
 // view is what every page template gets. Page handlers fill Title and Data
@@ -109,6 +130,9 @@ type view struct {
 	Form   url.Values        // values to fill back in (never secrets)
 	Data   any
 	Wide   bool // a page that uses the full width
+	// PendingNotices is how many breach notices of the organization in view
+	// no Admin has acknowledged (Admins only): the banner on its pages.
+	PendingNotices int
 }
 
 // Value returns the submitted value of a form field.
@@ -130,6 +154,21 @@ func (v *view) OrgID() strongroom.TenantID {
 	return ""
 }
 
+// Admin reports whether the signed-in user is an Admin of the organization
+// in view (or of their first), for the navigation entries only Admins use.
+func (v *view) Admin() bool {
+	cur := v.OrgID()
+	if v.Me == nil || cur == "" {
+		return false
+	}
+	for _, o := range v.Me.Organizations {
+		if o.Organization.ID == cur {
+			return o.Role == strongroom.RoleAdmin
+		}
+	}
+	return false
+}
+
 // render writes page with status. It fills the layout's parts of v from the
 // request: the signed-in user, and the flash message left by a redirect.
 func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, page string, v *view) {
@@ -149,6 +188,7 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, pag
 	if v.Flash == "" {
 		v.Flash = takeFlash(w, r)
 	}
+	v.PendingNotices = c.pendingNotices(r, v)
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
