@@ -2,6 +2,7 @@ package status
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -53,11 +54,19 @@ func HTTPProbe(client *http.Client, url string) Probe {
 
 // SMTPProbe connects to the SMTP server at addr (host:port), reads its 220
 // greeting, sends NOOP (expects 250) and QUIT. It sends no mail and does not
-// authenticate. Implicit TLS ports (465) are not probed this way.
-func SMTPProbe(addr string) Probe {
+// authenticate. With implicitTLS set (port 465), the TLS handshake comes
+// first and the certificate is verified with it.
+func SMTPProbe(addr string, implicitTLS *tls.Config) Probe {
 	return func(ctx context.Context) Result {
-		var d net.Dialer
-		conn, err := d.DialContext(ctx, "tcp", addr)
+		var conn net.Conn
+		var err error
+		if implicitTLS != nil {
+			d := tls.Dialer{Config: implicitTLS}
+			conn, err = d.DialContext(ctx, "tcp", addr)
+		} else {
+			var d net.Dialer
+			conn, err = d.DialContext(ctx, "tcp", addr)
+		}
 		if err != nil {
 			return Result{Outage, "the mail server is not reachable"}
 		}

@@ -162,7 +162,7 @@ func TestSMTPProbeRedGreen(t *testing.T) {
 		addr string
 		want status.State
 	}{{up, status.Operational}, {closed, status.Outage}, {up, status.Operational}} {
-		if r := status.SMTPProbe(c.addr)(ctx); r.State != c.want || strings.Contains(r.Detail, "127.0.0.1") {
+		if r := status.SMTPProbe(c.addr, nil)(ctx); r.State != c.want || strings.Contains(r.Detail, "127.0.0.1") {
 			t.Errorf("step %d: %+v, want %s without the address", i, r, c.want)
 		}
 	}
@@ -199,7 +199,7 @@ func TestSMTPProbeRefusals(t *testing.T) {
 			}()
 			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 			defer cancel()
-			if r := status.SMTPProbe(l.Addr().String())(ctx); r.State != want[name] {
+			if r := status.SMTPProbe(l.Addr().String(), nil)(ctx); r.State != want[name] {
 				t.Errorf("got %+v, want %s", r, want[name])
 			}
 		})
