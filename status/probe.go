@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/textproto"
@@ -76,28 +77,38 @@ func SMTPProbe(addr string, implicitTLS *tls.Config) Probe {
 		} else {
 			_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
 		}
-		tp := textproto.NewConn(conn)
-		if _, _, err := tp.ReadResponse(220); err != nil {
-			return Result{Outage, "the mail server does not greet"}
-		}
-		id, err := tp.Cmd("NOOP")
-		if err != nil {
-			return Result{Outage, "the mail server stopped answering"}
-		}
-		tp.StartResponse(id)
-		_, _, err = tp.ReadResponse(250)
-		tp.EndResponse(id)
-		var refused *textproto.Error
-		if errors.As(err, &refused) {
-			return Result{Degraded, "the mail server refuses commands"}
-		}
-		if err != nil {
-			return Result{Outage, "the mail server stopped answering"}
-		}
-		_ = tp.PrintfLine("QUIT")
-		return Result{Operational, "the mail server answers"}
+		return smtpConversation(conn)
 	}
 }
+
+// smtpConversation reads the greeting, sends NOOP and QUIT on conn and judges
+// the answers. Whatever the server sends, it returns a result (never panics).
+func smtpConversation(conn io.ReadWriter) Result {
+	tp := textproto.NewConn(nopCloser{conn})
+	if _, _, err := tp.ReadResponse(220); err != nil {
+		return Result{Outage, "the mail server does not greet"}
+	}
+	id, err := tp.Cmd("NOOP")
+	if err != nil {
+		return Result{Outage, "the mail server stopped answering"}
+	}
+	tp.StartResponse(id)
+	_, _, err = tp.ReadResponse(250)
+	tp.EndResponse(id)
+	var refused *textproto.Error
+	if errors.As(err, &refused) {
+		return Result{Degraded, "the mail server refuses commands"}
+	}
+	if err != nil {
+		return Result{Outage, "the mail server stopped answering"}
+	}
+	_ = tp.PrintfLine("QUIT")
+	return Result{Operational, "the mail server answers"}
+}
+
+type nopCloser struct{ io.ReadWriter }
+
+func (nopCloser) Close() error { return nil }
 
 // Fixed is a probe that always reports r (the development outbox is always
 // operational; backups that are not configured are not monitored).
