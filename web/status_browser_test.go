@@ -69,7 +69,7 @@ func TestConsoleStatusPage(t *testing.T) {
 			return err
 		}
 		return tx.CreateStatusUpdate(ctx, &strongroom.StatusUpdate{ID: "01900000-0000-7000-8000-000000000002", Title: "E-mail delays",
-			Body: "Sign-in codes arrived up to ten minutes late while our mail provider recovered from an outage. All queued messages were delivered.",
+			Body:  "Sign-in codes arrived up to ten minutes late while our mail provider recovered from an outage. All queued messages were delivered.",
 			State: "resolved", Components: []string{status.Email}, CreatedAt: now.Add(-12 * 24 * time.Hour)})
 	})
 	if err != nil {
