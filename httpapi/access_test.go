@@ -446,6 +446,12 @@ func (f *fixture) request(t *testing.T, rt httpapi.Route, actor testkit.Account)
 		email := fmt.Sprintf("subscriber%d@c.example", n)
 		testkit.MustStatus(t, call(t, f.srv, "", "POST", "/api/v1/subprocessors/subscribe", map[string]string{"email": email}), http.StatusAccepted)
 		body = map[string]string{"token": mailedToken(t, mailed(t, f.srv, email, "subprocessor-confirm"), "srn_")}
+	case "POST /api/v1/status/subscribe":
+		body = map[string]string{"email": fmt.Sprintf("watcher%d@c.example", n)}
+	case "POST /api/v1/status/confirm", "POST /api/v1/status/unsubscribe":
+		email := fmt.Sprintf("watcher%d@c.example", n)
+		testkit.MustStatus(t, call(t, f.srv, "", "POST", "/api/v1/status/subscribe", map[string]string{"email": email}), http.StatusAccepted)
+		body = map[string]string{"token": mailedToken(t, mailed(t, f.srv, email, "status-confirm"), "sts_")}
 	case "POST /api/v1/orgs/{org}/notices/{notice}/acknowledge":
 		path = f.org("/notices/" + f.newNotice(t) + "/acknowledge")
 	case "GET " + httpapi.ConnectionCallbackPath:

@@ -160,5 +160,16 @@ func (s *Server) routeTable() []Route {
 		{http.MethodGet, "/api/v1/operator/subprocessors", access.Operator, "List subprocessors with their announcements", s.listSubprocessors},
 		{http.MethodPost, "/api/v1/operator/subprocessors", access.Operator, "Add a subprocessor from a date at least the notice period ahead", s.createSubprocessor},
 		{http.MethodPost, "/api/v1/operator/subprocessors/{subprocessor}/end", access.Operator, "Schedule a subprocessor's removal", s.endSubprocessor},
+
+		// Status page (INC-04; docs/trust.md "Status"). /status (HTML) is the console's.
+		{http.MethodGet, "/status.json", access.Public, "Component states, 90-day uptime, maintenance and updates", s.statusJSON},
+		{http.MethodGet, "/status/feed.atom", access.Public, "Atom feed of status updates and maintenance", s.statusFeed},
+		{http.MethodPost, "/api/v1/status/subscribe", access.Public, "Subscribe to status updates by e-mail (double opt-in)", s.subscribeStatus},
+		{http.MethodPost, "/api/v1/status/confirm", access.Public, "Confirm a status subscription with its e-mailed token", s.confirmStatusSubscription},
+		{http.MethodPost, "/api/v1/status/unsubscribe", access.Public, "End a status subscription with its token", s.unsubscribeStatus},
+		{http.MethodGet, "/api/v1/operator/status/maintenance", access.Operator, "List the maintenance windows not ended yet", s.listMaintenance},
+		{http.MethodPost, "/api/v1/operator/status/maintenance", access.Operator, "Schedule a maintenance window", s.createMaintenance},
+		{http.MethodPost, "/api/v1/operator/status/maintenance/{maintenance}/cancel", access.Operator, "Cancel a maintenance window", s.cancelMaintenance},
+		{http.MethodPost, "/api/v1/operator/status/updates", access.Operator, "Post a public status update", s.postStatusUpdate},
 	}
 }

@@ -118,6 +118,13 @@ func (c *Console) routes() {
 	c.private("POST /operator/alerts/{alert}/acknowledge", c.alertAction(c.platformAlerts, strongroom.AlertAcknowledged))
 	c.private("POST /operator/alerts/{alert}/resolve", c.alertAction(c.platformAlerts, strongroom.AlertResolved))
 
+	// The public status page (INC-04; docs/trust.md "Status").
+	c.page("GET /status", c.statusPage)
+	c.page("POST /status/subscribe", c.statusSubscribe)
+	c.page("GET /status/confirm", c.statusTokenPage("confirm"))
+	c.page("POST /status/confirm", c.statusToken("confirm"))
+	c.page("GET /status/unsubscribe", c.statusTokenPage("unsubscribe"))
+	c.page("POST /status/unsubscribe", c.statusToken("unsubscribe"))
 	c.page("/", c.notFound)
 }
 

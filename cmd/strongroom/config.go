@@ -116,6 +116,8 @@ type Config struct {
 	DisclosureTimeZone     *time.Location
 	DisclosureResolution   disclosure.ResolutionPolicy
 	SubprocessorNoticeDays int
+	// StatusProbeInterval is how often the status page's probes run.
+	StatusProbeInterval time.Duration
 }
 
 // CheckpointDir is the audit checkpoint folder, by setting or by default.
@@ -578,6 +580,14 @@ var settings = []setting{
 			return errors.New("must be a whole number from 1 to 365")
 		}
 		c.SubprocessorNoticeDays = n
+		return nil
+	}},
+	{"status-probe-interval", "1m", "how often the status page's health probes run (1s to 1h; once across replicas under a lease); a result older than three intervals shows as not monitored", func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Second || d > time.Hour {
+			return errors.New("must be a duration from 1s to 1h")
+		}
+		c.StatusProbeInterval = d
 		return nil
 	}},
 }

@@ -26,6 +26,7 @@ import (
 	"strongroom.dev/strongroom/oauthclient"
 	"strongroom.dev/strongroom/oidcauth"
 	"strongroom.dev/strongroom/service"
+	"strongroom.dev/strongroom/status"
 	"strongroom.dev/strongroom/store"
 	"strongroom.dev/strongroom/web"
 )
@@ -165,11 +166,19 @@ func openApp(ctx context.Context, cfg *Config, stderr io.Writer, serving bool) (
 		st.Close()
 		return nil, err
 	}
+	statusCfg, err := cfg.statusConfig(catalog, time.Now())
+	if err != nil {
+		closeCatalog()
+		closeKeys()
+		st.Close()
+		return nil, err
+	}
 	svc, err := service.New(service.Config{Store: st, Keyring: keys, Hasher: hasher, Policy: policy,
 		SessionTTL: cfg.SessionTTL, SessionIdle: cfg.SessionIdle, Logger: log, Connections: conns, OIDC: signIn,
 		Mailer: sender, Outbox: outbox, BaseURL: cfg.consoleURL(), Passkeys: passkeys, Observer: mx.observer(),
 		Backups: catalog, Lifecycle: service.LifecycleConfig{AuditRetentionMinDays: cfg.AuditRetentionMinDays,
-			DSRDeadline: cfg.DSRDeadline, TerminationWindow: cfg.TerminationWindow}, Trust: cfg.trust()})
+			DSRDeadline: cfg.DSRDeadline, TerminationWindow: cfg.TerminationWindow}, Trust: cfg.trust(),
+		Status: statusCfg})
 	if err != nil {
 		closeCatalog()
 		closeKeys()
@@ -298,6 +307,24 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	errc := make(chan error, 3)
 	go func() { errc <- srv.Serve(ln) }()
+	// The status page's probes (docs/trust.md "Status"), once across
+	// replicas under a lease; the API probe asks this server's /readyz.
+	if p := cfg.apiProbe(ln, tlsm != nil); p != nil {
+		if err := a.svc.SetStatusProbe(status.API, p); err != nil {
+			return err
+		}
+	}
+	statusCtx, stopStatus := context.WithCancel(ctx)
+	statusDone := make(chan struct{})
+	go func() {
+		defer close(statusDone)
+		host, _ := os.Hostname()
+		a.svc.RunStatusProbes(statusCtx, fmt.Sprintf("%s/%d/%d", host, os.Getpid(), started.UnixNano()))
+	}()
+	defer func() {
+		stopStatus()
+		<-statusDone
+	}()
 	// The admin listener (metrics-addr) is shut down on return, after the
 	// server has finished its requests.
 	stopMetrics, err := a.metrics.serve(cfg, log, errc)

@@ -1,0 +1,327 @@
+package service
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"strongroom.dev/strongroom"
+	"strongroom.dev/strongroom/authn"
+	"strongroom.dev/strongroom/mail"
+	"strongroom.dev/strongroom/status"
+	"strongroom.dev/strongroom/store"
+)
+
+// Operators' side of the status page: maintenance windows and status
+// updates (each audited, and e-mailed to confirmed subscribers), and the
+// public e-mail subscriptions with double opt-in.
+
+// StatusTokenPrefix starts the token of a status subscription's links.
+const StatusTokenPrefix = "sts_"
+
+// Update states an operator may post.
+var updateStates = []string{"investigating", "identified", "monitoring", "resolved", "informational"}
+
+func validComponents(path string, in []string, atLeastOne bool) ([]string, error) {
+	out := []string{}
+	seen := map[string]bool{}
+	if len(in) > len(status.Components) {
+		in = in[:len(status.Components)+1] // one too many is enough to refuse below
+	}
+	for i, c := range in {
+		if !status.ValidComponent(c) {
+			return nil, validation(fmt.Sprintf("%s/%d", path, i), "must be one of %s", strings.Join(status.Components, ", "))
+		}
+		if seen[c] {
+			return nil, validation(fmt.Sprintf("%s/%d", path, i), "is named twice")
+		}
+		seen[c] = true
+		out = append(out, c)
+	}
+	if atLeastOne && len(out) == 0 {
+		return nil, validation(path, "name at least one component")
+	}
+	return out, nil
+}
+
+// MaintenanceInput describes a maintenance window.
+type MaintenanceInput struct {
+	Title      string
+	Body       string
+	Components []string
+	StartsAt   time.Time
+	EndsAt     time.Time
+}
+
+// CreateMaintenance schedules a maintenance window (listed at once on the
+// page and in the feed, and e-mailed to subscribers). It may not start in the
+// past, must end after it starts and last at most 7 days. Audited.
+func (s *Service) CreateMaintenance(ctx context.Context, in MaintenanceInput) (*strongroom.StatusMaintenance, error) {
+	if err := s.operator(ctx); err != nil {
+		return nil, err
+	}
+	var m strongroom.StatusMaintenance
+	var err error
+	if m.Title, err = validName("/title", in.Title, 200); err != nil {
+		return nil, err
+	}
+	if m.Body, err = validText("/body", in.Body, 4000); err != nil {
+		return nil, err
+	}
+	if m.Components, err = validComponents("/components", in.Components, true); err != nil {
+		return nil, err
+	}
+	now := s.clock()
+	m.StartsAt, m.EndsAt = in.StartsAt.UTC().Truncate(time.Microsecond), in.EndsAt.UTC().Truncate(time.Microsecond)
+	switch {
+	case m.StartsAt.Before(now.Add(-time.Minute)):
+		return nil, validation("/starts_at", "must not be in the past")
+	case m.StartsAt.After(now.AddDate(1, 0, 0)):
+		return nil, validation("/starts_at", "must be within a year")
+	case !m.EndsAt.After(m.StartsAt):
+		return nil, validation("/ends_at", "must be after starts_at")
+	case m.EndsAt.Sub(m.StartsAt) > 7*24*time.Hour:
+		return nil, validation("/ends_at", "a window lasts at most 7 days")
+	}
+	if m.ID, err = s.newID(); err != nil {
+		return nil, err
+	}
+	m.CreatedAt = now
+	err = s.store.Write(ctx, store.TenantScope(strongroom.PlatformTenant), func(tx *store.Tx) error {
+		if err := tx.CreateMaintenance(ctx, &m); err != nil {
+			return err
+		}
+		return audit(ctx, tx, "status.maintenance.create", "status_maintenance", m.ID,
+			map[string]any{"components": m.Components, "starts_at": m.StartsAt, "ends_at": m.EndsAt})
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.notifyStatusSubscribers(ctx, "Scheduled maintenance: "+m.Title,
+		fmt.Sprintf("Scheduled maintenance of %s\nfrom %s\nto   %s (UTC).\n\n%s\n", componentLabels(m.Components),
+			m.StartsAt.Format("Mon 2 Jan 2006 15:04"), m.EndsAt.Format("Mon 2 Jan 2006 15:04"), m.Body))
+	return &m, nil
+}
+
+func componentLabels(cs []string) string {
+	var ls []string
+	for _, c := range cs {
+		ls = append(ls, status.ComponentLabel(c))
+	}
+	return strings.Join(ls, ", ")
+}
+
+// CancelMaintenance cancels a window (it stops showing). Audited.
+func (s *Service) CancelMaintenance(ctx context.Context, id string) error {
+	if err := s.operator(ctx); err != nil {
+		return err
+	}
+	if !ValidID(id) {
+		return strongroom.Errorf(strongroom.ENOTFOUND, "maintenance window not found")
+	}
+	return s.store.Write(ctx, store.TenantScope(strongroom.PlatformTenant), func(tx *store.Tx) error {
+		if _, err := tx.Maintenance(ctx, id); err != nil {
+			return err
+		}
+		if err := tx.CancelMaintenance(ctx, id, s.clock()); err != nil {
+			return err
+		}
+		return audit(ctx, tx, "status.maintenance.cancel", "status_maintenance", id, nil)
+	})
+}
+
+// Maintenance lists the windows not ended yet (cancelled ones included) for
+// operators. Audited.
+func (s *Service) Maintenance(ctx context.Context) ([]strongroom.StatusMaintenance, error) {
+	if err := s.operator(ctx); err != nil {
+		return nil, err
+	}
+	var out []strongroom.StatusMaintenance
+	err := s.store.Write(ctx, store.TenantScope(strongroom.PlatformTenant), func(tx *store.Tx) error {
+		var err error
+		if out, err = tx.MaintenanceEndingAfter(ctx, s.clock()); err != nil {
+			return err
+		}
+		return audit(ctx, tx, "status.maintenance.list", "status_maintenance", "", map[string]int{"count": len(out)})
+	})
+	return out, err
+}
+
+// StatusUpdateInput describes a status update.
+type StatusUpdateInput struct {
+	Title      string
+	Body       string
+	State      string
+	Components []string
+}
+
+// PostStatusUpdate publishes a status update (page, feed, and e-mail to
+// subscribers). Updates are status-only text written for the public: an
+// incident of the incident register is never published by linking it, since
+// it may hold a breach's details and affected organizations. Audited.
+func (s *Service) PostStatusUpdate(ctx context.Context, in StatusUpdateInput) (*strongroom.StatusUpdate, error) {
+	if err := s.operator(ctx); err != nil {
+		return nil, err
+	}
+	var u strongroom.StatusUpdate
+	var err error
+	if u.Title, err = validName("/title", in.Title, 200); err != nil {
+		return nil, err
+	}
+	if u.Body, err = validText("/body", in.Body, 4000); err != nil {
+		return nil, err
+	}
+	ok := false
+	for _, st := range updateStates {
+		ok = ok || st == in.State
+	}
+	if !ok {
+		return nil, validation("/state", "must be one of %s", strings.Join(updateStates, ", "))
+	}
+	u.State = in.State
+	if u.Components, err = validComponents("/components", in.Components, false); err != nil {
+		return nil, err
+	}
+	if u.ID, err = s.newID(); err != nil {
+		return nil, err
+	}
+	u.CreatedAt = s.clock()
+	err = s.store.Write(ctx, store.TenantScope(strongroom.PlatformTenant), func(tx *store.Tx) error {
+		if err := tx.CreateStatusUpdate(ctx, &u); err != nil {
+			return err
+		}
+		return audit(ctx, tx, "status.update.create", "status_update", u.ID, map[string]any{"state": u.State, "components": u.Components})
+	})
+	if err != nil {
+		return nil, err
+	}
+	text := fmt.Sprintf("%s — %s\n\n%s\n", u.Title, u.State, u.Body)
+	if len(u.Components) > 0 {
+		text += "\nAffected: " + componentLabels(u.Components) + "\n"
+	}
+	s.notifyStatusSubscribers(ctx, "Status: "+u.Title, text)
+	return &u, nil
+}
+
+// notifyStatusSubscribers e-mails every confirmed subscriber. Each message
+// carries a fresh unsubscribe token (only its hash is stored, so the token of
+// the newest message is the one that works; the page also takes an address
+// and e-mails a new link). Failures are logged, never returned: the update is
+// published already.
+func (s *Service) notifyStatusSubscribers(ctx context.Context, subject, text string) {
+	var subs []strongroom.StatusSubscriber
+	err := s.store.Read(ctx, store.TenantScope(strongroom.PlatformTenant), func(tx *store.Tx) error {
+		var err error
+		subs, err = tx.ConfirmedStatusSubscribers(ctx)
+		return err
+	})
+	if err != nil {
+		s.log.Error("listing status subscribers", "err", err)
+		return
+	}
+	for _, sub := range subs {
+		token, hash, err := authn.NewToken(s.rand, StatusTokenPrefix)
+		if err == nil {
+			err = s.store.Write(ctx, store.TenantScope(strongroom.PlatformTenant), func(tx *store.Tx) error {
+				return tx.SetStatusSubscriberToken(ctx, sub.ID, hash)
+			})
+		}
+		if err != nil {
+			s.log.Error("renewing a status subscriber's token", "err", err)
+			continue
+		}
+		s.deliver(mail.Message{To: sub.Email, Kind: "status-update", Subject: subject,
+			Text: text + fmt.Sprintf("\nThe status page: %s/status\nUnsubscribe: %s/status/unsubscribe?token=%s\n", s.baseURL, s.baseURL, token)})
+	}
+}
+
+// SubscribeStatus starts a subscription to status updates: a confirmation
+// link is e-mailed (double opt-in). A confirmed address instead gets a new
+// unsubscribe link. The answer is the same either way (no enumeration).
+// Rate limited per client address and per address. Audited without the
+// address.
+func (s *Service) SubscribeStatus(ctx context.Context, email string) error {
+	p := strongroom.PrincipalFrom(ctx)
+	if ok, wait := s.trust.reports.Allow("status-subscribe:" + ipKey(p.IP)); !ok {
+		s.obs.RateLimited("status_subscribe")
+		return strongroom.RateLimited(wait, "too many requests from your address: wait before trying again")
+	}
+	email, err := NormalizeEmail("/email", email)
+	if err != nil {
+		return err
+	}
+	if ok, wait := s.guards.email.Allow("status:" + email); !ok {
+		return strongroom.RateLimited(wait, "too many messages to this address: wait before trying again")
+	}
+	id, err := s.newID()
+	if err != nil {
+		return err
+	}
+	token, hash, err := authn.NewToken(s.rand, StatusTokenPrefix)
+	if err != nil {
+		return err
+	}
+	var confirmed bool
+	err = s.store.Write(ctx, store.TenantScope(strongroom.PlatformTenant), func(tx *store.Tx) error {
+		if err := tx.PutStatusSubscriber(ctx, &strongroom.StatusSubscriber{ID: id, Email: email, TokenHash: hash, CreatedAt: s.clock()}); err != nil {
+			return err
+		}
+		sub, err := tx.StatusSubscriberByEmail(ctx, email)
+		if err != nil {
+			return err
+		}
+		if confirmed = sub.ConfirmedAt != nil; confirmed {
+			if err := tx.SetStatusSubscriberToken(ctx, sub.ID, hash); err != nil {
+				return err
+			}
+		}
+		return audit(ctx, tx, "status.subscribe", "status_subscriber", sub.ID, map[string]bool{"already_confirmed": confirmed})
+	})
+	if err != nil {
+		return err
+	}
+	if confirmed {
+		s.deliver(mail.Message{To: email, Kind: "status-unsubscribe-link", Subject: "Your status subscription",
+			Text: fmt.Sprintf("This address is subscribed to status updates already.\nTo unsubscribe, use this link:\n\n%s/status/unsubscribe?token=%s\n", s.baseURL, token)})
+		return nil
+	}
+	s.deliver(mail.Message{To: email, Kind: "status-confirm", Subject: "Confirm your subscription to status updates",
+		Text: fmt.Sprintf("Someone (we hope you) asked to be told of incidents and maintenance.\nConfirm with this link, or ignore this message:\n\n%s/status/confirm?token=%s\n\nTo unsubscribe later, use\n\n%s/status/unsubscribe?token=%s\n",
+			s.baseURL, token, s.baseURL, token)})
+	return nil
+}
+
+// ConfirmStatusSubscription confirms a subscription by its e-mailed token.
+// Audited.
+func (s *Service) ConfirmStatusSubscription(ctx context.Context, token string) error {
+	return s.statusSubscriptionByToken(ctx, token, func(tx *store.Tx, sub *strongroom.StatusSubscriber) error {
+		if err := tx.ConfirmStatusSubscriber(ctx, sub.ID, s.clock()); err != nil {
+			return err
+		}
+		return audit(ctx, tx, "status.subscription.confirm", "status_subscriber", sub.ID, nil)
+	})
+}
+
+// UnsubscribeStatus ends a subscription by its token. Audited.
+func (s *Service) UnsubscribeStatus(ctx context.Context, token string) error {
+	return s.statusSubscriptionByToken(ctx, token, func(tx *store.Tx, sub *strongroom.StatusSubscriber) error {
+		if err := tx.DeleteStatusSubscriber(ctx, sub.ID); err != nil {
+			return err
+		}
+		return audit(ctx, tx, "status.unsubscribe", "status_subscriber", sub.ID, nil)
+	})
+}
+
+func (s *Service) statusSubscriptionByToken(ctx context.Context, token string, fn func(*store.Tx, *strongroom.StatusSubscriber) error) error {
+	if !authn.WellFormed(token, StatusTokenPrefix) {
+		return strongroom.Errorf(strongroom.ENOTFOUND, "no such subscription")
+	}
+	return s.store.Write(ctx, store.TenantScope(strongroom.PlatformTenant), func(tx *store.Tx) error {
+		sub, err := tx.StatusSubscriberByToken(ctx, authn.HashToken(token))
+		if err != nil {
+			return strongroom.Errorf(strongroom.ENOTFOUND, "no such subscription")
+		}
+		return fn(tx, sub)
+	})
+}

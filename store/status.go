@@ -1,0 +1,314 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"strongroom.dev/strongroom"
+)
+
+// The public status page (INC-04): probe results, daily counters, maintenance
+// windows, updates and subscribers. Platform rows only.
+
+// RecordStatus stores a probe result of component at the given time: the
+// current row (since is kept while the state holds) and one more count in the
+// day's counter of that state. state must be one of the counted states or
+// not_monitored (stored as current, not counted).
+func (tx *Tx) RecordStatus(ctx context.Context, c strongroom.StatusComponent, day int64) error {
+	t, err := tx.platform()
+	if err != nil {
+		return err
+	}
+	_, err = tx.exec(ctx, `INSERT INTO status_components (tenant_id, component, state, detail, checked_at, since) VALUES ($1, $2, $3, $4, $5, $5)
+		ON CONFLICT (tenant_id, component) DO UPDATE SET state = excluded.state, detail = excluded.detail, checked_at = excluded.checked_at,
+		since = CASE WHEN status_components.state = excluded.state THEN status_components.since ELSE excluded.since END`,
+		string(t), c.Component, c.State, c.Detail, micros(c.CheckedAt))
+	if err != nil {
+		return fmt.Errorf("storing component status: %w", err)
+	}
+	var col string
+	switch c.State {
+	case "operational", "degraded", "outage", "maintenance":
+		col = c.State
+	default:
+		return nil
+	}
+	_, err = tx.exec(ctx, `INSERT INTO status_days (tenant_id, component, day, `+col+`) VALUES ($1, $2, $3, 1)
+		ON CONFLICT (tenant_id, component, day) DO UPDATE SET `+col+` = status_days.`+col+` + 1`,
+		string(t), c.Component, day)
+	if err != nil {
+		return fmt.Errorf("counting component status: %w", err)
+	}
+	return nil
+}
+
+// PruneStatusDays deletes the day counters before day.
+func (tx *Tx) PruneStatusDays(ctx context.Context, before int64) error {
+	t, err := tx.platform()
+	if err != nil {
+		return err
+	}
+	if _, err := tx.exec(ctx, "DELETE FROM status_days WHERE tenant_id = $1 AND day < $2", string(t), before); err != nil {
+		return fmt.Errorf("pruning status days: %w", err)
+	}
+	return nil
+}
+
+func scanStatusComponent(row interface{ Scan(...any) error }) (*strongroom.StatusComponent, error) {
+	var c strongroom.StatusComponent
+	var checked, since int64
+	if err := row.Scan(&c.Component, &c.State, &c.Detail, &checked, &since); err != nil {
+		return nil, fmt.Errorf("reading component status: %w", err)
+	}
+	c.CheckedAt, c.Since = fromMicros(checked), fromMicros(since)
+	return &c, nil
+}
+
+// StatusComponents lists the components' latest results.
+func (tx *Tx) StatusComponents(ctx context.Context) ([]strongroom.StatusComponent, error) {
+	t, err := tx.platform()
+	if err != nil {
+		return nil, err
+	}
+	return list(ctx, tx.q, "component status", scanStatusComponent,
+		"SELECT component, state, detail, checked_at, since FROM status_components WHERE tenant_id = $1 ORDER BY component", string(t))
+}
+
+func scanStatusDay(row interface{ Scan(...any) error }) (*strongroom.StatusDay, error) {
+	var d strongroom.StatusDay
+	if err := row.Scan(&d.Component, &d.Day, &d.Operational, &d.Degraded, &d.Outage, &d.Maintenance); err != nil {
+		return nil, fmt.Errorf("reading status day: %w", err)
+	}
+	return &d, nil
+}
+
+// StatusDays lists the day counters from day since on.
+func (tx *Tx) StatusDays(ctx context.Context, since int64) ([]strongroom.StatusDay, error) {
+	t, err := tx.platform()
+	if err != nil {
+		return nil, err
+	}
+	return list(ctx, tx.q, "status days", scanStatusDay,
+		"SELECT component, day, operational, degraded, outage, maintenance FROM status_days WHERE tenant_id = $1 AND day >= $2 ORDER BY component, day",
+		string(t), since)
+}
+
+const maintenanceColumns = "id, title, body, components, starts_at, ends_at, cancelled_at, created_at"
+
+// CreateMaintenance inserts a maintenance window.
+func (tx *Tx) CreateMaintenance(ctx context.Context, m *strongroom.StatusMaintenance) error {
+	t, err := tx.platform()
+	if err != nil {
+		return err
+	}
+	comps, err := json.Marshal(m.Components)
+	if err != nil {
+		return fmt.Errorf("encoding components: %w", err)
+	}
+	_, err = tx.exec(ctx, "INSERT INTO status_maintenance (tenant_id, "+maintenanceColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+		string(t), m.ID, m.Title, m.Body, string(comps), micros(m.StartsAt), micros(m.EndsAt), nullMicros(m.CancelledAt), micros(m.CreatedAt))
+	if err != nil {
+		return fmt.Errorf("inserting maintenance: %w", err)
+	}
+	return nil
+}
+
+func scanMaintenance(row interface{ Scan(...any) error }) (*strongroom.StatusMaintenance, error) {
+	var m strongroom.StatusMaintenance
+	var comps string
+	var starts, ends, created int64
+	var cancelled sql.NullInt64
+	err := row.Scan(&m.ID, &m.Title, &m.Body, &comps, &starts, &ends, &cancelled, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, strongroom.Errorf(strongroom.ENOTFOUND, "maintenance window not found")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading maintenance: %w", err)
+	}
+	if err := json.Unmarshal([]byte(comps), &m.Components); err != nil {
+		return nil, fmt.Errorf("decoding components: %w", err)
+	}
+	m.StartsAt, m.EndsAt, m.CreatedAt, m.CancelledAt = fromMicros(starts), fromMicros(ends), fromMicros(created), optMicros(cancelled)
+	return &m, nil
+}
+
+// Maintenance returns one maintenance window.
+func (tx *Tx) Maintenance(ctx context.Context, id string) (*strongroom.StatusMaintenance, error) {
+	t, err := tx.platform()
+	if err != nil {
+		return nil, err
+	}
+	return scanMaintenance(tx.q.QueryRowContext(ctx, "SELECT "+maintenanceColumns+" FROM status_maintenance WHERE tenant_id = $1 AND id = $2", string(t), id))
+}
+
+// MaintenanceEndingAfter lists the windows ending after t (current and
+// future, cancelled ones included), by start.
+func (tx *Tx) MaintenanceEndingAfter(ctx context.Context, t0 time.Time) ([]strongroom.StatusMaintenance, error) {
+	t, err := tx.platform()
+	if err != nil {
+		return nil, err
+	}
+	return list(ctx, tx.q, "maintenance", scanMaintenance,
+		"SELECT "+maintenanceColumns+" FROM status_maintenance WHERE tenant_id = $1 AND ends_at > $2 ORDER BY starts_at, id", string(t), micros(t0))
+}
+
+// RecentMaintenance lists the windows created since t0, newest first, at most limit.
+func (tx *Tx) RecentMaintenance(ctx context.Context, t0 time.Time, limit int) ([]strongroom.StatusMaintenance, error) {
+	t, err := tx.platform()
+	if err != nil {
+		return nil, err
+	}
+	return list(ctx, tx.q, "maintenance", scanMaintenance,
+		"SELECT "+maintenanceColumns+" FROM status_maintenance WHERE tenant_id = $1 AND created_at >= $2 ORDER BY created_at DESC, id LIMIT $3",
+		string(t), micros(t0), limit)
+}
+
+// CancelMaintenance cancels a window (once: ECONFLICT after).
+func (tx *Tx) CancelMaintenance(ctx context.Context, id string, at time.Time) error {
+	t, err := tx.platform()
+	if err != nil {
+		return err
+	}
+	res, err := tx.exec(ctx, "UPDATE status_maintenance SET cancelled_at = $1 WHERE tenant_id = $2 AND id = $3 AND cancelled_at IS NULL",
+		micros(at), string(t), id)
+	if err != nil {
+		return fmt.Errorf("cancelling maintenance: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
+		if err != nil {
+			return fmt.Errorf("cancelling maintenance: %w", err)
+		}
+		return strongroom.Errorf(strongroom.ECONFLICT, "the maintenance window is cancelled already")
+	}
+	return nil
+}
+
+const statusUpdateColumns = "id, title, body, state, components, created_at"
+
+// CreateStatusUpdate inserts a status update.
+func (tx *Tx) CreateStatusUpdate(ctx context.Context, u *strongroom.StatusUpdate) error {
+	t, err := tx.platform()
+	if err != nil {
+		return err
+	}
+	comps, err := json.Marshal(u.Components)
+	if err != nil {
+		return fmt.Errorf("encoding components: %w", err)
+	}
+	_, err = tx.exec(ctx, "INSERT INTO status_updates (tenant_id, "+statusUpdateColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7)",
+		string(t), u.ID, u.Title, u.Body, u.State, string(comps), micros(u.CreatedAt))
+	if err != nil {
+		return fmt.Errorf("inserting status update: %w", err)
+	}
+	return nil
+}
+
+func scanStatusUpdate(row interface{ Scan(...any) error }) (*strongroom.StatusUpdate, error) {
+	var u strongroom.StatusUpdate
+	var comps string
+	var created int64
+	if err := row.Scan(&u.ID, &u.Title, &u.Body, &u.State, &comps, &created); err != nil {
+		return nil, fmt.Errorf("reading status update: %w", err)
+	}
+	if err := json.Unmarshal([]byte(comps), &u.Components); err != nil {
+		return nil, fmt.Errorf("decoding components: %w", err)
+	}
+	u.CreatedAt = fromMicros(created)
+	return &u, nil
+}
+
+// StatusUpdates lists the updates posted since t0, newest first, at most limit.
+func (tx *Tx) StatusUpdates(ctx context.Context, t0 time.Time, limit int) ([]strongroom.StatusUpdate, error) {
+	t, err := tx.platform()
+	if err != nil {
+		return nil, err
+	}
+	return list(ctx, tx.q, "status updates", scanStatusUpdate,
+		"SELECT "+statusUpdateColumns+" FROM status_updates WHERE tenant_id = $1 AND created_at >= $2 ORDER BY created_at DESC, id LIMIT $3",
+		string(t), micros(t0), limit)
+}
+
+// Status subscribers: the same rules as subprocessor subscribers, their own table.
+
+func (tx *Tx) statusSubscriber(ctx context.Context, where string, arg any) (*strongroom.StatusSubscriber, error) {
+	t, err := tx.platform()
+	if err != nil {
+		return nil, err
+	}
+	return scanSubscriber(tx.q.QueryRowContext(ctx, "SELECT "+subscriberColumns+" FROM status_subscribers WHERE tenant_id = $1 AND "+where+" = $2", string(t), arg))
+}
+
+// StatusSubscriberByEmail returns the status subscription of an address.
+func (tx *Tx) StatusSubscriberByEmail(ctx context.Context, email string) (*strongroom.StatusSubscriber, error) {
+	return tx.statusSubscriber(ctx, "email", email)
+}
+
+// StatusSubscriberByToken returns the status subscription whose token hashes to hash.
+func (tx *Tx) StatusSubscriberByToken(ctx context.Context, hash []byte) (*strongroom.StatusSubscriber, error) {
+	return tx.statusSubscriber(ctx, "token_hash", hash)
+}
+
+// PutStatusSubscriber inserts a subscription or, for an unconfirmed one,
+// replaces its token.
+func (tx *Tx) PutStatusSubscriber(ctx context.Context, s *strongroom.StatusSubscriber) error {
+	t, err := tx.platform()
+	if err != nil {
+		return err
+	}
+	_, err = tx.exec(ctx, `INSERT INTO status_subscribers (tenant_id, `+subscriberColumns+`) VALUES ($1, $2, $3, $4, NULL, $5)
+		ON CONFLICT (tenant_id, email) DO UPDATE SET token_hash = excluded.token_hash WHERE status_subscribers.confirmed_at IS NULL`,
+		string(t), s.ID, s.Email, s.TokenHash, micros(s.CreatedAt))
+	if err != nil {
+		return fmt.Errorf("storing status subscriber: %w", err)
+	}
+	return nil
+}
+
+// ConfirmStatusSubscriber marks a status subscription confirmed.
+func (tx *Tx) ConfirmStatusSubscriber(ctx context.Context, id string, at time.Time) error {
+	t, err := tx.platform()
+	if err != nil {
+		return err
+	}
+	_, err = tx.exec(ctx, "UPDATE status_subscribers SET confirmed_at = $1 WHERE tenant_id = $2 AND id = $3 AND confirmed_at IS NULL",
+		micros(at), string(t), id)
+	if err != nil {
+		return fmt.Errorf("confirming status subscriber: %w", err)
+	}
+	return nil
+}
+
+// DeleteStatusSubscriber removes a status subscription.
+func (tx *Tx) DeleteStatusSubscriber(ctx context.Context, id string) error {
+	t, err := tx.platform()
+	if err != nil {
+		return err
+	}
+	res, err := tx.exec(ctx, "DELETE FROM status_subscribers WHERE tenant_id = $1 AND id = $2", string(t), id)
+	return affectedOne(res, err, "status subscription")
+}
+
+// ConfirmedStatusSubscribers lists the confirmed status subscriptions.
+func (tx *Tx) ConfirmedStatusSubscribers(ctx context.Context) ([]strongroom.StatusSubscriber, error) {
+	t, err := tx.platform()
+	if err != nil {
+		return nil, err
+	}
+	return list(ctx, tx.q, "status subscribers", scanSubscriber,
+		"SELECT "+subscriberColumns+" FROM status_subscribers WHERE tenant_id = $1 AND confirmed_at IS NOT NULL ORDER BY id", string(t))
+}
+
+// SetStatusSubscriberToken replaces a subscription's token hash (a fresh
+// unsubscribe link in each message).
+func (tx *Tx) SetStatusSubscriberToken(ctx context.Context, id string, hash []byte) error {
+	t, err := tx.platform()
+	if err != nil {
+		return err
+	}
+	res, err := tx.exec(ctx, "UPDATE status_subscribers SET token_hash = $1 WHERE tenant_id = $2 AND id = $3", hash, string(t), id)
+	return affectedOne(res, err, "status subscription")
+}

@@ -1,0 +1,133 @@
+package store_test
+
+import (
+	"context"
+	"database/sql"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"strongroom.dev/strongroom"
+	"strongroom.dev/strongroom/internal/testkit"
+	"strongroom.dev/strongroom/store"
+)
+
+// TestPostgresStatusRowLevelSecurity: the status page's rows belong to the
+// platform tenant; the database hides them from an organization-bound
+// transaction and refuses planting one there.
+func TestPostgresStatusRowLevelSecurity(t *testing.T) {
+	s, pdb := testkit.OpenPostgresStore(t)
+	ctx := context.Background()
+	now := time.Now().UTC()
+	id := func() string { return uuid.Must(uuid.NewV7()).String() }
+	org := strongroom.Organization{ID: strongroom.TenantID(id()), Name: "alpha", CreatedAt: now}
+	if err := s.Write(ctx, store.TenantScope(org.ID), func(tx *store.Tx) error { return tx.CreateOrganization(ctx, &org) }); err != nil {
+		t.Fatal(err)
+	}
+	err := s.Write(ctx, store.TenantScope(strongroom.PlatformTenant), func(tx *store.Tx) error {
+		if err := tx.RecordStatus(ctx, strongroom.StatusComponent{Component: "api", State: "operational", Detail: "d", CheckedAt: now}, 20000); err != nil {
+			return err
+		}
+		if err := tx.CreateMaintenance(ctx, &strongroom.StatusMaintenance{ID: id(), Title: "t", Body: "b", Components: []string{"api"},
+			StartsAt: now, EndsAt: now.Add(time.Hour), CreatedAt: now}); err != nil {
+			return err
+		}
+		if err := tx.CreateStatusUpdate(ctx, &strongroom.StatusUpdate{ID: id(), Title: "t", Body: "b", State: "resolved", Components: []string{}, CreatedAt: now}); err != nil {
+			return err
+		}
+		return tx.PutStatusSubscriber(ctx, &strongroom.StatusSubscriber{ID: id(), Email: "a@example.com", TokenHash: []byte(id()), CreatedAt: now})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := openRaw(t, pdb.AppURL)
+	for _, table := range []string{"status_components", "status_days", "status_maintenance", "status_updates", "status_subscribers"} {
+		for tenant, want := range map[strongroom.TenantID]int{strongroom.PlatformTenant: 1, org.ID: 0} {
+			var n int
+			if err := inTx(t, app, tenant, func(tx *sql.Tx) error {
+				return tx.QueryRowContext(ctx, "SELECT count(*) FROM "+table).Scan(&n)
+			}); err != nil {
+				t.Fatalf("%s: %v", table, err)
+			}
+			if n != want {
+				t.Errorf("%s: tenant %s sees %d rows, want %d", table, tenant, n, want)
+			}
+		}
+	}
+	err = inTx(t, app, org.ID, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, "INSERT INTO status_updates (tenant_id, id, title, body, state, components, created_at) VALUES ($1, 'planted', 't', 'b', 'resolved', '[]', 0)",
+			string(strongroom.PlatformTenant))
+		return err
+	})
+	if err == nil {
+		t.Error("an organization-bound transaction planted a status update")
+	}
+	err = s.Read(ctx, store.TenantScope(org.ID), func(tx *store.Tx) error {
+		_, err := tx.StatusComponents(ctx)
+		return err
+	})
+	if err == nil {
+		t.Error("the store listed status rows in an organization-bound transaction")
+	}
+}
+
+// TestStatusDayCounters: results are counted per component and day, a
+// component keeps "since" while its state holds, and pruning drops old days.
+// Both engines.
+func TestStatusDayCounters(t *testing.T) {
+	for _, e := range testkit.Engines() {
+		t.Run(e.Name, func(t *testing.T) {
+			s := e.Open(t)
+			ctx := context.Background()
+			t0 := time.Date(2026, 11, 20, 23, 59, 0, 0, time.UTC)
+			rec := func(state string, at time.Time, day int64) {
+				t.Helper()
+				if err := s.Write(ctx, store.TenantScope(strongroom.PlatformTenant), func(tx *store.Tx) error {
+					return tx.RecordStatus(ctx, strongroom.StatusComponent{Component: "email", State: state, Detail: "d", CheckedAt: at}, day)
+				}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			rec("operational", t0, 100)
+			rec("operational", t0.Add(time.Minute), 101)
+			rec("outage", t0.Add(2*time.Minute), 101)
+			rec("not_monitored", t0.Add(3*time.Minute), 101) // stored as current, not counted
+			rec("outage", t0.Add(4*time.Minute), 101)
+			var comps []strongroom.StatusComponent
+			var days []strongroom.StatusDay
+			read := func() {
+				t.Helper()
+				if err := s.Read(ctx, store.TenantScope(strongroom.PlatformTenant), func(tx *store.Tx) error {
+					var err error
+					if comps, err = tx.StatusComponents(ctx); err != nil {
+						return err
+					}
+					days, err = tx.StatusDays(ctx, 0)
+					return err
+				}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			read()
+			if len(comps) != 1 || comps[0].State != "outage" || !comps[0].Since.Equal(t0.Add(4*time.Minute)) {
+				t.Errorf("current %+v", comps)
+			}
+			if len(days) != 2 || days[0].Day != 100 || days[0].Operational != 1 || days[1].Operational != 1 || days[1].Outage != 2 {
+				t.Errorf("days %+v", days)
+			}
+			rec("outage", t0.Add(5*time.Minute), 101)
+			read()
+			if !comps[0].Since.Equal(t0.Add(4 * time.Minute)) {
+				t.Errorf("since moved while the state held: %+v", comps[0])
+			}
+			if err := s.Write(ctx, store.TenantScope(strongroom.PlatformTenant), func(tx *store.Tx) error { return tx.PruneStatusDays(ctx, 101) }); err != nil {
+				t.Fatal(err)
+			}
+			read()
+			if len(days) != 1 || days[0].Day != 101 || days[0].Outage != 3 {
+				t.Errorf("after pruning %+v", days)
+			}
+		})
+	}
+}
