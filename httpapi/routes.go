@@ -160,5 +160,9 @@ func (s *Server) routeTable() []Route {
 		{http.MethodGet, "/api/v1/operator/subprocessors", access.Operator, "List subprocessors with their announcements", s.listSubprocessors},
 		{http.MethodPost, "/api/v1/operator/subprocessors", access.Operator, "Add a subprocessor from a date at least the notice period ahead", s.createSubprocessor},
 		{http.MethodPost, "/api/v1/operator/subprocessors/{subprocessor}/end", access.Operator, "Schedule a subprocessor's removal", s.endSubprocessor},
+
+		// The public trust page's data and questionnaire (docs/trust.md, "Trust page").
+		{http.MethodGet, "/trust.json", access.Public, "The trust page's claims, each with its source", s.trustJSON},
+		{http.MethodGet, "/trust/questionnaire.csv", access.Public, "Security questionnaire answered from the trust page's claims", s.trustQuestionnaire},
 	}
 }

@@ -73,6 +73,8 @@ type Config struct {
 	Lifecycle LifecycleConfig
 	// Trust configures incidents, disclosure and subprocessors.
 	Trust TrustConfig
+	// TrustPage tells the public trust page how the server was started.
+	TrustPage TrustPageConfig
 }
 
 // Service is Strongroom's application service.
@@ -118,7 +120,8 @@ type Service struct {
 	// afterShred runs after an organization's keys are destroyed and its
 	// data purged (OnShred); nil: nothing.
 	afterShred atomic.Pointer[func(context.Context, strongroom.TenantID) error]
-	trust *trustState // incidents, disclosure, subprocessors (trust.go)
+	trust      *trustState     // incidents, disclosure, subprocessors (trust.go)
+	trustPage  *trustPageState // the public trust page (trustpage.go)
 }
 
 // New returns a Service.
@@ -181,6 +184,7 @@ func New(cfg Config) (*Service, error) {
 	if s.trust, err = newTrustState(cfg.Trust, func() time.Time { return s.now() }); err != nil {
 		return nil, err
 	}
+	s.trustPage = &trustPageState{cfg: cfg.TrustPage}
 	s.hashes = newHashScheduler(max(2, runtime.GOMAXPROCS(0)))
 	enabled := cfg.Store.Engine() == store.SQLite
 	s.sessions = newCache[string, *strongroom.Session](enabled, 10000)

@@ -109,6 +109,9 @@ type view struct {
 	Form   url.Values        // values to fill back in (never secrets)
 	Data   any
 	Wide   bool // a page that uses the full width
+	// CacheControl replaces the default "no-store" (public pages that are
+	// the same for everyone, such as /trust).
+	CacheControl string
 }
 
 // Value returns the submitted value of a form field.
@@ -152,6 +155,9 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, pag
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
+	if v.CacheControl != "" {
+		h.Set("Cache-Control", v.CacheControl)
+	}
 	w.WriteHeader(status)
 	if err := t.ExecuteTemplate(w, "layout.html", v); err != nil {
 		c.log.Error("console: rendering", "page", page, "err", err, "request_id", strongroom.PrincipalFrom(r.Context()).RequestID)

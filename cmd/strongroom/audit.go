@@ -165,6 +165,9 @@ func runAuditVerify(ctx context.Context, args []string, stdout, stderr io.Writer
 		}
 	}
 	fmt.Fprintf(stdout, "%d chains, %d events: %d sealed, %d unsealed; %d problems\n", len(reports), events, sealed, unsealed, problems)
+	if err := audit.RecordVerification(ctx, st, reports, time.Now()); err != nil {
+		return err
+	}
 	if problems > 0 {
 		return fmt.Errorf("the audit log failed verification: %d problems", problems)
 	}
