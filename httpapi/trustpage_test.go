@@ -390,3 +390,36 @@ func TestTrustPageBadInput(t *testing.T) {
 		}
 	}
 }
+
+// TestTrustPageNewestVerification: "last verified" is the newest recorded
+// run even when more than a page (1000) of runs lie in the window, and a
+// failed run says so.
+func TestTrustPageNewestVerification(t *testing.T) {
+	ctx := context.Background()
+	for _, e := range testkit.Engines() {
+		t.Run(e.Name, func(t *testing.T) {
+			env := &mfaTEnv{st: e.Open(t), clock: &testClock{}}
+			env.srv = testkit.NewServerWithConfig(t, env.st, testkit.ServerConfig{Service: func(_ string, cfg *service.Config) { cfg.Now = env.clock.Now }})
+			start := env.clock.Now().Add(-time.Hour)
+			for i := range 1001 {
+				var reports []audit.ChainReport
+				if i == 1000 {
+					reports = []audit.ChainReport{{}}
+					reports[0].Dropped = 1 // a chain with problems
+				}
+				if err := audit.RecordVerification(ctx, env.st, reports, start.Add(time.Duration(i)*time.Second)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			p := trustPageOf(t, env.srv)
+			c := p.Claim("audit.last_verified")
+			if c == nil {
+				t.Fatal("no audit.last_verified claim")
+			}
+			v, _ := c.Value.(map[string]any)
+			if v["ok"] != false || !strings.HasSuffix(c.Answer, ", found problems") {
+				t.Errorf("last verification %+v, want the newest (failed) run", c)
+			}
+		})
+	}
+}

@@ -164,10 +164,7 @@ func (s *Service) computeTrustPage(ctx context.Context, now time.Time) (*trust.P
 		if cp, err = tx.LastAuditCheckpoint(ctx); err != nil {
 			return err
 		}
-		links, err := tx.QueryAuditEvents(ctx, store.AuditQuery{Action: "audit.verify", From: now.AddDate(-1, 0, 0), Limit: 1000})
-		if n := len(links); err == nil && n > 0 {
-			verified = &links[n-1]
-		}
+		verified, err = lastVerification(ctx, tx, now)
 		return err
 	})
 	if err != nil {
@@ -301,4 +298,33 @@ func (s *Service) trustBackups(ctx context.Context, now time.Time, add func(trus
 	add(b)
 	add(d)
 	return nil
+}
+
+// lastVerification finds the newest audit.verify event of the bound (platform)
+// log in the past year: it looks in growing windows back from now, so the usual
+// case (a run in the past day) reads little, and pages through a window to its
+// end, since the query answers oldest first.
+func lastVerification(ctx context.Context, tx *store.Tx, now time.Time) (*store.AuditLink, error) {
+	const limit = 1000
+	for _, back := range []time.Duration{24 * time.Hour, 30 * 24 * time.Hour, 366 * 24 * time.Hour} {
+		var last *store.AuditLink
+		q := store.AuditQuery{Action: "audit.verify", From: now.Add(-back), Limit: limit}
+		for {
+			links, err := tx.QueryAuditEvents(ctx, q)
+			if err != nil {
+				return nil, err
+			}
+			if n := len(links); n > 0 {
+				last = &links[n-1]
+				q.After = last.Seq
+			}
+			if len(links) < limit {
+				break
+			}
+		}
+		if last != nil {
+			return last, nil
+		}
+	}
+	return nil, nil
 }

@@ -109,8 +109,9 @@ type view struct {
 	Form   url.Values        // values to fill back in (never secrets)
 	Data   any
 	Wide   bool // a page that uses the full width
-	// CacheControl replaces the default "no-store" (public pages that are
-	// the same for everyone, such as /trust).
+	// CacheControl replaces the default "no-store" for public pages that are
+	// the same for everyone, such as /trust: render then neither looks up the
+	// signed-in user nor takes the flash message (no Set-Cookie).
 	CacheControl string
 }
 
@@ -140,7 +141,8 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, pag
 	if !ok {
 		panic("web: no page template " + page) // a programmer mistake
 	}
-	if v.Me == nil {
+	public := v.CacheControl != "" // the same for everyone: no user, no flash
+	if v.Me == nil && !public {
 		if p := strongroom.PrincipalFrom(r.Context()); p.Authenticated() && p.Session != nil {
 			if me, err := c.svc.Me(r.Context()); err == nil {
 				v.Me = me
@@ -149,7 +151,7 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, pag
 			}
 		}
 	}
-	if v.Flash == "" {
+	if v.Flash == "" && !public {
 		v.Flash = takeFlash(w, r)
 	}
 	h := w.Header()
