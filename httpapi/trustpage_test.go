@@ -338,6 +338,9 @@ func TestTrustPageCachedAndQuestionnaire(t *testing.T) {
 				if cc := r.Header.Get("Cache-Control"); cc != "public, max-age=60" {
 					t.Errorf("%s Cache-Control %q", path, cc)
 				}
+				if sc := r.Header.Values("Set-Cookie"); len(sc) != 0 {
+					t.Errorf("%s sets cookies on a cacheable answer: %q", path, sc)
+				}
 			}
 
 			r := testkit.MustStatus(t, call(t, env.srv, "", "GET", "/trust/questionnaire.csv", nil), http.StatusOK)
