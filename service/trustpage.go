@@ -146,7 +146,7 @@ func (s *Service) computeTrustPage(ctx context.Context, now time.Time) (*trust.P
 		methods = append(methods, "security keys and passkeys (WebAuthn)")
 	}
 	add(trust.Claim{ID: "mfa.methods", Section: "Authentication", Question: "Is multi-factor authentication available, and which factors?",
-		Answer: "Yes: " + strings.Join(methods, ", "), Value: methods, Source: "setting: --public-url and WebAuthn configuration (passkeys); TOTP always"})
+		Answer: "Yes: " + strings.Join(methods, ", "), Value: methods, Source: "setting: --public-url (passkeys need an https URL or localhost); TOTP and recovery codes always"})
 	add(trust.Claim{ID: "mfa.operator_enforced", Section: "Authentication", Question: "Must staff (operators) use a second factor?",
 		Answer: fmt.Sprintf("Yes: every operator action needs a session at assurance level %d (a second factor)", OperatorMinAAL), Value: OperatorMinAAL >= 2,
 		Source: "service.OperatorMinAAL, checked by service.EnterOperator"})
