@@ -171,5 +171,8 @@ func (s *Server) routeTable() []Route {
 		{http.MethodPost, "/api/v1/operator/status/maintenance", access.Operator, "Schedule a maintenance window", s.createMaintenance},
 		{http.MethodPost, "/api/v1/operator/status/maintenance/{maintenance}/cancel", access.Operator, "Cancel a maintenance window", s.cancelMaintenance},
 		{http.MethodPost, "/api/v1/operator/status/updates", access.Operator, "Post a public status update", s.postStatusUpdate},
+		// The public trust page's data and questionnaire (docs/trust.md, "Trust page").
+		{http.MethodGet, "/trust.json", access.Public, "The trust page's claims, each with its source", s.trustJSON},
+		{http.MethodGet, "/trust/questionnaire.csv", access.Public, "Security questionnaire answered from the trust page's claims", s.trustQuestionnaire},
 	}
 }

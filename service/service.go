@@ -75,6 +75,8 @@ type Config struct {
 	Trust TrustConfig
 	// Status configures the public status page's probes (INC-04).
 	Status StatusConfig
+	// TrustPage tells the public trust page how the server was started.
+	TrustPage TrustPageConfig
 }
 
 // Service is Strongroom's application service.
@@ -120,8 +122,9 @@ type Service struct {
 	// afterShred runs after an organization's keys are destroyed and its
 	// data purged (OnShred); nil: nothing.
 	afterShred atomic.Pointer[func(context.Context, strongroom.TenantID) error]
-	trust      *trustState  // incidents, disclosure, subprocessors (trust.go)
-	status     *statusState // the status page's probes (status.go)
+	trust      *trustState     // incidents, disclosure, subprocessors (trust.go)
+	status     *statusState    // the status page's probes (status.go)
+	trustPage  *trustPageState // the public trust page (trustpage.go)
 }
 
 // New returns a Service.
@@ -187,6 +190,7 @@ func New(cfg Config) (*Service, error) {
 	if s.status, err = newStatusState(cfg.Status); err != nil {
 		return nil, err
 	}
+	s.trustPage = &trustPageState{cfg: cfg.TrustPage}
 	s.hashes = newHashScheduler(max(2, runtime.GOMAXPROCS(0)))
 	enabled := cfg.Store.Engine() == store.SQLite
 	s.sessions = newCache[string, *strongroom.Session](enabled, 10000)

@@ -253,23 +253,28 @@ type KeyringStats struct {
 	Tenants       int       // tenants with live keys
 	Shredded      int       // tenants whose keys were destroyed
 	OldestCurrent time.Time // creation of the oldest current data key (zero: none)
+	NewestData    time.Time // creation of the newest data key (zero: none)
 	KEKIDs        []string  // master keys that wrap stored keys
 }
 
 // KeyringStats reads the keyring's summary.
 func (s *Store) KeyringStats(ctx context.Context) (KeyringStats, error) {
 	var st KeyringStats
-	var oldest sql.NullInt64
+	var oldest, newest sql.NullInt64
 	err := s.keys.QueryRowContext(ctx, `SELECT
 		(SELECT count(DISTINCT tenant_id) FROM `+s.keysTable+` WHERE kind = 'data'),
 		(SELECT count(*) FROM `+s.keysTable+` WHERE kind = 'shredded'),
-		(SELECT min(created_at) FROM (SELECT max(created_at) AS created_at FROM `+s.keysTable+` WHERE kind = 'data' GROUP BY tenant_id) AS current_keys)`).
-		Scan(&st.Tenants, &st.Shredded, &oldest)
+		(SELECT min(created_at) FROM (SELECT max(created_at) AS created_at FROM `+s.keysTable+` WHERE kind = 'data' GROUP BY tenant_id) AS current_keys),
+		(SELECT max(created_at) FROM `+s.keysTable+` WHERE kind = 'data')`).
+		Scan(&st.Tenants, &st.Shredded, &oldest, &newest)
 	if err != nil {
 		return st, fmt.Errorf("reading keyring summary: %w", err)
 	}
 	if oldest.Valid {
 		st.OldestCurrent = fromMicros(oldest.Int64)
+	}
+	if newest.Valid {
+		st.NewestData = fromMicros(newest.Int64)
 	}
 	rows, err := s.keys.QueryContext(ctx, "SELECT DISTINCT kek_id FROM "+s.keysTable+" WHERE kind <> 'shredded' ORDER BY kek_id")
 	if err != nil {

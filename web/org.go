@@ -13,6 +13,7 @@ import (
 // templates/pages/ (docs/console.md).
 func (c *Console) routes() {
 	c.page("GET /{$}", c.home)
+	c.trustRoutes()
 	c.page("GET /signup", c.signupPage)
 	c.page("POST /signup", c.signup)
 	c.page("GET /signin", c.signinPage)

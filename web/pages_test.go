@@ -52,6 +52,7 @@ func TestEveryPageCSP(t *testing.T) {
 		method string
 		body   string
 		want   int
+		cache  string // Cache-Control; default no-store
 	}{
 		{path: "/", want: 200},
 		{path: "/signup", want: 200},
@@ -71,6 +72,9 @@ func TestEveryPageCSP(t *testing.T) {
 		{path: "/status/unsubscribe?token=x", want: 200},
 		{path: "/status/subscribe", method: "POST", body: "email=bad", want: 422},
 		{path: "/status/confirm", method: "POST", body: "token=sts_nonsense", want: 404},
+		{path: "/trust", want: 200, cache: "public, max-age=60"},
+		{path: "/trust", cookie: cookie, want: 200, cache: "public, max-age=60"}, // the same for everyone
+		{path: "/trust?x=1", want: 400},
 		{path: "/signin", method: "POST", body: "email=a%40example.com&password=wrong-but-long-enough", want: 401},
 		{path: "/signup", method: "POST", body: "email=bad&password=x&organization=", want: 422},
 		{path: "/orgs/" + acct.OrgID, cookie: cookie, want: 200},
@@ -157,8 +161,15 @@ func TestEveryPageCSP(t *testing.T) {
 			if m := inlineCode(body); m != "" {
 				t.Errorf("page has inline code the CSP forbids: %q", m)
 			}
-			if r.Header.Get("Cache-Control") != "no-store" {
-				t.Errorf("Cache-Control %q, want no-store", r.Header.Get("Cache-Control"))
+			wantCache := p.cache
+			if wantCache == "" {
+				wantCache = "no-store"
+			}
+			if r.Header.Get("Cache-Control") != wantCache {
+				t.Errorf("Cache-Control %q, want %s", r.Header.Get("Cache-Control"), wantCache)
+			}
+			if p.cache != "" && (strings.Contains(body, "csp@example.com") || len(r.Header.Values("Set-Cookie")) > 0) {
+				t.Errorf("a cacheable page names the signed-in user or sets a cookie")
 			}
 		})
 	}

@@ -133,6 +133,10 @@ type view struct {
 	// PendingNotices is how many breach notices of the organization in view
 	// no Admin has acknowledged (Admins only): the banner on its pages.
 	PendingNotices int
+	// CacheControl replaces the default "no-store" for public pages that are
+	// the same for everyone, such as /trust: render then neither looks up the
+	// signed-in user nor takes the flash message (no Set-Cookie).
+	CacheControl string
 }
 
 // Value returns the submitted value of a form field.
@@ -176,7 +180,8 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, pag
 	if !ok {
 		panic("web: no page template " + page) // a programmer mistake
 	}
-	if v.Me == nil {
+	public := v.CacheControl != "" // the same for everyone: no user, no flash
+	if v.Me == nil && !public {
 		if p := strongroom.PrincipalFrom(r.Context()); p.Authenticated() && p.Session != nil {
 			if me, err := c.svc.Me(r.Context()); err == nil {
 				v.Me = me
@@ -185,13 +190,18 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, pag
 			}
 		}
 	}
-	if v.Flash == "" {
+	if v.Flash == "" && !public {
 		v.Flash = takeFlash(w, r)
 	}
-	v.PendingNotices = c.pendingNotices(r, v)
+	if !public {
+		v.PendingNotices = c.pendingNotices(r, v)
+	}
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
+	if v.CacheControl != "" {
+		h.Set("Cache-Control", v.CacheControl)
+	}
 	w.WriteHeader(status)
 	if err := t.ExecuteTemplate(w, "layout.html", v); err != nil {
 		c.log.Error("console: rendering", "page", page, "err", err, "request_id", strongroom.PrincipalFrom(r.Context()).RequestID)

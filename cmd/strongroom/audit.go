@@ -25,7 +25,8 @@ const auditUsage = `Usage: strongroom audit <command> [flags]
 Commands:
   verify [--tenant ID] [--public-key KEY]   recompute every audit chain from its start, check every
                                             seal and every checkpoint (database and folder); exits 1
-                                            on any problem, naming the first bad event
+                                            on any problem, naming the first bad event; records the
+                                            run in the platform log (audit.verify, shown on /trust)
   verify --file FILE --public-key KEY       verify an export (GET /api/v1/orgs/{org}/audit/export)
                                             offline, without a database or configuration; exits 1
                                             naming the first bad line
@@ -95,7 +96,7 @@ func runAuditVerify(ctx context.Context, args []string, stdout, stderr io.Writer
 	if wantsFileVerify(args) {
 		return runAuditVerifyFile(args, stdout, stderr)
 	}
-	fs := newFlagSet("audit verify", "Recompute every audit chain from its start and check every seal and checkpoint; exit 1 on any problem", stderr)
+	fs := newFlagSet("audit verify", "Recompute every audit chain from its start and check every seal and checkpoint; exit 1 on any problem. Each run is recorded in the platform audit log (audit.verify), which /trust shows", stderr)
 	tenant := fs.String("tenant", "", "verify only this organization's chain (the platform's: "+string(strongroom.PlatformTenant)+")")
 	pubFlag := fs.String("public-key", "", "base64 Ed25519 public key the checkpoints must verify with, as printed by 'strongroom audit public-key' "+
 		"(default: the key in the keyring, which needs the master key; a copy kept elsewhere also catches a replaced key)")
@@ -165,6 +166,9 @@ func runAuditVerify(ctx context.Context, args []string, stdout, stderr io.Writer
 		}
 	}
 	fmt.Fprintf(stdout, "%d chains, %d events: %d sealed, %d unsealed; %d problems\n", len(reports), events, sealed, unsealed, problems)
+	if err := audit.RecordVerification(ctx, st, reports, time.Now()); err != nil {
+		return err
+	}
 	if problems > 0 {
 		return fmt.Errorf("the audit log failed verification: %d problems", problems)
 	}

@@ -178,7 +178,7 @@ func openApp(ctx context.Context, cfg *Config, stderr io.Writer, serving bool) (
 		Mailer: sender, Outbox: outbox, BaseURL: cfg.consoleURL(), Passkeys: passkeys, Observer: mx.observer(),
 		Backups: catalog, Lifecycle: service.LifecycleConfig{AuditRetentionMinDays: cfg.AuditRetentionMinDays,
 			DSRDeadline: cfg.DSRDeadline, TerminationWindow: cfg.TerminationWindow}, Trust: cfg.trust(),
-		Status: statusCfg})
+		Status: statusCfg, TrustPage: cfg.trustPage()})
 	if err != nil {
 		closeCatalog()
 		closeKeys()

@@ -1,0 +1,330 @@
+package service
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"strongroom.dev/strongroom"
+	"strongroom.dev/strongroom/backup"
+	"strongroom.dev/strongroom/certs"
+	"strongroom.dev/strongroom/store"
+	"strongroom.dev/strongroom/trust"
+)
+
+// The public trust page (issue 8, item 6): every claim is computed from the
+// running system's settings and stored evidence, with its source named, and
+// the answer is kept for TrustPageCacheFor so that /trust cannot be used to
+// load the database.
+
+// TLS modes of TrustPageConfig.TLSMode.
+const (
+	TLSModeOff   = "off"   // plain HTTP (development)
+	TLSModeFiles = "files" // Strongroom terminates TLS with certificate files
+	TLSModeACME  = "acme"  // Strongroom terminates TLS with ACME certificates
+	TLSModeProxy = "proxy" // a trusted proxy terminates TLS (--tls-proxy)
+)
+
+// TrustPageConfig says what the trust page cannot read from the store: how
+// the server was started.
+type TrustPageConfig struct {
+	// TLSMode is one of the TLSMode constants; "" is TLSModeOff.
+	TLSMode string
+	// MasterKeySource is the kind of master key source: "key file",
+	// "environment variable", or the KMS kind ("hashivault", "awskms",
+	// "gcpkms"); never a path, URL or key id.
+	MasterKeySource string
+}
+
+// TrustPageCacheFor is how long a computed trust page is served before it is
+// computed again.
+const TrustPageCacheFor = time.Minute
+
+// OperatorMinAAL is the authentication assurance level operator work needs
+// (EnterOperator): a second factor.
+const OperatorMinAAL = 2
+
+type trustPageState struct {
+	cfg  TrustPageConfig
+	mu   sync.Mutex
+	page *trust.Page
+}
+
+// TrustPage returns the public trust page, computed at most once per
+// TrustPageCacheFor. Public facts only (counts, ages, settings); no access
+// decision and no audit event, like the other public pages.
+func (s *Service) TrustPage(ctx context.Context) (*trust.Page, error) {
+	tp := s.trustPage
+	tp.mu.Lock()
+	defer tp.mu.Unlock()
+	now := s.clock()
+	if tp.page != nil && now.Sub(tp.page.GeneratedAt) < TrustPageCacheFor && !now.Before(tp.page.GeneratedAt) {
+		return tp.page, nil
+	}
+	p, err := s.computeTrustPage(ctx, now)
+	if err != nil {
+		return nil, fmt.Errorf("computing the trust page: %w", err)
+	}
+	tp.page = p
+	return p, nil
+}
+
+func day(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }
+
+func (s *Service) computeTrustPage(ctx context.Context, now time.Time) (*trust.Page, error) {
+	p := &trust.Page{GeneratedAt: now}
+	add := func(c trust.Claim) { p.Claims = append(p.Claims, c) }
+
+	// Transport.
+	cfg := s.trustPage.cfg
+	mode := cfg.TLSMode
+	if mode == "" {
+		mode = TLSModeOff
+	}
+	modeAnswer := map[string]string{
+		TLSModeOff:   "No: the server speaks plain HTTP (development mode)",
+		TLSModeFiles: "Yes: Strongroom terminates TLS with the operator's certificate",
+		TLSModeACME:  "Yes: Strongroom terminates TLS with certificates obtained through ACME",
+		TLSModeProxy: "Yes: TLS is terminated by a trusted proxy in front of Strongroom; HSTS is sent",
+	}[mode]
+	add(trust.Claim{ID: "tls.mode", Section: "Encryption in transit", Question: "Is all traffic encrypted in transit with TLS?",
+		Answer: modeAnswer, Value: mode, Source: "setting: --tls-cert/--tls-key, --acme-domains, --tls-proxy"})
+	pol := certs.ServerTLSConfig()
+	if mode == TLSModeFiles || mode == TLSModeACME {
+		suites := certs.IntermediateCipherSuites()
+		names := make([]string, len(suites))
+		for i, id := range suites {
+			names[i] = tls.CipherSuiteName(id)
+		}
+		add(trust.Claim{ID: "tls.min_version", Section: "Encryption in transit", Question: "What is the minimum TLS version accepted?",
+			Answer: tls.VersionName(pol.MinVersion), Value: tls.VersionName(pol.MinVersion), Source: "certs.ServerTLSConfig (the listener's TLS policy)"})
+		add(trust.Claim{ID: "tls.cipher_suites", Section: "Encryption in transit", Question: "Which TLS 1.2 cipher suites are accepted?",
+			Answer: strings.Join(names, ", ") + " (TLS 1.3: Go's AEAD suites)", Value: names, Source: "certs.IntermediateCipherSuites (Mozilla intermediate profile)"})
+	} else {
+		why := "not applicable: TLS is not enabled"
+		if mode == TLSModeProxy {
+			why = "set by the trusted proxy that terminates TLS, not by Strongroom"
+		}
+		add(trust.Claim{ID: "tls.min_version", Section: "Encryption in transit", Question: "What is the minimum TLS version accepted?",
+			Answer: why, Value: nil, Source: "setting: --tls-proxy / no TLS configured"})
+		add(trust.Claim{ID: "tls.cipher_suites", Section: "Encryption in transit", Question: "Which TLS 1.2 cipher suites are accepted?",
+			Answer: why, Value: nil, Source: "setting: --tls-proxy / no TLS configured"})
+	}
+
+	// Encryption at rest.
+	ks, err := s.store.KeyringStats(ctx)
+	if err != nil {
+		return nil, err
+	}
+	add(trust.Claim{ID: "at_rest.algorithm", Section: "Encryption at rest", Question: "Is customer data encrypted at rest, and with what?",
+		Answer: "Yes: AES-256-GCM envelope encryption with a data key per organization, wrapped by a master key", Value: "AES-256-GCM",
+		Source: "package envelope (the only cipher records are sealed with)"})
+	src := cfg.MasterKeySource
+	if src == "" {
+		src = "unknown"
+	}
+	add(trust.Claim{ID: "at_rest.master_key_source", Section: "Encryption at rest", Question: "Where is the master key kept?",
+		Answer: src, Value: src, Source: "setting: --master-key-file, --master-key-env or --kms"})
+	ageClaim := func(id, q string, at time.Time, what string) {
+		c := trust.Claim{ID: id, Section: "Encryption at rest", Question: q, Source: "keyring: " + what}
+		if at.IsZero() {
+			c.Answer = "no data keys yet"
+		} else {
+			c.Answer, c.Value = trust.Age(now.Sub(at)), int(now.Sub(at)/(24*time.Hour))
+		}
+		add(c)
+	}
+	ageClaim("at_rest.oldest_key_age_days", "How old is the oldest data key in use (days)?", ks.OldestCurrent, "creation time of the oldest current data key")
+	ageClaim("at_rest.newest_key_age_days", "How old is the newest data key (days)?", ks.NewestData, "creation time of the newest data key (a rotation resets it)")
+
+	// Authentication.
+	methods := []string{"authenticator app (TOTP)", "recovery codes"}
+	if s.passkeys != nil {
+		methods = append(methods, "security keys and passkeys (WebAuthn)")
+	}
+	add(trust.Claim{ID: "mfa.methods", Section: "Authentication", Question: "Is multi-factor authentication available, and which factors?",
+		Answer: "Yes: " + strings.Join(methods, ", "), Value: methods, Source: "setting: --public-url (passkeys need an https URL or localhost); TOTP and recovery codes always"})
+	add(trust.Claim{ID: "mfa.operator_enforced", Section: "Authentication", Question: "Must staff (operators) use a second factor?",
+		Answer: fmt.Sprintf("Yes: every operator action needs a session at assurance level %d (a second factor)", OperatorMinAAL), Value: OperatorMinAAL >= 2,
+		Source: "service.OperatorMinAAL, checked by service.EnterOperator"})
+
+	// Backups.
+	if err := s.trustBackups(ctx, now, add); err != nil {
+		return nil, err
+	}
+
+	// Audit log.
+	var cp *store.AuditCheckpoint
+	var verified *store.AuditLink
+	err = s.store.Read(ctx, store.TenantScope(strongroom.PlatformTenant), func(tx *store.Tx) error {
+		var err error
+		if cp, err = tx.LastAuditCheckpoint(ctx); err != nil {
+			return err
+		}
+		verified, err = lastVerification(ctx, tx, now)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	c := trust.Claim{ID: "audit.last_checkpoint", Section: "Audit log", Question: "When was the audit chain last sealed under a signed checkpoint?",
+		Answer: "no checkpoint yet", Source: "audit checkpoints: the platform chain's newest signed checkpoint (the sequencer verifies a chain before signing it)"}
+	if cp != nil {
+		c.Answer, c.Value = day(cp.SignedAt), cp.SignedAt.UTC()
+	}
+	add(c)
+	c = trust.Claim{ID: "audit.last_verified", Section: "Audit log", Question: "When were the audit chains last verified end to end?",
+		Answer: "not verified in the past year", Source: "audit log: the newest 'audit.verify' event ('strongroom audit verify' records each run)"}
+	if verified != nil {
+		ok := verified.Event.Result == strongroom.ResultSuccess
+		res := "passed"
+		if !ok {
+			res = "found problems"
+		}
+		c.Answer = day(verified.Event.Time) + ", " + res
+		c.Value = map[string]any{"at": verified.Event.Time.UTC(), "ok": ok}
+	}
+	add(c)
+
+	// Retention.
+	lc := s.lifecycle
+	add(trust.Claim{ID: "retention.audit_min_days", Section: "Retention and deletion", Question: "How long are audit logs kept at least?",
+		Answer: fmt.Sprintf("%d days (organizations may keep them longer)", lc.AuditRetentionMinDays), Value: lc.AuditRetentionMinDays, Source: "setting: --audit-retention-min-days"})
+	dsr := int(lc.DSRDeadline / (24 * time.Hour))
+	add(trust.Claim{ID: "retention.dsr_deadline_days", Section: "Retention and deletion", Question: "How soon are data-subject requests carried out?",
+		Answer: fmt.Sprintf("within %d days", dsr), Value: dsr, Source: "setting: --dsr-deadline"})
+	tw := int(lc.TerminationWindow / (24 * time.Hour))
+	add(trust.Claim{ID: "retention.termination_window_days", Section: "Retention and deletion", Question: "What happens to data after termination?",
+		Answer: fmt.Sprintf("returned on request for %d days, then crypto-shredded (backups included)", tw), Value: tw, Source: "setting: --termination-window"})
+
+	// Subprocessors.
+	sp, err := s.PublishedSubprocessors(ctx)
+	if err != nil {
+		return nil, err
+	}
+	names := []string{}
+	for _, e := range sp.Current {
+		names = append(names, fmt.Sprintf("%s (%s, %s)", e.Name, e.Purpose, e.Location))
+	}
+	ans := "none"
+	if len(names) > 0 {
+		ans = strings.Join(names, "; ")
+	}
+	add(trust.Claim{ID: "subprocessors.current", Section: "Subprocessors", Question: "Which subprocessors process customer data?",
+		Answer: ans, Value: sp.Current, Source: "subprocessor list (operators' entries in effect now; /subprocessors.json)"})
+	var ups []string
+	for _, u := range sp.Upcoming {
+		ups = append(ups, fmt.Sprintf("%s %s on %s", u.Change, u.Entry.Name, u.EffectiveAt.UTC().Format(time.DateOnly)))
+	}
+	ans = "none announced"
+	if len(ups) > 0 {
+		ans = strings.Join(ups, "; ")
+	}
+	add(trust.Claim{ID: "subprocessors.upcoming", Section: "Subprocessors", Question: fmt.Sprintf("Are customers told of subprocessor changes in advance (%d days' notice)?", sp.NoticeDays),
+		Answer: ans, Value: sp.Upcoming, Source: "subprocessor list (announced changes); setting: --subprocessor-notice-days"})
+
+	// Disclosure and incidents.
+	c = trust.Claim{ID: "disclosure.security_txt", Section: "Vulnerability disclosure", Question: "Is there a security contact (RFC 9116 security.txt)?",
+		Answer: "no: no security contact is configured", Source: "setting: --security-contacts, --security-txt-expires"}
+	if st := s.trust.cfg.SecurityTxt; st != nil {
+		exp := st.Expires(s.now())
+		c.Answer = "Yes: /.well-known/security.txt, expires " + exp.UTC().Format(time.DateOnly)
+		c.Value = map[string]any{"present": true, "expires": exp.UTC(), "contacts": len(st.Contacts)}
+	}
+	add(c)
+	year := now.AddDate(-1, 0, 0)
+	ds, err := s.DisclosureSummary(ctx, year)
+	if err != nil {
+		return nil, err
+	}
+	c = trust.Claim{ID: "disclosure.time_to_acknowledge", Section: "Vulnerability disclosure",
+		Question: fmt.Sprintf("How fast are vulnerability reports acknowledged (target: %d business days)?", s.trust.cfg.AckDays),
+		Answer:   "no reports acknowledged in the past 12 months", Source: "vulnerability reports received in the past 12 months (receipt and acknowledgement times)"}
+	if ds.Acknowledged > 0 {
+		c.Answer = fmt.Sprintf("median %s; %d of %d acknowledged reports on time; %d reports received, %d fixed",
+			ds.MedianAck.Round(time.Minute), ds.AckOnTime, ds.Acknowledged, ds.Reports, ds.Fixed)
+	}
+	c.Value = map[string]any{"reports": ds.Reports, "acknowledged": ds.Acknowledged, "acknowledged_on_time": ds.AckOnTime,
+		"median_seconds": int64(ds.MedianAck / time.Second), "fixed": ds.Fixed}
+	add(c)
+	is, err := s.IncidentSummary(ctx, year)
+	if err != nil {
+		return nil, err
+	}
+	add(trust.Claim{ID: "incidents.last_12_months", Section: "Incidents", Question: "How many incidents and personal-data breaches were there in the past 12 months, and were notices on time?",
+		Answer: fmt.Sprintf("%d incidents, %d personal-data breaches; %d of %d breach notices on time, %d overdue; %d of %d post-incident reports on time",
+			is.Incidents, is.Breaches, is.NoticesOnTime, is.NoticesSent, is.NoticesOverdue, is.ReportsOnTime, is.ReportsPublished),
+		Value:  is,
+		Source: fmt.Sprintf("incident records of the past 12 months; breach window setting --breach-notification-window (%s)", s.trust.cfg.BreachWindow)})
+	return p, nil
+}
+
+// trustBackups adds the backup claims from the backup catalog.
+func (s *Service) trustBackups(ctx context.Context, now time.Time, add func(trust.Claim)) error {
+	b := trust.Claim{ID: "backup.last", Section: "Backups", Question: "Are backups taken, encrypted, and when was the last one?",
+		Answer: "not configured", Source: "backup catalog (--backup-to): newest backup's index"}
+	d := trust.Claim{ID: "backup.last_drill", Section: "Backups", Question: "Are restores tested, and when did the last restore drill succeed?",
+		Answer: "not configured", Source: "backup catalog: recorded restore drills"}
+	if s.backups != nil {
+		list, err := s.backups.List(ctx)
+		if err != nil {
+			return fmt.Errorf("listing backups: %w", err)
+		}
+		b.Answer = "configured; no backup yet"
+		if n := len(list); n > 0 {
+			last := list[n-1]
+			b.Answer = fmt.Sprintf("encrypted (age), last %s (%s ago)", day(last.CreatedAt), trust.Age(now.Sub(last.CreatedAt)))
+			b.Value = last.CreatedAt.UTC()
+		}
+		drills, err := s.backups.Drills(ctx)
+		if err != nil {
+			return fmt.Errorf("listing drills: %w", err)
+		}
+		d.Answer = "configured; no successful drill yet"
+		var ok *backup.DrillResult
+		for i := range drills {
+			if drills[i].OK && (ok == nil || drills[i].StartedAt.After(ok.StartedAt)) {
+				ok = &drills[i]
+			}
+		}
+		if ok != nil {
+			d.Answer = fmt.Sprintf("last successful drill %s (%s ago): %d tables, %d audit chains verified", day(ok.StartedAt), trust.Age(now.Sub(ok.StartedAt)), ok.Tables, ok.Chains)
+			d.Value = ok.StartedAt.UTC()
+		}
+	}
+	add(b)
+	add(d)
+	return nil
+}
+
+// lastVerification finds the newest audit.verify event of the bound (platform)
+// log in the past year: it looks in growing windows back from now, so the usual
+// case (a run in the past day) reads little, and pages through a window to its
+// end, since the query answers oldest first.
+func lastVerification(ctx context.Context, tx *store.Tx, now time.Time) (*store.AuditLink, error) {
+	const limit = 1000
+	for _, back := range []time.Duration{24 * time.Hour, 30 * 24 * time.Hour, 366 * 24 * time.Hour} {
+		var last *store.AuditLink
+		q := store.AuditQuery{Action: "audit.verify", From: now.Add(-back), Limit: limit}
+		for {
+			links, err := tx.QueryAuditEvents(ctx, q)
+			if err != nil {
+				return nil, err
+			}
+			if n := len(links); n > 0 {
+				last = &links[n-1]
+				q.After = last.Seq
+			}
+			if len(links) < limit {
+				break
+			}
+		}
+		if last != nil {
+			return last, nil
+		}
+	}
+	return nil, nil
+}
