@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"strongroom.dev/strongroom"
@@ -44,7 +45,8 @@ type PruneConfig struct {
 	// MinDays is the legal minimum retention: no event younger than this is
 	// ever deleted, whatever the settings say.
 	MinDays int
-	// PlatformDays is the platform chain's retention (0: MinDays). An
+	// PlatformDays is the platform chain's retention (0: MinDays; both 0:
+	// forever). An
 	// organization's is its audit_retention_days setting (0 keeps its events
 	// forever), never less than MinDays.
 	PlatformDays int
@@ -63,7 +65,8 @@ type PruneReport struct {
 	Deleted store.AuditPruned
 }
 
-// Prune deletes, in every organization's chain and the platform's, the events
+// Prune deletes, in every organization's chain and the platform's (and those of
+// purged organizations, after the legal minimum), the events
 // older than the chain's retention, as the holder of PruneLease. For each
 // chain it finds the newest sealed event before the first event within the
 // retention, verifies the chain (a chain with any problem is not pruned:
@@ -99,11 +102,15 @@ func Prune(ctx context.Context, cfg PruneConfig) (PruneReport, error) {
 		return rep, err
 	}
 	rep.Ran = true
-	tenants, err := cfg.Store.OrganizationIDs(ctx)
+	// Every chain: organizations', the platform's, and those of organizations
+	// since purged after termination (kept for the legal minimum).
+	tenants, err := cfg.Store.AuditChainTenants(ctx)
 	if err != nil {
 		return rep, err
 	}
-	tenants = append(tenants, strongroom.PlatformTenant)
+	if !slices.Contains(tenants, strongroom.PlatformTenant) {
+		tenants = append(tenants, strongroom.PlatformTenant)
+	}
 	var errs []error
 	for _, t := range tenants {
 		if err := pruneChain(ctx, cfg, pub, t, &rep); err != nil {
@@ -126,13 +133,28 @@ func Prune(ctx context.Context, cfg PruneConfig) (PruneReport, error) {
 // errStop wraps an error from AfterBatch or a lost lease: the run stops.
 var errStop = errors.New("audit prune stopped")
 
-// retentionDays returns the chain's retention in days; 0 keeps it forever.
+// retentionDays returns the chain's retention in days; 0 keeps it forever. A
+// chain whose organization is gone (purged after termination) is kept for the
+// legal minimum.
 func retentionDays(ctx context.Context, cfg PruneConfig, t strongroom.TenantID) (int, error) {
 	if t == strongroom.PlatformTenant {
-		return max(cfg.PlatformDays, cfg.MinDays, 1), nil
+		d := cfg.PlatformDays
+		if d <= 0 {
+			d = cfg.MinDays
+		}
+		if d <= 0 {
+			return 0, nil
+		}
+		return max(d, cfg.MinDays), nil
 	}
 	var days int
 	err := cfg.Store.Read(ctx, store.TenantScope(t), func(tx *store.Tx) error {
+		if _, err := tx.Organization(ctx); strongroom.ErrorCode(err) == strongroom.ENOTFOUND {
+			days = cfg.MinDays
+			return nil
+		} else if err != nil {
+			return err
+		}
 		s, err := tx.OrgSettings(ctx)
 		if err == nil {
 			days = s.AuditRetentionDays
@@ -284,4 +306,33 @@ func dbPruneMarkers(ctx context.Context, st *store.Store, t strongroom.TenantID)
 		out[i].Prune = true
 	}
 	return out, nil
+}
+
+// RunPruner runs Prune every interval (default 1 hour) until ctx ends, logging
+// its outcome; the lease lets one replica prune at a time.
+func RunPruner(ctx context.Context, cfg PruneConfig, interval time.Duration) {
+	if interval <= 0 {
+		interval = time.Hour
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			rep, err := Prune(ctx, cfg)
+			if ctx.Err() != nil {
+				return
+			}
+			if err != nil {
+				cfg.Logger.Error("audit prune", "err", err)
+			} else if rep.Markers > 0 || !rep.Deleted.Zero() {
+				cfg.Logger.Info("audit prune", "markers", rep.Markers, "events", rep.Deleted.Events)
+			}
+		}
+	}
 }

@@ -338,3 +338,59 @@ func TestDeletingWithoutMarkerDetected(t *testing.T) {
 		})
 	}
 }
+
+// TestExportAfterPrune: a pruned chain's export starts at its prune marker and
+// verifies offline; without the marker line, or with a forged one, it does not.
+func TestExportAfterPrune(t *testing.T) {
+	for _, engine := range engines {
+		t.Run(engine, func(t *testing.T) {
+			e, seqs, _ := prunedEnv(t, engine)
+			ctx := context.Background()
+			plan, err := audit.PlanExport(ctx, e.st, tenantA, []ed25519.PublicKey{e.pub()}, time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			var b strings.Builder
+			if err := audit.Export(ctx, &b, e.st, plan); err != nil {
+				t.Fatal(err)
+			}
+			sum, err := audit.VerifyExport(strings.NewReader(b.String()), e.pub())
+			if err != nil {
+				t.Fatalf("VerifyExport: %v\n%s", err, b.String())
+			}
+			if sum.PrunedThrough != seqs[4] || sum.Events != 5 || sum.ThroughSeq != seqs[9] {
+				t.Errorf("summary %+v, want 5 events after the marker at %d through %d", sum, seqs[4], seqs[9])
+			}
+			lines := strings.SplitAfter(b.String(), "\n")
+			if !strings.Contains(lines[0], `"v":2,`) || !strings.Contains(lines[1], `"prune":true`) {
+				t.Fatalf("header and marker:\n%s%s", lines[0], lines[1])
+			}
+			without := lines[0] + strings.Join(lines[2:], "")
+			if _, err := audit.VerifyExport(strings.NewReader(without), e.pub()); err == nil {
+				t.Error("an export without its prune marker verifies")
+			}
+			// The marker replaced by one under another key.
+			_, forger, _ := ed25519.GenerateKey(rand.Reader)
+			var m auditlog.Checkpoint
+			if err := json.Unmarshal([]byte(`{`+strings.TrimPrefix(strings.TrimSpace(lines[1]), `{"type":"checkpoint",`)), &m); err != nil {
+				t.Fatal(err)
+			}
+			if err := m.Sign(forger); err != nil {
+				t.Fatal(err)
+			}
+			mb, _ := json.Marshal(m)
+			forged := lines[0] + `{"type":"checkpoint",` + string(mb[1:]) + "\n" + strings.Join(lines[2:], "")
+			if _, err := audit.VerifyExport(strings.NewReader(forged), e.pub()); err == nil || !strings.Contains(err.Error(), "prune marker does not verify") {
+				t.Errorf("a forged prune marker: %v", err)
+			}
+			// An event after the marker edited.
+			edited := strings.Replace(b.String(), `"id":"r1"}`, `"id":"r7"}`, 1)
+			if edited == b.String() {
+				t.Fatal("no event to edit")
+			}
+			if _, err := audit.VerifyExport(strings.NewReader(edited), e.pub()); err == nil {
+				t.Error("an edited event verifies")
+			}
+		})
+	}
+}

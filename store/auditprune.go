@@ -165,3 +165,9 @@ func (tx *Tx) AuditPrunePoint(ctx context.Context, cutoff time.Time) (AuditSeal,
 	}
 	return s, nil
 }
+
+// CountAuditCheckpointsBetween counts the bound tenant's checkpoints with
+// after < seq ≤ through.
+func (tx *Tx) CountAuditCheckpointsBetween(ctx context.Context, after, through int64) (int64, error) {
+	return tx.countAudit(ctx, "SELECT count(*) FROM audit_checkpoints WHERE tenant_id = $1 AND seq > $2 AND seq <= $3", after, through)
+}
