@@ -127,3 +127,8 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
     UNION SELECT id FROM c WHERE id IS NOT NULL
     UNION SELECT DISTINCT tenant_id FROM public.audit_prune_markers
 $$;
+
+-- A termination purge deletes the organization's rows in bounded batches, one
+-- transaction each; the rows deleted so far, per table (JSON), are saved with
+-- each batch so the deletion certificate's counts stay exact across restarts.
+ALTER TABLE terminations ADD COLUMN purge_progress TEXT NOT NULL DEFAULT '{}';

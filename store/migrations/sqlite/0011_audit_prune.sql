@@ -50,3 +50,8 @@ WHEN NOT EXISTS (SELECT 1 FROM audit_prune_markers m WHERE m.tenant_id = OLD.ten
 BEGIN
     SELECT RAISE(ABORT, 'audit checkpoints are append-only');
 END;
+
+-- A termination purge deletes the organization's rows in bounded batches, one
+-- transaction each; the rows deleted so far, per table (JSON), are saved with
+-- each batch so the deletion certificate's counts stay exact across restarts.
+ALTER TABLE terminations ADD COLUMN purge_progress TEXT NOT NULL DEFAULT '{}';
