@@ -42,8 +42,15 @@ import (
 // ExportFormat names the format in the header line.
 const ExportFormat = "strongroom-audit-export"
 
-// ExportVersion is the version of the format this package writes and reads.
+// ExportVersion is the version of the format this package writes for a chain
+// that was never pruned; it reads it and ExportVersionPruned.
 const ExportVersion = 1
+
+// ExportVersionPruned is the version written for a chain pruned by retention:
+// version 1 with one more line, the chain's newest prune marker (a checkpoint
+// line with "prune":true), right after the header. The chain starts there
+// instead of at its genesis.
+const ExportVersionPruned = 2
 
 // MaxExportLine bounds a line of an export. An event's encoding is at most
 // auditlog.MaxEventSize (1 MiB); its line holds it in base64 beside the decoded
@@ -120,6 +127,9 @@ type ExportHeader struct {
 	// not yet sealed.
 	ExcludedSealed   int64 `json:"excluded_sealed"`
 	ExcludedUnsealed int64 `json:"excluded_unsealed"`
+	// PrunedThrough is the seq of the prune marker on the second line
+	// (version 2 only): the events through it were deleted by retention.
+	PrunedThrough int64 `json:"pruned_through,omitempty"`
 }
 
 // exportEvent is an event line: the decoded event, its seal, and the bytes
@@ -143,6 +153,7 @@ const (
 type ExportPlan struct {
 	Header ExportHeader
 	tenant strongroom.TenantID
+	marker *auditlog.Checkpoint // the newest prune marker, if the chain was pruned
 }
 
 // PlanExport decides what an export of tenant's chain holds: every event
@@ -156,12 +167,25 @@ func PlanExport(ctx context.Context, st *store.Store, tenant strongroom.TenantID
 	}
 	genesis := auditlog.Genesis(tenant)
 	h.Head = hex.EncodeToString(genesis[:])
+	var marker *auditlog.Checkpoint
 	err := st.Read(ctx, store.TenantScope(tenant), func(tx *store.Tx) error {
+		markers, err := tx.AuditPruneMarkers(ctx)
+		if err != nil {
+			return err
+		}
+		var from int64 // the chain's start: its newest prune marker
+		if len(markers) > 0 {
+			m := fromStored(markers[len(markers)-1])
+			m.Prune = true
+			marker, from = &m, m.Seq
+			h.V, h.PrunedThrough = ExportVersionPruned, m.Seq
+			h.ThroughSeq, h.Head = m.Seq, hex.EncodeToString(m.Head[:])
+		}
 		last, err := tx.LastAuditCheckpoint(ctx)
 		if err != nil {
 			return err
 		}
-		if last != nil {
+		if last != nil && last.Seq > from {
 			h.ThroughSeq, h.Head = last.Seq, hex.EncodeToString(last.Head)
 		}
 		seal, err := tx.LastAuditSeal(ctx)
@@ -170,10 +194,10 @@ func PlanExport(ctx context.Context, st *store.Store, tenant strongroom.TenantID
 		}
 		// Seals and checkpoints at or below a checkpoint never change: new
 		// ones extend the chain. The counts hold for the whole export.
-		if h.Events, err = tx.CountAuditSeals(ctx, 0, h.ThroughSeq); err != nil {
+		if h.Events, err = tx.CountAuditSeals(ctx, from, h.ThroughSeq); err != nil {
 			return err
 		}
-		if h.Checkpoints, err = tx.CountAuditCheckpoints(ctx, h.ThroughSeq); err != nil {
+		if h.Checkpoints, err = tx.CountAuditCheckpointsBetween(ctx, from, h.ThroughSeq); err != nil {
 			return err
 		}
 		if h.ExcludedSealed, err = tx.CountAuditSeals(ctx, h.ThroughSeq, max(seal.Seq, h.ThroughSeq)); err != nil {
@@ -185,7 +209,7 @@ func PlanExport(ctx context.Context, st *store.Store, tenant strongroom.TenantID
 	if err != nil {
 		return nil, fmt.Errorf("planning the audit export: %w", err)
 	}
-	return &ExportPlan{Header: h, tenant: tenant}, nil
+	return &ExportPlan{Header: h, tenant: tenant, marker: marker}, nil
 }
 
 // exportPage is how many events or checkpoints one read transaction fetches.
@@ -201,8 +225,16 @@ func Export(ctx context.Context, w io.Writer, st *store.Store, p *ExportPlan) er
 	if err := writeLine(bw, p.Header); err != nil {
 		return err
 	}
-	cps := &checkpointFeed{ctx: ctx, st: st, tenant: p.tenant, through: p.Header.ThroughSeq}
 	var after int64
+	if p.marker != nil {
+		// The chain starts at its prune marker; rows below it may remain
+		// while a prune is under way, and are left out.
+		if err := writeCheckpointLine(bw, *p.marker); err != nil {
+			return err
+		}
+		after = p.marker.Seq
+	}
+	cps := &checkpointFeed{ctx: ctx, st: st, tenant: p.tenant, through: p.Header.ThroughSeq, after: after}
 pages:
 	for after < p.Header.ThroughSeq {
 		var page []store.AuditLink
@@ -277,20 +309,25 @@ func (f *checkpointFeed) writeBefore(w *bufio.Writer, seq int64) error {
 			f.page, f.done = nil, true
 			return nil
 		}
-		b, err := fromStored(c).MarshalJSON()
-		if err != nil {
-			return err
-		}
-		if _, err := w.WriteString(checkpointPrefix); err != nil {
-			return err
-		}
-		if _, err := w.Write(b[1:]); err != nil {
-			return err
-		}
-		if err := w.WriteByte('\n'); err != nil {
+		if err := writeCheckpointLine(w, fromStored(c)); err != nil {
 			return err
 		}
 	}
+}
+
+// writeCheckpointLine writes a checkpoint (or prune marker) line.
+func writeCheckpointLine(w *bufio.Writer, c auditlog.Checkpoint) error {
+	b, err := c.MarshalJSON()
+	if err != nil {
+		return err
+	}
+	if _, err := w.WriteString(checkpointPrefix); err != nil {
+		return err
+	}
+	if _, err := w.Write(b[1:]); err != nil {
+		return err
+	}
+	return w.WriteByte('\n')
 }
 
 // writeLine writes v as one compact JSON line.

@@ -405,9 +405,17 @@ func TestExportTampering(t *testing.T) {
 					return l
 				}, line: 3, want: "not sealed"},
 				{name: "another format version", tamper: func(l [][]byte) [][]byte {
+					editHeader(t, l, func(h *audit.ExportHeader) { h.V = 3 })
+					return l
+				}, line: 1, want: "format version 3"},
+				{name: "the pruned version without a prune marker", tamper: func(l [][]byte) [][]byte {
 					editHeader(t, l, func(h *audit.ExportHeader) { h.V = 2 })
 					return l
-				}, line: 1, want: "format version 2"},
+				}, line: 1, want: "pruned_through 0 in an export of version 2"},
+				{name: "a prune marker announced but missing", tamper: func(l [][]byte) [][]byte {
+					editHeader(t, l, func(h *audit.ExportHeader) { h.V, h.PrunedThrough = 2, 1 })
+					return l
+				}, line: 2, want: "line 2 is not its prune marker"},
 				{name: "an empty file", raw: func() []byte { return nil }, line: 0, atEnd: true, want: "the file is empty"},
 			}
 			for _, tt := range tests {

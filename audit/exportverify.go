@@ -34,6 +34,9 @@ type ExportSummary struct {
 	FirstTime, LastTime, SignedAt time.Time
 	// What the header says was left out (events after the last checkpoint).
 	ExcludedSealed, ExcludedUnsealed int64
+	// PrunedThrough is the seq of the chain's prune marker, where the export
+	// starts (0: at the genesis).
+	PrunedThrough int64
 }
 
 // ExportError is the first thing found wrong with an export, and where.
@@ -200,8 +203,10 @@ func (v *exportVerifier) header(b []byte) error {
 	switch {
 	case h.Format != ExportFormat:
 		return v.fail(0, "not a Strongroom audit export: format %q", h.Format)
-	case h.V != ExportVersion:
-		return v.fail(0, "export format version %d; this verifier reads version %d", h.V, ExportVersion)
+	case h.V != ExportVersion && h.V != ExportVersionPruned:
+		return v.fail(0, "export format version %d; this verifier reads versions %d and %d", h.V, ExportVersion, ExportVersionPruned)
+	case (h.V == ExportVersionPruned) != (h.PrunedThrough > 0):
+		return v.fail(0, "pruned_through %d in an export of version %d", h.PrunedThrough, h.V)
 	case h.Tenant == "" || len(h.Tenant) > 1024:
 		return v.fail(0, "the header names no tenant")
 	case h.ThroughSeq < 0 || h.Events < 0 || h.Checkpoints < 0 || h.ExcludedSealed < 0 || h.ExcludedUnsealed < 0:
@@ -257,6 +262,8 @@ func (v *exportVerifier) event(b []byte) error {
 	}
 	seal, err := hex.DecodeString(l.Hash)
 	switch {
+	case v.h.PrunedThrough > 0 && v.sum.PrunedThrough == 0:
+		return v.fail(e.Seq, "the header says the chain was pruned through seq %d, but line 2 is not its prune marker", v.h.PrunedThrough)
 	case e.TenantID != v.tenant:
 		return v.fail(e.Seq, "the event belongs to tenant %q, not to the export's %q", e.TenantID, v.tenant)
 	case e.Seq <= v.seq:
@@ -323,7 +330,12 @@ func (v *exportVerifier) checkpoint(b []byte) error {
 		return v.fail(c.Seq, "the checkpoint line is not in the exporter's exact form "+
 			"(an unknown, repeated, misspelled or reordered field, other spacing or escaping)")
 	}
+	if c.Prune {
+		return v.pruneMarker(c)
+	}
 	switch {
+	case v.h.PrunedThrough > 0 && v.n == 2:
+		return v.fail(c.Seq, "the header says the chain was pruned through seq %d, but line 2 is not its prune marker", v.h.PrunedThrough)
 	case c.Tenant != v.tenant:
 		return v.fail(c.Seq, "a checkpoint of tenant %q in the export of %q", c.Tenant, v.tenant)
 	case c.Seq == v.cpSeq:
@@ -347,6 +359,25 @@ func (v *exportVerifier) checkpoint(b []byte) error {
 	return nil
 }
 
+// pruneMarker reads the prune marker a pruned chain's export has on line 2:
+// the chain starts at the head it signs.
+func (v *exportVerifier) pruneMarker(c auditlog.Checkpoint) error {
+	switch {
+	case v.n != 2 || v.h.PrunedThrough == 0:
+		return v.fail(c.Seq, "a prune marker on line %d: only line 2 of an export of a pruned chain (version %d) holds one", v.n, ExportVersionPruned)
+	case c.Tenant != v.tenant:
+		return v.fail(c.Seq, "a prune marker of tenant %q in the export of %q", c.Tenant, v.tenant)
+	case c.Seq != v.h.PrunedThrough:
+		return v.fail(c.Seq, "the prune marker is at seq %d, the header says %d", c.Seq, v.h.PrunedThrough)
+	}
+	if err := c.Verify(v.pub); err != nil {
+		return v.fail(c.Seq, "the prune marker does not verify with the given public key %s: %v", v.keyID, err)
+	}
+	v.head, v.seq, v.cpSeq = c.Head, c.Seq, c.Seq
+	v.sum.PrunedThrough = c.Seq
+	return nil
+}
+
 func (v *exportVerifier) finish() (ExportSummary, error) {
 	v.sum.Lines = v.n
 	end := func(format string, args ...any) (ExportSummary, error) {
@@ -356,6 +387,8 @@ func (v *exportVerifier) finish() (ExportSummary, error) {
 	switch {
 	case v.n == 0:
 		return end("the file is empty: an export begins with its header line")
+	case h.PrunedThrough > 0 && v.sum.PrunedThrough == 0:
+		return end("the header says the chain was pruned through seq %d, but the file has no prune marker", h.PrunedThrough)
 	case v.seq < h.ThroughSeq:
 		return end("the file ends after seq %d, but its header says it runs through seq %d: it was cut short", v.seq, h.ThroughSeq)
 	case v.seq > 0 && v.cpSeq != v.seq:

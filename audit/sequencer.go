@@ -285,7 +285,7 @@ func (s *Sequencer) seal(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// resume verifies a chain from its newest valid checkpoint in the database to
+// resume verifies a chain from its newest valid checkpoint (or prune marker) in the database to
 // its last seal, so that heads sealed by a previous holder but not yet
 // checkpointed get their checkpoint, from verified data only.
 func (s *Sequencer) resume(ctx context.Context, t strongroom.TenantID) error {
@@ -299,6 +299,15 @@ func (s *Sequencer) resume(ctx context.Context, t strongroom.TenantID) error {
 			start = auditlog.Head{Tenant: t, Seq: cps[i].Seq, Hash: cps[i].Head}
 			break
 		}
+	}
+	// A prune marker newer than every checkpoint is a verified head too (the
+	// events below it may be gone).
+	markers, err := dbPruneMarkers(ctx, s.st, t)
+	if err != nil {
+		return err
+	}
+	if m := chainStart(t, s.pub, markers); m.Seq > start.Seq {
+		start = m
 	}
 	s.checkpointed[t] = start.Seq
 	r, err := walkChain(ctx, s.st, start, nil, 0)

@@ -32,6 +32,9 @@ type ChainReport struct {
 	auditlog.Result
 	// Checkpoints that verified and were compared with the chain.
 	DBCheckpoints, FileCheckpoints int
+	// PrunedThrough is the seq of the newest valid prune marker, where
+	// verification started (0: from the genesis).
+	PrunedThrough int64
 }
 
 // OK reports whether the chain has no problem. Unsealed events at its end are
@@ -82,11 +85,14 @@ func Verify(ctx context.Context, cfg VerifyConfig, tenants []strongroom.TenantID
 	return out, nil
 }
 
-// VerifyChain checks one tenant's chain from its genesis (see Verify).
+// VerifyChain checks one tenant's chain (see Verify) from its newest prune
+// marker that verifies, or from its genesis.
 func VerifyChain(ctx context.Context, cfg VerifyConfig, t strongroom.TenantID) (ChainReport, error) {
 	r := ChainReport{Tenant: t}
 	var pre []*auditlog.Problem
 	var expects []auditlog.Expect
+	var markers []auditlog.Checkpoint
+	var markerSources []string
 	dbcps, err := dbCheckpoints(ctx, cfg.Store, t)
 	if err != nil {
 		return r, err
@@ -100,15 +106,29 @@ func VerifyChain(ctx context.Context, cfg VerifyConfig, t strongroom.TenantID) (
 		expects = append(expects, c.Expect("the database checkpoint"))
 		r.DBCheckpoints++
 	}
+	dbms, err := dbPruneMarkers(ctx, cfg.Store, t)
+	if err != nil {
+		return r, err
+	}
+	for _, m := range dbms {
+		if err := m.Verify(cfg.PublicKey); err != nil {
+			pre = append(pre, &auditlog.Problem{Tenant: t, Seq: m.Seq, Kind: auditlog.ProblemSignature,
+				Detail: fmt.Sprintf("the database prune marker at seq %d: %v", m.Seq, err)})
+			continue
+		}
+		markers = append(markers, m)
+		markerSources = append(markerSources, "the database prune marker")
+	}
 	if cfg.Folder != nil {
 		fcps, problems, err := cfg.Folder.Read(t)
 		if err != nil {
 			return r, err
 		}
 		pre = append(pre, problems...)
-		if len(fcps) == 0 && len(dbcps) > 0 {
+		if len(fcps) == 0 && len(dbcps)+len(dbms) > 0 {
 			pre = append(pre, &auditlog.Problem{Tenant: t, Kind: auditlog.ProblemRead, Detail: fmt.Sprintf(
-				"the database has %d checkpoints but %s has no checkpoint file for this chain", len(dbcps), cfg.Folder.Dir())})
+				"the database has %d checkpoints and %d prune markers but %s has no checkpoint file for this chain",
+				len(dbcps), len(dbms), cfg.Folder.Dir())})
 		}
 		for _, c := range fcps {
 			if err := c.Verify(cfg.PublicKey); err != nil {
@@ -116,11 +136,37 @@ func VerifyChain(ctx context.Context, cfg VerifyConfig, t strongroom.TenantID) (
 					Detail: fmt.Sprintf("%s: %v", c.Source, err)})
 				continue
 			}
+			if c.Prune {
+				markers = append(markers, c.Checkpoint)
+				markerSources = append(markerSources, "prune marker "+c.Source)
+				continue
+			}
 			expects = append(expects, c.Expect(c.Source))
 			r.FileCheckpoints++
 		}
 	}
-	res, err := walkChain(ctx, cfg.Store, auditlog.Start(t), expects, cfg.PageSize)
+	// The chain starts at its newest valid marker: what is below it may have
+	// been deleted. Every checkpoint and marker at the same seq must agree
+	// with it; those below it are no longer compared with anything.
+	start := chainStart(t, cfg.PublicKey, markers)
+	r.PrunedThrough = start.Seq
+	for i, m := range markers {
+		if m.Seq == start.Seq && m.Head != start.Hash {
+			pre = append(pre, &auditlog.Problem{Tenant: t, Seq: m.Seq, Kind: auditlog.ProblemCheckpoint,
+				Detail: fmt.Sprintf("%s contradicts the newest prune marker", markerSources[i])})
+		}
+	}
+	kept := expects[:0]
+	for _, x := range expects {
+		switch {
+		case x.Seq > start.Seq:
+			kept = append(kept, x)
+		case x.Seq == start.Seq && x.Head != start.Hash:
+			pre = append(pre, &auditlog.Problem{Tenant: t, Seq: x.Seq, Kind: auditlog.ProblemCheckpoint,
+				Detail: fmt.Sprintf("%s contradicts the prune marker at the same seq", x.Source)})
+		}
+	}
+	res, err := walkChain(ctx, cfg.Store, start, kept, cfg.PageSize)
 	if err != nil {
 		return r, err
 	}

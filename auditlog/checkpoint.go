@@ -21,7 +21,10 @@ const CheckpointVersion = 1
 
 const (
 	checkpointLabel = "strongroom/auditlog/checkpoint/v1\x00"
-	keyIDLabel      = "strongroom/auditlog/key-id/v1\x00"
+	// pruneLabel signs prune markers: the same body under another label, so
+	// that no ordinary checkpoint's signature can pass for a marker.
+	pruneLabel = "strongroom/auditlog/prune/v1\x00"
+	keyIDLabel = "strongroom/auditlog/key-id/v1\x00"
 	// maxCheckpointSize bounds what ParseCheckpoint reads: tenant and key id are
 	// short identifiers.
 	maxCheckpointSize = 4096
@@ -38,6 +41,10 @@ type Checkpoint struct {
 	Time      time.Time // microsecond precision, UTC
 	KeyID     string    // KeyID of the public key that verifies Signature
 	Signature []byte    // Ed25519
+	// Prune makes the checkpoint a prune marker: besides stating the head, it
+	// allows the chain's events through Seq to be deleted (retention), and
+	// verification starts the chain from it. It is signed under its own label.
+	Prune bool
 }
 
 // ErrSignature is returned for a checkpoint whose signature does not verify.
@@ -67,6 +74,9 @@ func (c *Checkpoint) body() []byte {
 }
 
 func (c *Checkpoint) message() []byte {
+	if c.Prune {
+		return append([]byte(pruneLabel), c.body()...)
+	}
 	return append([]byte(checkpointLabel), c.body()...)
 }
 
@@ -109,6 +119,9 @@ func (c *Checkpoint) Expect(source string) Expect {
 
 // MarshalBinary returns body ‖ lp(signature).
 func (c Checkpoint) MarshalBinary() ([]byte, error) {
+	if c.Prune {
+		return nil, errors.New("auditlog: prune markers have a JSON form only")
+	}
 	return appendLP(c.body(), string(c.Signature)), nil
 }
 
@@ -192,10 +205,11 @@ type checkpointJSON struct {
 	V         int    `json:"v"`
 	Tenant    string `json:"tenant"`
 	Seq       int64  `json:"seq"`
-	Head      string `json:"head"`      // hex
-	Time      string `json:"time"`      // RFC 3339 in UTC with microseconds
-	KeyID     string `json:"key_id"`    // KeyID of the signing key
-	Signature string `json:"signature"` // standard base64
+	Head      string `json:"head"`            // hex
+	Time      string `json:"time"`            // RFC 3339 in UTC with microseconds
+	KeyID     string `json:"key_id"`          // KeyID of the signing key
+	Signature string `json:"signature"`       // standard base64
+	Prune     bool   `json:"prune,omitempty"` // a prune marker (signed under its own label)
 }
 
 const jsonTime = "2006-01-02T15:04:05.000000Z07:00"
@@ -204,7 +218,7 @@ const jsonTime = "2006-01-02T15:04:05.000000Z07:00"
 func (c Checkpoint) MarshalJSON() ([]byte, error) {
 	return json.Marshal(checkpointJSON{V: CheckpointVersion, Tenant: string(c.Tenant), Seq: c.Seq,
 		Head: hex.EncodeToString(c.Head[:]), Time: c.Time.UTC().Format(jsonTime), KeyID: c.KeyID,
-		Signature: base64.StdEncoding.EncodeToString(c.Signature)})
+		Signature: base64.StdEncoding.EncodeToString(c.Signature), Prune: c.Prune})
 }
 
 // UnmarshalJSON reads MarshalJSON's output strictly: unknown fields, another
@@ -234,7 +248,7 @@ func (c *Checkpoint) UnmarshalJSON(b []byte) error {
 	if j.Seq <= 0 || len(j.Tenant) > maxIDLength || len(j.KeyID) > maxIDLength {
 		return encodingError("checkpoint seq %d or identifiers out of range", j.Seq)
 	}
-	*c = Checkpoint{Tenant: strongroom.TenantID(j.Tenant), Seq: j.Seq, Time: tm.UTC(), KeyID: j.KeyID, Signature: sig}
+	*c = Checkpoint{Tenant: strongroom.TenantID(j.Tenant), Seq: j.Seq, Time: tm.UTC(), KeyID: j.KeyID, Signature: sig, Prune: j.Prune}
 	copy(c.Head[:], head)
 	return nil
 }

@@ -125,6 +125,9 @@ type Service struct {
 	trust      *trustState     // incidents, disclosure, subprocessors (trust.go)
 	status     *statusState    // the status page's probes (status.go)
 	trustPage  *trustPageState // the public trust page (trustpage.go)
+
+	// purgeBatching tunes termination purges (SetPurgeBatching); nil: defaults.
+	purgeBatching atomic.Pointer[PurgeBatching]
 }
 
 // New returns a Service.

@@ -1,6 +1,7 @@
 package service
 
 import (
+	"cmp"
 	"context"
 	"crypto"
 	"encoding/json"
@@ -171,13 +172,29 @@ type PurgeReport struct {
 	Purged []strongroom.TenantID
 }
 
+// PurgeBatching tunes how a termination purge deletes an organization's rows.
+type PurgeBatching struct {
+	// Size is how many rows one transaction deletes (default 1000).
+	Size int
+	// AfterBatch, when set, runs after each committed batch; an error stops
+	// the purge there (tests use it to interrupt one).
+	AfterBatch func() error
+}
+
+// SetPurgeBatching replaces the purge's batching (tests).
+func (s *Service) SetPurgeBatching(b PurgeBatching) { s.purgeBatching.Store(&b) }
+
 // PurgeTerminated deletes the data of every organization whose return window
 // has ended, destroys its keys and stores its signed deletion certificate, as
 // the holder of TerminationLease. The keys are destroyed first (from then on
 // every copy of the data, backups included, is unreadable: LIF-04) and the
 // destruction is audited in the platform log at once ("org.keys_destroyed");
-// then the organization's rows go in one transaction with the certificate. A
-// crash in between leaves unreadable rows that the next run deletes; its
+// then the organization's rows go in bounded batches, one transaction each,
+// so the SQLite writer is never held for long, each batch saving its counts
+// with the termination; the last transaction deletes the organization and
+// stores the certificate, whose counts include every batch. A purge that
+// stops anywhere (crash, lost lease) resumes at the next run where it stopped:
+// the rows left are unreadable meanwhile, their keys being gone. Its
 // certificate then lists no keys, and the earlier event names them. The
 // purge is audited in the platform log with the certificate.
 func (s *Service) PurgeTerminated(ctx context.Context, holder string, ttl time.Duration) (PurgeReport, error) {
@@ -203,7 +220,7 @@ func (s *Service) PurgeTerminated(ctx context.Context, holder string, ttl time.D
 		return rep, err
 	}
 	for _, t := range due {
-		if err := s.purge(ctx, t, signer); err != nil {
+		if err := s.purge(ctx, t, signer, holder, ttl); err != nil {
 			return rep, fmt.Errorf("purging %s: %w", t.Tenant, err)
 		}
 		rep.Purged = append(rep.Purged, t.Tenant)
@@ -211,7 +228,7 @@ func (s *Service) PurgeTerminated(ctx context.Context, holder string, ttl time.D
 	return rep, s.store.ReleaseLease(ctx, TerminationLease, holder)
 }
 
-func (s *Service) purge(ctx context.Context, t store.Termination, signer crypto.Signer) error {
+func (s *Service) purge(ctx context.Context, t store.Termination, signer crypto.Signer, holder string, ttl time.Duration) error {
 	now := s.clock()
 	// The keys are destroyed first: from then on every copy of the data,
 	// backups included, is unreadable, whatever happens next (LIF-04).
@@ -227,6 +244,31 @@ func (s *Service) purge(ctx context.Context, t store.Termination, signer crypto.
 	if len(gone) > 0 {
 		if err := s.AuditPlatform(ctx, "org.keys_destroyed", "organization", string(t.Tenant), map[string]any{"keys": keys}); err != nil {
 			return err
+		}
+	}
+	batching := PurgeBatching{Size: 1000}
+	if b := s.purgeBatching.Load(); b != nil {
+		batching = *b
+	}
+	for done := false; !done; {
+		err := s.store.Write(ctx, store.TenantScope(t.Tenant), func(tx *store.Tx) error {
+			var err error
+			done, err = tx.PurgeTenantBatch(ctx, batching.Size)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		if done {
+			break
+		}
+		if batching.AfterBatch != nil {
+			if err := batching.AfterBatch(); err != nil {
+				return err
+			}
+		}
+		if ok, err := s.store.AcquireLease(ctx, TerminationLease, holder, s.now(), ttl); err != nil || !ok {
+			return cmp.Or(err, errors.New("lost the termination lease to another replica"))
 		}
 	}
 	var cert []byte

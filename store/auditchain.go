@@ -282,7 +282,8 @@ func (tx *Tx) LastAuditCheckpointSeq(ctx context.Context) (int64, error) {
 	return seq, nil
 }
 
-// AuditChainTenants lists every tenant with audit events, seals or checkpoints.
+// AuditChainTenants lists every tenant with audit events, seals, checkpoints
+// or prune markers.
 // On PostgreSQL, where row-level security shows one tenant at a time, it asks
 // the function audit_chain_tenants, which returns tenant IDs only (migration
 // 0004 explains why it may).
@@ -297,7 +298,7 @@ func (s *Store) AuditChainTenants(ctx context.Context) ([]strongroom.TenantID, e
 		c(id) AS (SELECT MIN(tenant_id) FROM audit_checkpoints
 			UNION ALL SELECT (SELECT MIN(tenant_id) FROM audit_checkpoints WHERE tenant_id > c.id) FROM c WHERE c.id IS NOT NULL)
 		SELECT id FROM e WHERE id IS NOT NULL UNION SELECT id FROM s WHERE id IS NOT NULL
-		UNION SELECT id FROM c WHERE id IS NOT NULL ORDER BY 1`
+		UNION SELECT id FROM c WHERE id IS NOT NULL UNION SELECT tenant_id FROM audit_prune_markers ORDER BY 1`
 	}
 	return s.tenantList(ctx, q)
 }

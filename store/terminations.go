@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -128,27 +129,110 @@ var purgeOrder = []string{"record_terms", "records", "retention_sweeps", "dsr_re
 	"client_assignments", "api_keys", "connections", "oauth_states", "invitations", "memberships", "clients", "org_settings"}
 
 // RetainedTables are the tenant's tables a purge keeps: the append-only audit
-// log and its chain.
-var RetainedTables = []string{"audit_events", "audit_seals", "audit_checkpoints"}
+// log and its chain (pruned later, after the legal minimum: docs/audit-log.md).
+var RetainedTables = []string{"audit_events", "audit_seals", "audit_checkpoints", "audit_prune_markers"}
 
-// PurgeTenant deletes every row of the bound tenant, table by table, and its
-// organization, and returns the rows deleted per table and the rows kept per
-// retained table. It marks the termination purged with the certificate
-// (built by certify from the counts) in the same transaction.
+// purgeKeys are the primary keys of purgeOrder's tables, by which a batch
+// picks its rows (the same on both engines).
+var purgeKeys = map[string]string{
+	"record_terms": "tenant_id, collection_id, field, term, record_id", "records": "tenant_id, collection_id, id",
+	"retention_sweeps": "tenant_id, collection_id", "dsr_requests": "tenant_id, id", "export_jobs": "tenant_id, id",
+	"collections": "tenant_id, id", "client_assignments": "tenant_id, user_id, client_id", "api_keys": "tenant_id, id",
+	"connections": "tenant_id, id", "oauth_states": "tenant_id, state_hash", "invitations": "tenant_id, id",
+	"memberships": "tenant_id, user_id", "clients": "tenant_id, id", "org_settings": "tenant_id",
+}
+
+// purgeProgress reads the rows a purge of the bound tenant has deleted so far,
+// per table; ENOTFOUND unless the tenant's termination awaits its purge.
+func (tx *Tx) purgeProgress(ctx context.Context) (map[string]int64, error) {
+	tenant, err := tx.tenant()
+	if err != nil {
+		return nil, err
+	}
+	var raw string
+	err = tx.q.QueryRowContext(ctx, "SELECT purge_progress FROM terminations WHERE tenant_id = $1 AND purged_at IS NULL AND cancelled_at IS NULL",
+		string(tenant)).Scan(&raw)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, strongroom.Errorf(strongroom.ENOTFOUND, "no termination awaits its purge")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading the purge's progress: %w", err)
+	}
+	progress := map[string]int64{}
+	if err := json.Unmarshal([]byte(raw), &progress); err != nil {
+		return nil, fmt.Errorf("reading the purge's progress: %w", err)
+	}
+	return progress, nil
+}
+
+// PurgeTenantBatch deletes at most limit (1 to 10000) of the bound tenant's
+// rows, from the first table of the purge order that still has some, and
+// saves the count with the termination in the same transaction. done is true
+// once every table PurgeTenant empties is empty; PurgeTenant then finishes.
+// The termination must await its purge (else ENOTFOUND).
+func (tx *Tx) PurgeTenantBatch(ctx context.Context, limit int) (done bool, err error) {
+	tenant, err := tx.tenant()
+	if err != nil {
+		return false, err
+	}
+	if err := tx.mustWrite(); err != nil {
+		return false, err
+	}
+	limit = min(max(limit, 1), 10000)
+	progress, err := tx.purgeProgress(ctx)
+	if err != nil {
+		return false, err
+	}
+	for _, table := range purgeOrder {
+		key := purgeKeys[table]
+		res, err := tx.exec(ctx, "DELETE FROM "+table+" WHERE ("+key+") IN (SELECT "+key+" FROM "+table+
+			" WHERE tenant_id = $1 LIMIT $2)", string(tenant), limit)
+		if err != nil {
+			return false, fmt.Errorf("purging %s: %w", table, err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return false, fmt.Errorf("purging %s: %w", table, err)
+		}
+		if n == 0 {
+			continue
+		}
+		progress[table] += n
+		b, err := json.Marshal(progress)
+		if err != nil {
+			return false, err
+		}
+		res, err = tx.exec(ctx, "UPDATE terminations SET purge_progress = $1 WHERE tenant_id = $2 AND purged_at IS NULL AND cancelled_at IS NULL",
+			string(b), string(tenant))
+		return false, affectedOne(res, err, "termination")
+	}
+	return true, nil
+}
+
+// PurgeTenant finishes a purge: it deletes whatever PurgeTenantBatch left of
+// the bound tenant's rows (all of them, when no batch ran) and its
+// organization, and returns the rows deleted per table, batches included, and
+// the rows kept per retained table. It marks the termination purged with the
+// certificate (built by certify from the counts) in the same transaction.
 func (tx *Tx) PurgeTenant(ctx context.Context, at time.Time, certify func(deleted, retained map[string]int64) ([]byte, error)) error {
 	tenant, err := tx.tenant()
 	if err != nil {
 		return err
 	}
-	deleted := map[string]int64{}
+	deleted, err := tx.purgeProgress(ctx)
+	if err != nil {
+		return err
+	}
 	for _, table := range purgeOrder {
 		res, err := tx.exec(ctx, "DELETE FROM "+table+" WHERE tenant_id = $1", string(tenant))
 		if err != nil {
 			return fmt.Errorf("purging %s: %w", table, err)
 		}
-		if deleted[table], err = res.RowsAffected(); err != nil {
+		n, err := res.RowsAffected()
+		if err != nil {
 			return fmt.Errorf("purging %s: %w", table, err)
 		}
+		deleted[table] += n
 	}
 	res, err := tx.exec(ctx, "DELETE FROM organizations WHERE id = $1", string(tenant))
 	if err != nil {

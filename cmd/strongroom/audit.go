@@ -89,7 +89,16 @@ func startSequencer(ctx context.Context, cfg *Config, a *app) (stop func(), err 
 	go func() { seq.Run(sctx); close(done) }()
 	a.metrics.watchSequencer(seq)
 	a.log.Info("audit sequencer started", "checkpoints", folder.Dir(), "key_id", signer.KeyID())
-	return func() { cancel(); <-done }, nil
+	// The audit pruner deletes events older than their chain's retention, below
+	// signed prune markers (docs/audit-log.md, "Retention and pruning").
+	pruned := make(chan struct{})
+	go func() {
+		defer close(pruned)
+		audit.RunPruner(sctx, audit.PruneConfig{Store: a.store, Signer: signer, Folder: folder, Logger: a.log,
+			Holder: seq.Holder(), MinDays: cfg.AuditRetentionMinDays, PlatformDays: cfg.AuditRetentionPlatformDays},
+			cfg.RetentionInterval)
+	}()
+	return func() { cancel(); <-done; <-pruned }, nil
 }
 
 func runAuditVerify(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -148,6 +157,9 @@ func runAuditVerify(ctx context.Context, args []string, stdout, stderr io.Writer
 	for _, r := range reports {
 		fmt.Fprintf(stdout, "%s %s: %d events, %d sealed (head seq %d), %d unsealed; checkpoints checked: %d database, %d file\n",
 			mark(r.OK()), r.Tenant, r.Events, r.Sealed, r.Head.Seq, r.Unsealed, r.DBCheckpoints, r.FileCheckpoints)
+		if r.PrunedThrough > 0 {
+			fmt.Fprintf(stdout, "     %s: verified from its prune marker at seq %d (older events deleted by retention)\n", r.Tenant, r.PrunedThrough)
+		}
 		events, sealed, unsealed = events+r.Events, sealed+r.Sealed, unsealed+r.Unsealed
 		problems += len(r.Problems) + r.Dropped
 	}

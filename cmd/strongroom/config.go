@@ -118,6 +118,10 @@ type Config struct {
 	SubprocessorNoticeDays int
 	// StatusProbeInterval is how often the status page's probes run.
 	StatusProbeInterval time.Duration
+
+	// AuditRetentionPlatformDays is the platform audit chain's retention (0:
+	// the legal minimum).
+	AuditRetentionPlatformDays int
 }
 
 // CheckpointDir is the audit checkpoint folder, by setting or by default.
@@ -508,6 +512,14 @@ var settings = []setting{
 			return errors.New("must be a number of days from 0 to 36500")
 		}
 		c.AuditRetentionMinDays = n
+		return nil
+	}},
+	{"audit-retention-platform-days", "0", "retention of the platform's own audit chain in days; older events are pruned below a signed prune marker (0: the legal minimum, --audit-retention-min-days, and never less; both 0 keeps them forever; see docs/audit-log.md)", func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > 36500 {
+			return errors.New("must be a number of days from 0 to 36500")
+		}
+		c.AuditRetentionPlatformDays = n
 		return nil
 	}},
 	{"dsr-deadline", "720h", "time a data-subject request has to be carried out before it is overdue (Go duration, 24h to 2160h; GDPR: one month)", func(c *Config, v string) error {
