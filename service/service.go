@@ -73,6 +73,8 @@ type Config struct {
 	Lifecycle LifecycleConfig
 	// Trust configures incidents, disclosure and subprocessors.
 	Trust TrustConfig
+	// Reviews configures access review campaigns (IAM-15).
+	Reviews ReviewConfig
 }
 
 // Service is Strongroom's application service.
@@ -118,7 +120,8 @@ type Service struct {
 	// afterShred runs after an organization's keys are destroyed and its
 	// data purged (OnShred); nil: nothing.
 	afterShred atomic.Pointer[func(context.Context, strongroom.TenantID) error]
-	trust *trustState // incidents, disclosure, subprocessors (trust.go)
+	trust      *trustState  // incidents, disclosure, subprocessors (trust.go)
+	reviews    ReviewConfig // access reviews (reviews.go)
 }
 
 // New returns a Service.
@@ -179,6 +182,9 @@ func New(cfg Config) (*Service, error) {
 	g.obs = s.obs
 	s.guards = g
 	if s.trust, err = newTrustState(cfg.Trust, func() time.Time { return s.now() }); err != nil {
+		return nil, err
+	}
+	if s.reviews, err = cfg.Reviews.withDefaults(); err != nil {
 		return nil, err
 	}
 	s.hashes = newHashScheduler(max(2, runtime.GOMAXPROCS(0)))
