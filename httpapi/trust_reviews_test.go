@@ -100,7 +100,7 @@ func TestAccessReviewFlow(t *testing.T) {
 			testkit.MustStatus(t, env.do(t, a.Token, "POST", entry+ed.UserID, map[string]string{"decision": "keep", "note": "still on Acme"}), http.StatusOK)
 			d := testkit.MustStatus(t, env.do(t, a.Token, "POST", entry+vi.UserID, map[string]string{"decision": "revoke"}), http.StatusOK).JSON(t)
 			mfaTProblem(t, env.do(t, vi.Token, "GET", org+"/clients", nil), http.StatusNotFound, strongroom.ENOTFOUND)
-			before = env.audited(t, strongroom.TenantID(a.OrgID), before, "access_review.decide success", "member.remove success",
+			env.audited(t, strongroom.TenantID(a.OrgID), before, "access_review.decide success", "member.remove success",
 				"access_review.decide success", "access.denied denied: outside the principal's organizations or clients")
 			if e := d["entries"].([]any)[3].(map[string]any); e["decision"] != "revoke" || e["decided_by"] != a.UserID {
 				t.Errorf("revoked entry %v", e)
@@ -318,5 +318,170 @@ func TestReviewPeriod(t *testing.T) {
 	}
 	if got := service.ReviewPeriod(time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC), 3); got != "2027-01-01" {
 		t.Errorf("first day: %s", got)
+	}
+}
+
+// TestOperatorAccessReview: operators review operator accounts; other
+// accounts get 403; revoking an operator withdraws the status at once (the
+// next operator request is refused) and is audited in the platform log; the
+// last operator cannot be revoked.
+func TestOperatorAccessReview(t *testing.T) {
+	for _, e := range testkit.Engines() {
+		t.Run(e.Name, func(t *testing.T) {
+			env := mfaTNew(t, e, false)
+			a := env.srv.Signup(t, "ada@a.example", "Org A")
+			op1 := trustOperator(t, env, "oscar@ops.example")
+			op2 := trustOperator(t, env, "olga@ops.example")
+			const base = "/api/v1/operator/access-reviews"
+			mfaTProblem(t, env.do(t, a.Token, "POST", base, nil), http.StatusForbidden, strongroom.EFORBIDDEN)
+			mfaTProblem(t, env.do(t, "", "GET", base, nil), http.StatusUnauthorized, strongroom.EUNAUTHORIZED)
+			before := env.seq(t, mfaTPlatform)
+			c := testkit.MustStatus(t, env.do(t, op1, "POST", base, nil), http.StatusCreated).JSON(t)
+			var emails []string
+			var olga string
+			for _, x := range c["entries"].([]any) {
+				m := x.(map[string]any)
+				emails = append(emails, m["email"].(string)+" "+m["role"].(string))
+				if m["email"] == "olga@ops.example" {
+					olga = m["user_id"].(string)
+				}
+			}
+			if d := cmp.Diff([]string{"olga@ops.example operator", "oscar@ops.example operator"}, emails); d != "" {
+				t.Fatalf("entries (-want +got):\n%s", d)
+			}
+			id := c["id"].(string)
+			mfaTProblem(t, env.do(t, a.Token, "POST", base+"/"+id+"/entries/"+olga, map[string]string{"decision": "revoke"}), http.StatusForbidden, strongroom.EFORBIDDEN)
+			testkit.MustStatus(t, env.do(t, op2, "GET", "/api/v1/operator/incidents", nil), http.StatusOK)
+			testkit.MustStatus(t, env.do(t, op1, "POST", base+"/"+id+"/entries/"+olga, map[string]string{"decision": "revoke"}), http.StatusOK)
+			mfaTProblem(t, env.do(t, op2, "GET", "/api/v1/operator/incidents", nil), http.StatusForbidden, strongroom.EFORBIDDEN)
+			env.audited(t, mfaTPlatform, before, "access_review.open success", "access.denied denied: role lacks operator",
+				"incident.list success", "operator.revoke success", "access_review.decide success", "access.denied denied: role lacks operator")
+			// The last operator completes; their own entry is kept unreviewed.
+			d := testkit.MustStatus(t, env.do(t, op1, "POST", base+"/"+id+"/complete", nil), http.StatusOK).JSON(t)
+			if e := d["entries"].([]any)[1].(map[string]any); e["decision"] != strongroom.ReviewKeepUnreviewed {
+				t.Errorf("the last operator's entry %v", e)
+			}
+			cr := testkit.MustStatus(t, env.do(t, op1, "GET", base+"/"+id+"/export?format=csv", nil), http.StatusOK)
+			if !strings.Contains(string(cr.Body), "olga@ops.example,operator") || !strings.Contains(string(cr.Body), ",revoke,") {
+				t.Errorf("CSV:\n%s", cr.Body)
+			}
+		})
+	}
+}
+
+// TestPolicyChanges: operators publish a change (validated), every
+// organization's Admins are e-mailed (not Editors), Admins list and
+// acknowledge it (Editors 403, other organizations 404), each organization
+// acknowledges separately, and every step is audited.
+func TestPolicyChanges(t *testing.T) {
+	for _, e := range testkit.Engines() {
+		t.Run(e.Name, func(t *testing.T) {
+			env := mfaTNew(t, e, false)
+			a := env.srv.Signup(t, "ada@a.example", "Org A")
+			b := env.srv.Signup(t, "bob@b.example", "Org B")
+			ed := env.srv.Signup(t, "eve@e.example", "Eve's")
+			testkit.MustStatus(t, env.do(t, a.Token, "POST", "/api/v1/orgs/"+a.OrgID+"/members", map[string]string{"email": ed.Email, "role": "editor"}), http.StatusCreated)
+			op := trustOperator(t, env, "oscar@ops.example")
+			const base = "/api/v1/operator/policy-changes"
+			eff := env.clock.Now().Add(30 * 24 * time.Hour).UTC().Truncate(time.Second)
+			good := map[string]any{"title": "Security policy v3", "summary": "Backups are now kept for 35 days.",
+				"url": "https://strongroom.test/policy/v3", "effective_at": eff}
+			mfaTProblem(t, env.do(t, a.Token, "POST", base, good), http.StatusForbidden, strongroom.EFORBIDDEN)
+			mfaTProblem(t, env.do(t, a.Token, "GET", base, nil), http.StatusForbidden, strongroom.EFORBIDDEN)
+			with := func(k string, v any) map[string]any {
+				m := map[string]any{}
+				for kk, vv := range good {
+					m[kk] = vv
+				}
+				if v == nil {
+					delete(m, k)
+				} else {
+					m[k] = v
+				}
+				return m
+			}
+			before := env.seq(t, mfaTPlatform)
+			for name, bad := range map[string]map[string]any{
+				"no title":        with("title", nil),
+				"long title":      with("title", strings.Repeat("t", service.MaxPolicyTitle+1)),
+				"no summary":      with("summary", nil),
+				"no body nor url": with("url", nil),
+				"http url":        with("url", "http://strongroom.test/policy"),
+				"url with user":   with("url", "https://me:pw@strongroom.test/policy"),
+				"no date":         with("effective_at", nil),
+				"date far ahead":  with("effective_at", env.clock.Now().AddDate(3, 0, 0)),
+				"long body":       with("body", strings.Repeat("b", service.MaxPolicyBody+1)),
+			} {
+				if r := env.do(t, op, "POST", base, bad); r.Status != http.StatusUnprocessableEntity {
+					t.Errorf("%s: status %d: %s", name, r.Status, r.Body)
+				}
+			}
+			mfaTProblem(t, env.do(t, op, "POST", base, with("extra", true)), http.StatusBadRequest, strongroom.EINVALID)
+			mfaTProblem(t, env.do(t, op, "POST", base, "not an object"), http.StatusBadRequest, strongroom.EINVALID)
+			big := with("body", strings.Repeat("b", 2<<20))
+			if r := env.do(t, op, "POST", base, big); r.Status != http.StatusRequestEntityTooLarge && r.Status != http.StatusUnprocessableEntity {
+				t.Errorf("oversized body: status %d", r.Status)
+			}
+			env.audited(t, mfaTPlatform, before) // nothing published, nothing audited
+			if l := testkit.MustStatus(t, env.do(t, op, "GET", base, nil), http.StatusOK).JSON(t)["items"].([]any); len(l) != 0 {
+				t.Fatalf("a refused change was published: %v", l)
+			}
+
+			r := testkit.MustStatus(t, env.do(t, op, "POST", base, good), http.StatusCreated).JSON(t)
+			id := r["change"].(map[string]any)["id"].(string)
+			if r["organizations_notified"].(float64) < 3 {
+				t.Errorf("published %v", r)
+			}
+			for _, to := range []string{a.Email, b.Email} {
+				m := env.mail(t, to, "policy-change", 1)
+				if m.Subject != "Security policy change: Security policy v3" || !strings.Contains(m.Text, "Backups are now kept for 35 days.") ||
+					!strings.Contains(m.Text, "https://strongroom.test/policy/v3") || !strings.Contains(m.Text, eff.Format(time.DateOnly)) {
+					t.Errorf("notice to %s: %q\n%s", to, m.Subject, m.Text)
+				}
+			}
+			if n := len(env.mails(ed.Email, "policy-change")); n != 1 { // her own organization's, not A's twice
+				t.Errorf("%d notices to Eve, want 1 (as Admin of her own organization only)", n)
+			}
+
+			aOrg := "/api/v1/orgs/" + a.OrgID + "/policy-changes"
+			mfaTProblem(t, env.do(t, ed.Token, "GET", aOrg, nil), http.StatusForbidden, strongroom.EFORBIDDEN)
+			mfaTProblem(t, env.do(t, b.Token, "GET", aOrg, nil), http.StatusNotFound, strongroom.ENOTFOUND)
+			mfaTProblem(t, env.do(t, ed.Token, "POST", aOrg+"/"+id+"/acknowledge", nil), http.StatusForbidden, strongroom.EFORBIDDEN)
+			mfaTProblem(t, env.do(t, a.Token, "POST", aOrg+"/00000000-0000-7000-8000-000000000009/acknowledge", nil), http.StatusNotFound, strongroom.ENOTFOUND)
+			mfaTProblem(t, env.do(t, a.Token, "POST", aOrg+"/nope/acknowledge", nil), http.StatusNotFound, strongroom.ENOTFOUND)
+			l := testkit.MustStatus(t, env.do(t, a.Token, "GET", aOrg, nil), http.StatusOK).JSON(t)["items"].([]any)
+			if len(l) != 1 || l[0].(map[string]any)["acknowledged_at"] != nil || l[0].(map[string]any)["title"] != "Security policy v3" {
+				t.Fatalf("A's changes %v", l)
+			}
+			aBefore := env.seq(t, strongroom.TenantID(a.OrgID))
+			ack := testkit.MustStatus(t, env.do(t, a.Token, "POST", aOrg+"/"+id+"/acknowledge", nil), http.StatusOK).JSON(t)
+			if ack["acknowledged_by"] != a.UserID || ack["acknowledged_at"] == nil {
+				t.Errorf("acknowledged %v", ack)
+			}
+			again := testkit.MustStatus(t, env.do(t, a.Token, "POST", aOrg+"/"+id+"/acknowledge", nil), http.StatusOK).JSON(t)
+			if again["acknowledged_at"] != ack["acknowledged_at"] {
+				t.Errorf("the first acknowledgement should stand: %v then %v", ack, again)
+			}
+			env.audited(t, strongroom.TenantID(a.OrgID), aBefore, "policy.acknowledge success", "policy.acknowledge success")
+			bl := testkit.MustStatus(t, env.do(t, b.Token, "GET", "/api/v1/orgs/"+b.OrgID+"/policy-changes", nil), http.StatusOK).JSON(t)["items"].([]any)
+			if len(bl) != 1 || bl[0].(map[string]any)["acknowledged_at"] != nil {
+				t.Errorf("B's view shows A's acknowledgement: %v", bl)
+			}
+			evs := env.events(t, mfaTPlatform, before)
+			var acts []string
+			for _, ev := range evs {
+				acts = append(acts, ev.Action)
+			}
+			if !strings.Contains(strings.Join(acts, " "), "policy.publish") || strings.Count(strings.Join(acts, " "), "policy.acknowledged") != 2 {
+				t.Errorf("platform events %v", acts)
+			}
+			found := false
+			for _, ev := range env.events(t, strongroom.TenantID(b.OrgID), 0) {
+				found = found || ev.Action == "policy.notice"
+			}
+			if !found {
+				t.Error("B's audit log does not record the notice")
+			}
+		})
 	}
 }

@@ -190,8 +190,9 @@ func loadReview(ctx context.Context, tx *store.Tx, id string) (*ReviewDetail, er
 	return d, nil
 }
 
-// AccessReview returns a campaign with its entries. action names the audit
-// event: access_review.read, or access_review.export for the evidence export.
+// AccessReview returns a campaign with its entries, audited as
+// access_review.read, or as access_review.export when export is set (the
+// evidence download).
 func (s *Service) AccessReview(ctx context.Context, org strongroom.TenantID, id string, export bool) (*ReviewDetail, error) {
 	if err := s.authorizeReviews(ctx, org); err != nil {
 		return nil, err

@@ -169,7 +169,8 @@ func openApp(ctx context.Context, cfg *Config, stderr io.Writer, serving bool) (
 		SessionTTL: cfg.SessionTTL, SessionIdle: cfg.SessionIdle, Logger: log, Connections: conns, OIDC: signIn,
 		Mailer: sender, Outbox: outbox, BaseURL: cfg.consoleURL(), Passkeys: passkeys, Observer: mx.observer(),
 		Backups: catalog, Lifecycle: service.LifecycleConfig{AuditRetentionMinDays: cfg.AuditRetentionMinDays,
-			DSRDeadline: cfg.DSRDeadline, TerminationWindow: cfg.TerminationWindow}, Trust: cfg.trust()})
+			DSRDeadline: cfg.DSRDeadline, TerminationWindow: cfg.TerminationWindow}, Trust: cfg.trust(),
+		Reviews: cfg.reviews()})
 	if err != nil {
 		closeCatalog()
 		closeKeys()
@@ -263,6 +264,19 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	defer func() {
 		stopTrust()
 		<-trustDone
+	}()
+	// Scheduled access review campaigns and their reminders, once across
+	// replicas under a lease (docs/trust.md "Access reviews").
+	reviewsCtx, stopReviews := context.WithCancel(ctx)
+	reviewsDone := make(chan struct{})
+	go func() {
+		defer close(reviewsDone)
+		host, _ := os.Hostname()
+		a.svc.RunReviewJobs(reviewsCtx, 15*time.Minute, fmt.Sprintf("%s/%d/%d", host, os.Getpid(), started.UnixNano()))
+	}()
+	defer func() {
+		stopReviews()
+		<-reviewsDone
 	}()
 	var tlsm *certs.Manager
 	if cfg.TLS() {
