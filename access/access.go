@@ -55,6 +55,10 @@ const (
 	// (INC-02, INC-03).
 	NoticesRead Permission = "notices.read"
 	NoticesAck  Permission = "notices.ack"
+	// AccessReviews is running the organization's access review campaigns:
+	// opening, reading, deciding, completing and exporting them (IAM-15).
+	// Admins only: reviewing access is deciding who keeps it.
+	AccessReviews Permission = "access_reviews"
 	// Operator is platform staff's work outside any organization (IAM-07:
 	// always with MFA). It is not an organization permission.
 	Operator Permission = "operator"
@@ -82,6 +86,9 @@ var roleGrants = map[strongroom.Role]map[Permission]bool{
 		OrgExport:           true, OrgTerminate: true,
 		// Breach notices go to the people accountable for the organization.
 		NoticesRead: true, NoticesAck: true,
+		// Access reviews decide who keeps access (IAM-15); policy-change
+		// notices are read and acknowledged with NoticesRead/NoticesAck.
+		AccessReviews: true,
 	},
 	strongroom.RoleEditor: {
 		OrgRead: true, ClientsRead: true, CollectionsRead: true, RecordsRead: true, RecordsWrite: true,
@@ -97,7 +104,7 @@ func Permissions() []Permission {
 		CollectionsRead, CollectionsWrite, RecordsRead, RecordsWrite, ConnectionsRead, ConnectionsWrite,
 		APIKeysRead, APIKeysWrite, InvitationsRead, InvitationsWrite, SettingsRead, SettingsWrite, AuditRead,
 		AlertsRead, AlertsWrite, DataSubjectRequests, OrgExport, OrgTerminate,
-		NoticesRead, NoticesAck}
+		NoticesRead, NoticesAck, AccessReviews}
 }
 
 // Granted reports whether role holds perm.

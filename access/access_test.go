@@ -16,7 +16,7 @@ func TestRoleTable(t *testing.T) {
 			CollectionsRead, CollectionsWrite, RecordsRead, RecordsWrite, ConnectionsRead, ConnectionsWrite,
 			APIKeysRead, APIKeysWrite, InvitationsRead, InvitationsWrite, SettingsRead, SettingsWrite, AuditRead,
 			AlertsRead, AlertsWrite, DataSubjectRequests, OrgExport, OrgTerminate,
-			NoticesRead, NoticesAck},
+			NoticesRead, NoticesAck, AccessReviews},
 		strongroom.RoleEditor: {OrgRead, ClientsRead, CollectionsRead, RecordsRead, RecordsWrite},
 		strongroom.RoleViewer: {OrgRead, ClientsRead, CollectionsRead, RecordsRead},
 	}

@@ -252,6 +252,18 @@ func (f *fixture) request(t *testing.T, rt httpapi.Route, actor testkit.Account)
 	if strings.Contains(path, "{token}") {
 		sub("token", f.newCertificateToken(t))
 	}
+	if strings.Contains(path, "{campaign}") {
+		// A fresh open campaign reviewing the {user} member (if any); none
+		// for the completion route, which needs every entry decided.
+		var users []string
+		if m := templateUser(rt.Path, path); m != "" && !strings.HasSuffix(rt.Path, "/complete") {
+			users = append(users, m)
+		}
+		sub("campaign", f.newCampaign(t, strongroom.TenantID(f.admin.OrgID), users...))
+	}
+	if strings.Contains(path, "{change}") {
+		sub("change", f.newPolicyChange(t))
+	}
 	sub("tenant", f.admin.OrgID)
 	// Without a session, a well-formed ID that names nothing: the refusal
 	// comes first.
@@ -452,6 +464,9 @@ func (f *fixture) request(t *testing.T, rt httpapi.Route, actor testkit.Account)
 		email := fmt.Sprintf("watcher%d@c.example", n)
 		testkit.MustStatus(t, call(t, f.srv, "", "POST", "/api/v1/status/subscribe", map[string]string{"email": email}), http.StatusAccepted)
 		body = map[string]string{"token": mailedToken(t, mailed(t, f.srv, email, "status-confirm"), "sts_")}
+	case "POST /api/v1/orgs/{org}/access-reviews/{campaign}/entries/{user}",
+		"POST /api/v1/operator/access-reviews/{campaign}/entries/{user}":
+		body = map[string]string{"decision": "keep"}
 	case "POST /api/v1/orgs/{org}/notices/{notice}/acknowledge":
 		path = f.org("/notices/" + f.newNotice(t) + "/acknowledge")
 	case "GET " + httpapi.ConnectionCallbackPath:

@@ -174,5 +174,22 @@ func (s *Server) routeTable() []Route {
 		// The public trust page's data and questionnaire (docs/trust.md, "Trust page").
 		{http.MethodGet, "/trust.json", access.Public, "The trust page's claims, each with its source", s.trustJSON},
 		{http.MethodGet, "/trust/questionnaire.csv", access.Public, "Security questionnaire answered from the trust page's claims", s.trustQuestionnaire},
+		// Access reviews (IAM-15) and security-policy changes (INC-07; docs/trust.md).
+		{http.MethodGet, org + "/access-reviews", access.AccessReviews, "List the organization's access review campaigns", s.listAccessReviews},
+		{http.MethodPost, org + "/access-reviews", access.AccessReviews, "Open an access review campaign now", s.openAccessReview},
+		{http.MethodGet, org + "/access-reviews/{campaign}", access.AccessReviews, "One access review campaign with its entries", s.getAccessReview},
+		{http.MethodPost, org + "/access-reviews/{campaign}/entries/{user}", access.AccessReviews, "Keep or revoke one member's access", s.decideAccessReview},
+		{http.MethodPost, org + "/access-reviews/{campaign}/complete", access.AccessReviews, "Complete an access review campaign", s.completeAccessReview},
+		{http.MethodGet, org + "/access-reviews/{campaign}/export", access.AccessReviews, "Export an access review campaign as evidence (JSON or CSV)", s.exportAccessReview},
+		{http.MethodGet, "/api/v1/operator/access-reviews", access.Operator, "List the operator access review campaigns", s.listAccessReviews},
+		{http.MethodPost, "/api/v1/operator/access-reviews", access.Operator, "Open an operator access review campaign now", s.openAccessReview},
+		{http.MethodGet, "/api/v1/operator/access-reviews/{campaign}", access.Operator, "One operator access review campaign with its entries", s.getAccessReview},
+		{http.MethodPost, "/api/v1/operator/access-reviews/{campaign}/entries/{user}", access.Operator, "Keep or revoke one operator's status", s.decideAccessReview},
+		{http.MethodPost, "/api/v1/operator/access-reviews/{campaign}/complete", access.Operator, "Complete an operator access review campaign", s.completeAccessReview},
+		{http.MethodGet, "/api/v1/operator/access-reviews/{campaign}/export", access.Operator, "Export an operator access review campaign as evidence (JSON or CSV)", s.exportAccessReview},
+		{http.MethodGet, "/api/v1/operator/policy-changes", access.Operator, "List the published security-policy changes", s.operatorPolicyChanges},
+		{http.MethodPost, "/api/v1/operator/policy-changes", access.Operator, "Publish a security-policy change and notify every organization's Admins", s.publishPolicyChange},
+		{http.MethodGet, org + "/policy-changes", access.NoticesRead, "Security-policy changes with the organization's acknowledgements", s.listPolicyChanges},
+		{http.MethodPost, org + "/policy-changes/{change}/acknowledge", access.NoticesAck, "Acknowledge a security-policy change", s.acknowledgePolicyChange},
 	}
 }

@@ -77,6 +77,8 @@ type Config struct {
 	Status StatusConfig
 	// TrustPage tells the public trust page how the server was started.
 	TrustPage TrustPageConfig
+	// Reviews configures access review campaigns (IAM-15).
+	Reviews ReviewConfig
 }
 
 // Service is Strongroom's application service.
@@ -128,6 +130,7 @@ type Service struct {
 
 	// purgeBatching tunes termination purges (SetPurgeBatching); nil: defaults.
 	purgeBatching atomic.Pointer[PurgeBatching]
+	reviews       ReviewConfig // access reviews (reviews.go)
 }
 
 // New returns a Service.
@@ -194,6 +197,9 @@ func New(cfg Config) (*Service, error) {
 		return nil, err
 	}
 	s.trustPage = &trustPageState{cfg: cfg.TrustPage}
+	if s.reviews, err = cfg.Reviews.withDefaults(); err != nil {
+		return nil, err
+	}
 	s.hashes = newHashScheduler(max(2, runtime.GOMAXPROCS(0)))
 	enabled := cfg.Store.Engine() == store.SQLite
 	s.sessions = newCache[string, *strongroom.Session](enabled, 10000)

@@ -126,7 +126,7 @@ func (tx *Tx) CancelTermination(ctx context.Context, at time.Time) error {
 // purgeOrder lists the tenant's tables, children before parents; the audit
 // log (audit_events, audit_seals, audit_checkpoints) is not among them.
 var purgeOrder = []string{"record_terms", "records", "retention_sweeps", "dsr_requests", "export_jobs", "collections",
-	"client_assignments", "api_keys", "connections", "oauth_states", "invitations", "memberships", "clients", "org_settings"}
+	"review_entries", "review_campaigns", "policy_acks", "client_assignments", "api_keys", "connections", "oauth_states", "invitations", "memberships", "clients", "org_settings"}
 
 // RetainedTables are the tenant's tables a purge keeps: the append-only audit
 // log and its chain (pruned later, after the legal minimum: docs/audit-log.md).

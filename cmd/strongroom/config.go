@@ -122,6 +122,10 @@ type Config struct {
 	// AuditRetentionPlatformDays is the platform audit chain's retention (0:
 	// the legal minimum).
 	AuditRetentionPlatformDays int
+	// Access reviews (IAM-15; docs/trust.md).
+	AccessReviewCadenceMonths int
+	AccessReviewDueDays       int
+	AccessReviewRemindDays    int
 }
 
 // CheckpointDir is the audit checkpoint folder, by setting or by default.
@@ -602,6 +606,30 @@ var settings = []setting{
 		c.StatusProbeInterval = d
 		return nil
 	}},
+	{"access-review-cadence-months", "3", "months between scheduled access review campaigns, each opened on the first day of its period (1, 2, 3, 4, 6 or 12; 3 is quarterly)", func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || 12%n != 0 {
+			return errors.New("must be 1, 2, 3, 4, 6 or 12")
+		}
+		c.AccessReviewCadenceMonths = n
+		return nil
+	}},
+	{"access-review-due-days", "14", "days reviewers have to complete an access review campaign (1 to 90)", func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 90 {
+			return errors.New("must be a whole number from 1 to 90")
+		}
+		c.AccessReviewDueDays = n
+		return nil
+	}},
+	{"access-review-remind-days", "3", "days before an access review's due date that its Admins are e-mailed reminders, daily until it is completed (1 to the due days)", func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 90 {
+			return errors.New("must be a whole number from 1 to 90")
+		}
+		c.AccessReviewRemindDays = n
+		return nil
+	}},
 }
 
 var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
@@ -689,6 +717,9 @@ func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string) (*C
 	}
 	if err := c.Monitor.Validate(); err != nil {
 		return nil, fmt.Errorf("monitor thresholds: %w", err)
+	}
+	if c.AccessReviewRemindDays > c.AccessReviewDueDays {
+		return nil, errors.New("access-review-remind-days must not exceed access-review-due-days")
 	}
 	if c.OAuthProviders != "" && c.PublicURL == "" {
 		return nil, errors.New("oauth-providers-file needs public-url: the providers redirect the browser back to it")
@@ -856,6 +887,11 @@ func (c *Config) securityTxtValid() error {
 		return st.Validate()
 	}
 	return nil
+}
+
+// reviews is the service's access review configuration.
+func (c *Config) reviews() service.ReviewConfig {
+	return service.ReviewConfig{CadenceMonths: c.AccessReviewCadenceMonths, DueDays: c.AccessReviewDueDays, RemindDays: c.AccessReviewRemindDays}
 }
 
 // trust is the service's trust configuration.

@@ -178,7 +178,7 @@ func openApp(ctx context.Context, cfg *Config, stderr io.Writer, serving bool) (
 		Mailer: sender, Outbox: outbox, BaseURL: cfg.consoleURL(), Passkeys: passkeys, Observer: mx.observer(),
 		Backups: catalog, Lifecycle: service.LifecycleConfig{AuditRetentionMinDays: cfg.AuditRetentionMinDays,
 			DSRDeadline: cfg.DSRDeadline, TerminationWindow: cfg.TerminationWindow}, Trust: cfg.trust(),
-		Status: statusCfg, TrustPage: cfg.trustPage()})
+		Status: statusCfg, TrustPage: cfg.trustPage(), Reviews: cfg.reviews()})
 	if err != nil {
 		closeCatalog()
 		closeKeys()
@@ -272,6 +272,19 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	defer func() {
 		stopTrust()
 		<-trustDone
+	}()
+	// Scheduled access review campaigns and their reminders, once across
+	// replicas under a lease (docs/trust.md "Access reviews").
+	reviewsCtx, stopReviews := context.WithCancel(ctx)
+	reviewsDone := make(chan struct{})
+	go func() {
+		defer close(reviewsDone)
+		host, _ := os.Hostname()
+		a.svc.RunReviewJobs(reviewsCtx, 15*time.Minute, fmt.Sprintf("%s/%d/%d", host, os.Getpid(), started.UnixNano()))
+	}()
+	defer func() {
+		stopReviews()
+		<-reviewsDone
 	}()
 	var tlsm *certs.Manager
 	if cfg.TLS() {
