@@ -140,6 +140,7 @@ var purgeKeys = map[string]string{
 	"collections": "tenant_id, id", "client_assignments": "tenant_id, user_id, client_id", "api_keys": "tenant_id, id",
 	"connections": "tenant_id, id", "oauth_states": "tenant_id, state_hash", "invitations": "tenant_id, id",
 	"memberships": "tenant_id, user_id", "clients": "tenant_id, id", "org_settings": "tenant_id",
+	"review_entries": "tenant_id, campaign_id, user_id", "review_campaigns": "tenant_id, id", "policy_acks": "tenant_id, change_id",
 }
 
 // purgeProgress reads the rows a purge of the bound tenant has deleted so far,
@@ -184,7 +185,10 @@ func (tx *Tx) PurgeTenantBatch(ctx context.Context, limit int) (done bool, err e
 		return false, err
 	}
 	for _, table := range purgeOrder {
-		key := purgeKeys[table]
+		key, ok := purgeKeys[table]
+		if !ok {
+			return false, fmt.Errorf("store: the purge has no key for table %s", table)
+		}
 		res, err := tx.exec(ctx, "DELETE FROM "+table+" WHERE ("+key+") IN (SELECT "+key+" FROM "+table+
 			" WHERE tenant_id = $1 LIMIT $2)", string(tenant), limit)
 		if err != nil {
