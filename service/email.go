@@ -209,8 +209,7 @@ func (s *Service) checkEmailCode(ctx context.Context, purpose, email, code, acti
 	if err != nil {
 		return nil, err
 	}
-	if !s.clock().Before(c.ExpiresAt) || c.Attempts >= maxAttempts {
-		_ = s.useChallenge(ctx, c)
+	if !s.clock().Before(c.ExpiresAt) || c.Attempts >= maxAttempts { // refused, not deleted: see reserveAttempt
 		s.auditSignIn(ctx, action, user.ID, strongroom.ResultFailure, "code expired or attempts exhausted")
 		return nil, errBadCode
 	}

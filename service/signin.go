@@ -419,8 +419,10 @@ func (s *Service) takeChallenge(ctx context.Context, purpose, token string) (*st
 	if err != nil {
 		return nil, nil, err
 	}
+	// Refused, not deleted: a concurrent request may have had its right
+	// answer accepted already and be about to spend the challenge (see
+	// reserveAttempt). The sweeper removes expired challenges.
 	if !s.clock().Before(c.ExpiresAt) || c.Attempts >= maxAttempts {
-		_ = s.useChallenge(ctx, c)
 		return nil, nil, errBadChallenge
 	}
 	return c, user, nil
@@ -434,10 +436,11 @@ func (s *Service) useChallenge(ctx context.Context, c *strongroom.AuthChallenge)
 // reserveAttempt counts an attempt on a challenge before its answer is
 // checked and returns the attempt's number, so that however many requests
 // answer it at once, at most maxAttempts answers are ever checked. A
-// challenge past the limit is refused, not deleted: deleting it here could
-// take it from under a concurrent attempt whose right answer was already
-// accepted (a spent TOTP step or recovery code) and leave that sign-in with
-// nothing. takeChallenge refuses it from then on, and the sweeper removes it.
+// challenge past the limit is refused, not deleted, here and in
+// takeChallenge: deleting it could take it from under a concurrent attempt
+// whose right answer was already accepted (a spent TOTP step or recovery
+// code) and leave that sign-in with nothing. The sweeper removes it once
+// expired.
 func (s *Service) reserveAttempt(ctx context.Context, c *strongroom.AuthChallenge) (int, error) {
 	var n int
 	err := s.store.Write(ctx, store.Scope{}, func(tx *store.Tx) error {
