@@ -34,7 +34,7 @@ func RecordVerification(ctx context.Context, st *store.Store, reports []ChainRep
 	if failed > 0 {
 		e.Result, e.Reason = strongroom.ResultFailure, "chains failed verification"
 	}
-	if err := st.AppendAuditEvent(ctx, store.TenantScope(strongroom.PlatformTenant), &e); err != nil {
+	if err := st.Write(ctx, store.TenantScope(strongroom.PlatformTenant), func(tx *store.Tx) error { return tx.AppendAudit(ctx, &e) }); err != nil {
 		return fmt.Errorf("recording the verification run: %w", err)
 	}
 	return nil

@@ -297,11 +297,9 @@ func (s *Service) auditRead(ctx context.Context, org strongroom.TenantID, action
 	if s.unauditedReads {
 		return nil
 	}
-	e, err := newAuditEvent(ctx, org, action, targetType, targetID, meta)
-	if err != nil {
-		return err
-	}
-	return s.store.AppendAuditEvent(ctx, store.TenantScope(org), &e)
+	return s.store.Write(ctx, store.TenantScope(org), func(tx *store.Tx) error {
+		return audit(ctx, tx, action, targetType, targetID, meta)
+	})
 }
 
 // ParseIfMatch reads an If-Match header: "" and "*" (no precondition beyond the

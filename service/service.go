@@ -302,24 +302,15 @@ func (s *Service) auditDenied(ctx context.Context, tenant strongroom.TenantID, p
 
 // audit appends an event for the principal in ctx to tx's tenant.
 func audit(ctx context.Context, tx *store.Tx, action, targetType, targetID string, meta any) error {
-	e, err := newAuditEvent(ctx, tx.Tenant(), action, targetType, targetID, meta)
-	if err != nil {
-		return err
-	}
-	return tx.AppendAudit(ctx, &e)
-}
-
-// newAuditEvent is the successful action of the principal in ctx in tenant t.
-func newAuditEvent(ctx context.Context, t strongroom.TenantID, action, targetType, targetID string, meta any) (strongroom.AuditEvent, error) {
-	e := strongroom.NewAuditEvent(strongroom.PrincipalFrom(ctx), t, action, targetType, targetID, strongroom.ResultSuccess)
+	e := strongroom.NewAuditEvent(strongroom.PrincipalFrom(ctx), tx.Tenant(), action, targetType, targetID, strongroom.ResultSuccess)
 	if meta != nil {
 		b, err := json.Marshal(meta)
 		if err != nil {
-			return e, fmt.Errorf("encoding audit metadata: %w", err)
+			return fmt.Errorf("encoding audit metadata: %w", err)
 		}
 		e.Metadata = b
 	}
-	return e, nil
+	return tx.AppendAudit(ctx, &e)
 }
 
 // clock is the current time in UTC at the microsecond precision both engines

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"time"
 
 	"strongroom.dev/strongroom"
 )
@@ -20,7 +19,16 @@ func (tx *Tx) AppendAudit(ctx context.Context, e *strongroom.AuditEvent) error {
 	if e.TenantID != t {
 		return fmt.Errorf("store: audit event for tenant %s in a transaction bound to %s", e.TenantID, t)
 	}
-	vals := tx.s.auditValues(e)
+	if e.Time.IsZero() {
+		e.Time = tx.s.now()
+	}
+	meta := string(e.Metadata)
+	if meta == "" {
+		meta = "{}"
+	}
+	vals := []any{string(t), micros(e.Time), string(e.ActorType), e.ActorID, e.IP, e.DeviceType, e.Action,
+		e.TargetType, e.TargetID, string(e.Result), e.Reason, e.RequestID, meta}
+	const cols = "tenant_id, time, actor_type, actor_id, ip, device_type, action, target_type, target_id, result, reason, request_id, metadata"
 	var q string
 	if tx.s.engine == Postgres {
 		// The transaction takes its ID before the identity hands out seq, so that
@@ -28,11 +36,11 @@ func (tx *Tx) AppendAudit(ctx context.Context, e *strongroom.AuditEvent) error {
 		// was handed out: the sequencer relies on it to seal only final seqs
 		// (AuditHorizon). The materialized CTE is evaluated before the insert's
 		// row, and with it the seq, is computed.
-		q = "WITH xact AS MATERIALIZED (SELECT pg_current_xact_id()) INSERT INTO audit_events (" + auditColumns + ") " +
+		q = "WITH xact AS MATERIALIZED (SELECT pg_current_xact_id()) INSERT INTO audit_events (" + cols + ") " +
 			"SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13 FROM xact RETURNING seq"
 	} else {
 		// One writer: the next number cannot be taken concurrently.
-		q = "INSERT INTO audit_events (seq, " + auditColumns + ") VALUES ((SELECT COALESCE(MAX(seq), 0) + 1 FROM audit_events), " +
+		q = "INSERT INTO audit_events (seq, " + cols + ") VALUES ((SELECT COALESCE(MAX(seq), 0) + 1 FROM audit_events), " +
 			"$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING seq"
 	}
 	if err := tx.mustWrite(); err != nil {
@@ -42,51 +50,6 @@ func (tx *Tx) AppendAudit(ctx context.Context, e *strongroom.AuditEvent) error {
 		return fmt.Errorf("appending audit event: %w", err)
 	}
 	tx.audited = true
-	return nil
-}
-
-// auditColumns are the columns of audit_events an append writes, in the order
-// of auditValues; seq is the store's.
-const (
-	auditColumns     = "tenant_id, time, actor_type, actor_id, ip, device_type, action, target_type, target_id, result, reason, request_id, metadata"
-	auditColumnCount = 13
-)
-
-// auditValues returns e's column values in auditColumns order, giving e the
-// current time if it has none.
-func (s *Store) auditValues(e *strongroom.AuditEvent) []any {
-	if e.Time.IsZero() {
-		e.Time = s.now()
-	}
-	meta := string(e.Metadata)
-	if meta == "" {
-		meta = "{}"
-	}
-	return []any{string(e.TenantID), micros(e.Time), string(e.ActorType), e.ActorID, e.IP, e.DeviceType, e.Action,
-		e.TargetType, e.TargetID, string(e.Result), e.Reason, e.RequestID, meta}
-}
-
-// AppendAuditEvent durably appends one event of the tenant scope is bound to,
-// on its own: for events that record something other than a change of the
-// database (record reads, lists, exports), which must be durable before the
-// answer (security invariant 4) but have no write to commit with. It returns
-// once the event is durable. On SQLite such appends skip the per-write
-// savepoint and share one multi-row insert per group commit, so that auditing
-// every read costs a fraction of a write; on PostgreSQL it is one Write.
-func (s *Store) AppendAuditEvent(ctx context.Context, scope Scope, e *strongroom.AuditEvent) error {
-	if scope.Tenant == "" || e.TenantID != scope.Tenant {
-		return fmt.Errorf("store: audit event for tenant %q appended in scope %q", e.TenantID, scope.Tenant)
-	}
-	if s.engine != SQLite {
-		return s.Write(ctx, scope, func(tx *Tx) error { return tx.AppendAudit(ctx, e) })
-	}
-	start := time.Now()
-	if err := s.writer.submitAudit(ctx, scope, e); err != nil {
-		return err
-	}
-	if s.auditWrites != nil {
-		s.auditWrites(time.Since(start))
-	}
 	return nil
 }
 

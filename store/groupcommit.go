@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"sync"
-
-	"strongroom.dev/strongroom"
 )
 
 // maxBatch bounds how many writes share one SQLite transaction.
@@ -33,9 +31,6 @@ type writeJob struct {
 	ctx   context.Context
 	scope Scope
 	fn    func(*Tx) error
-	// event, when fn is nil, makes the job an audit-only append
-	// (Store.AppendAuditEvent): the batch inserts these together.
-	event *strongroom.AuditEvent
 	err   error // fn's own result
 	res   chan error
 }
@@ -59,15 +54,7 @@ func newGroupWriter(ctx context.Context, s *Store) (*groupWriter, error) {
 }
 
 func (g *groupWriter) submit(ctx context.Context, scope Scope, fn func(*Tx) error) error {
-	return g.queue(ctx, &writeJob{ctx: ctx, scope: scope, fn: fn, res: make(chan error, 1)})
-}
-
-// submitAudit appends e on its own in the next batch; see Store.AppendAuditEvent.
-func (g *groupWriter) submitAudit(ctx context.Context, scope Scope, e *strongroom.AuditEvent) error {
-	return g.queue(ctx, &writeJob{ctx: ctx, scope: scope, event: e, res: make(chan error, 1)})
-}
-
-func (g *groupWriter) queue(ctx context.Context, j *writeJob) error {
+	j := &writeJob{ctx: ctx, scope: scope, fn: fn, res: make(chan error, 1)}
 	select {
 	case g.jobs <- j:
 	case <-g.quit:
@@ -141,34 +128,22 @@ func (g *groupWriter) runBatch(batch []*writeJob) {
 		}
 		return
 	}
-	// abort ends the batch when the transaction's state is unknown: SQLite may
-	// have rolled it back by itself after some errors, and later savepoints
-	// would commit on their own. Every write of the batch fails. The cause is
-	// formatted, not wrapped, so that no caller matches another's error.
-	abort := func(cause error) {
-		err := fmt.Errorf("write batch aborted: %v", cause)
-		g.s.log.Error("sqlite write batch aborted", "err", cause, "batch", len(batch))
-		_, _ = g.conn.ExecContext(ctx, "ROLLBACK")
-		for _, j := range batch {
-			j.res <- err
-		}
-	}
-	var appends []*writeJob
 	for _, j := range batch {
-		if j.fn == nil {
-			appends = append(appends, j)
-			continue
-		}
 		var broken bool
 		broken, j.err = g.runJob(ctx, j)
 		if broken {
-			abort(j.err)
+			// The batch transaction may be gone (SQLite rolls back by itself
+			// after some errors) and later savepoints would commit on their
+			// own: end the batch and fail every write of it. The cause is
+			// formatted, not wrapped, so that no caller matches another's error.
+			err := fmt.Errorf("write batch aborted: %v", j.err)
+			g.s.log.Error("sqlite write batch aborted", "err", j.err, "batch", len(batch))
+			_, _ = g.conn.ExecContext(ctx, "ROLLBACK")
+			for _, j := range batch {
+				j.res <- err
+			}
 			return
 		}
-	}
-	if err := g.appendEvents(ctx, appends); err != nil {
-		abort(err)
-		return
 	}
 	if _, err := g.conn.ExecContext(ctx, "COMMIT"); err != nil {
 		err = fmt.Errorf("committing write batch: %w", err)
@@ -182,98 +157,6 @@ func (g *groupWriter) runBatch(batch []*writeJob) {
 	for _, j := range batch {
 		j.res <- j.err
 	}
-}
-
-// appendEvents inserts the events of the batch's audit-only jobs with a few
-// multi-row inserts inside one savepoint, instead of a statement and a
-// savepoint each. If that fails, it rolls the savepoint back and appends them
-// one by one, so that one bad event fails alone. A non-nil error means the
-// batch transaction is in an unknown state.
-func (g *groupWriter) appendEvents(ctx context.Context, jobs []*writeJob) error {
-	live := make([]*writeJob, 0, len(jobs))
-	for _, j := range jobs {
-		if j.err = j.ctx.Err(); j.err == nil {
-			live = append(live, j)
-		}
-	}
-	if len(live) == 0 {
-		return nil
-	}
-	if _, err := g.execCached(ctx, "SAVEPOINT a"); err != nil {
-		for _, j := range live {
-			j.err = fmt.Errorf("opening savepoint: %w", err)
-		}
-		return nil
-	}
-	ierr := g.insertEvents(ctx, live)
-	if ierr != nil {
-		if _, err := g.execCached(ctx, "ROLLBACK TO a"); err != nil {
-			return errors.Join(ierr, fmt.Errorf("rolling back savepoint: %w", err))
-		}
-	}
-	if _, err := g.execCached(ctx, "RELEASE a"); err != nil {
-		return fmt.Errorf("releasing savepoint: %w", err)
-	}
-	if ierr == nil {
-		return nil
-	}
-	g.s.log.Warn("sqlite audit batch insert failed; appending one by one", "err", ierr, "events", len(live))
-	for _, j := range live {
-		e := j.event
-		one := &writeJob{ctx: j.ctx, scope: j.scope, fn: func(tx *Tx) error { return tx.AppendAudit(ctx, e) }}
-		var broken bool
-		if broken, j.err = g.runJob(ctx, one); broken {
-			return j.err
-		}
-	}
-	return nil
-}
-
-// auditInsertRows are the row counts of the multi-row audit inserts: a batch
-// of n events takes the largest that fit, so that a handful of statement
-// shapes serve every batch size from the statement cache.
-var auditInsertRows = [...]int{64, 16, 4, 1}
-
-var auditInsertSQL = func() map[int]string {
-	m := map[int]string{}
-	for _, n := range auditInsertRows {
-		m[n] = "INSERT INTO audit_events (seq, " + auditColumns + ") VALUES " + placeholders(n, 1+auditColumnCount)
-	}
-	return m
-}()
-
-// insertEvents gives the jobs' events the next sequence numbers, in order, and
-// inserts them. Only the writer goroutine appends to audit_events on SQLite,
-// so the numbers cannot be taken concurrently.
-func (g *groupWriter) insertEvents(ctx context.Context, jobs []*writeJob) error {
-	var last int64
-	if err := (jobConn{g}).QueryRowContext(ctx, "SELECT COALESCE(MAX(seq), 0) FROM audit_events").Scan(&last); err != nil {
-		return fmt.Errorf("reading the last audit sequence number: %w", err)
-	}
-	for len(jobs) > 0 {
-		n := 1
-		for _, rows := range auditInsertRows {
-			if rows <= len(jobs) {
-				n = rows
-				break
-			}
-		}
-		args := make([]any, 0, n*(1+auditColumnCount))
-		for _, j := range jobs[:n] {
-			if j.scope.Tenant == "" || j.event.TenantID != j.scope.Tenant {
-				return fmt.Errorf("store: audit event for tenant %q appended in scope %q", j.event.TenantID, j.scope.Tenant)
-			}
-			last++
-			j.event.Seq = last
-			args = append(args, last)
-			args = append(args, g.s.auditValues(j.event)...)
-		}
-		if _, err := (jobConn{g}).ExecContext(ctx, auditInsertSQL[n], args...); err != nil {
-			return fmt.Errorf("appending %d audit events: %w", n, err)
-		}
-		jobs = jobs[n:]
-	}
-	return nil
 }
 
 // runJob runs one write inside a savepoint of the batch transaction. broken
