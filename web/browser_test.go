@@ -103,8 +103,15 @@ func (b *tab) fill(kv ...string) {
 	b.t.Helper()
 	for i := 0; i+1 < len(kv); i += 2 {
 		sel := `input[name="` + kv[i] + `"]:not([type=hidden])`
-		b.do(chromedp.WaitVisible(sel), chromedp.Clear(sel), chromedp.SendKeys(sel, kv[i+1]))
+		b.do(chromedp.WaitVisible(sel), chromedp.Clear(sel), typeInto(sel, kv[i+1]))
 	}
+}
+
+// typeInto focuses the field and types text as key events. (chromedp's
+// SendKeys reads the node's attributes without the lock its DOM event handler
+// writes them under: a data race the race detector reports now and then.)
+func typeInto(sel, text string) chromedp.Action[chromedp.Void] {
+	return chromedp.Steps(chromedp.Focus(sel), chromedp.KeyEvent(text))
 }
 
 // submit clicks the button and waits until a new page has loaded and shows

@@ -201,13 +201,13 @@ func TestConsoleSettings(t *testing.T) {
 	signUp(t, b, "eve@example.com", "Eve Systems")
 	b.submit(`nav a[href$="/settings"]`, `form[action$="/settings"]`)
 	b.shot("settings")
-	b.do(chromedp.Click("#f-mfa_required"), chromedp.SendKeys("#f-allowed_email_domains", "example.com\nnot a domain!"))
+	b.do(chromedp.Click("#f-mfa_required"), typeInto("#f-allowed_email_domains", "example.com\nnot a domain!"))
 	b.submit(`form[action$="/settings"] button[type=submit]`, "#f-allowed_email_domains-error")
 	if checked, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](`document.getElementById("f-mfa_required").checked`)); err != nil || !checked {
 		t.Errorf("the ticked box was lost after the error (%v)", err)
 	}
 	b.shot("settings-invalid")
-	b.do(chromedp.Clear("#f-allowed_email_domains"), chromedp.SendKeys("#f-allowed_email_domains", "example.com"))
+	b.do(chromedp.Clear("#f-allowed_email_domains"), typeInto("#f-allowed_email_domains", "example.com"))
 	b.submit(`form[action$="/settings"] button[type=submit]`, ".flash")
 	if loc := b.location(); loc != "/account/mfa" {
 		t.Errorf("after requiring MFA the Admin is at %s, want /account/mfa", loc)
