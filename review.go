@@ -16,6 +16,9 @@ type ReviewCampaign struct {
 	RemindedAt  *time.Time
 	CompletedAt *time.Time
 	CompletedBy UserID
+	// Entries and Decided are the campaign's progress: how many accounts it
+	// reviews and how many have a decision (filled by listings, not stored).
+	Entries, Decided int
 }
 
 // The review decisions. ReviewKeepUnreviewed records the one account nobody

@@ -2,6 +2,9 @@ package httpapi
 
 import (
 	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
 	"net/http"
 	"time"
 
@@ -66,6 +69,17 @@ func toReviewDetail(d *service.ReviewDetail) reviewDetailJSON {
 		out.Entries = append(out.Entries, j)
 	}
 	return out
+}
+
+// WriteReviewJSON writes a campaign's evidence as the export route answers
+// it, for the console's download of the same evidence.
+func WriteReviewJSON(w io.Writer, d *service.ReviewDetail) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(toReviewDetail(d)); err != nil {
+		return fmt.Errorf("writing review JSON: %w", err)
+	}
+	return nil
 }
 
 // reviewTenant is the reviewed tenant of a route: the organization in the

@@ -159,7 +159,8 @@ func (s *Service) OpenAccessReview(ctx context.Context, org strongroom.TenantID)
 	return s.openCampaign(ctx, org, "")
 }
 
-// AccessReviews lists the campaigns, newest first. Audited.
+// AccessReviews lists the campaigns, newest first, with their progress
+// (entries and decisions). Audited.
 func (s *Service) AccessReviews(ctx context.Context, org strongroom.TenantID) ([]strongroom.ReviewCampaign, error) {
 	if err := s.authorizeReviews(ctx, org); err != nil {
 		return nil, err
@@ -169,6 +170,14 @@ func (s *Service) AccessReviews(ctx context.Context, org strongroom.TenantID) ([
 		var err error
 		if out, err = tx.ReviewCampaigns(ctx); err != nil {
 			return err
+		}
+		progress, err := tx.ReviewProgress(ctx)
+		if err != nil {
+			return err
+		}
+		for i := range out {
+			p := progress[out[i].ID]
+			out[i].Entries, out[i].Decided = p.Entries, p.Decided
 		}
 		return audit(ctx, tx, "access_review.list", "access_review", "", map[string]int{"count": len(out)})
 	})

@@ -148,6 +148,23 @@ func (s *Service) Maintenance(ctx context.Context) ([]strongroom.StatusMaintenan
 	return out, err
 }
 
+// StatusSubscribers counts the status subscriptions for operators:
+// confirmed, and pending confirmation. Counts only, never addresses.
+// Audited.
+func (s *Service) StatusSubscribers(ctx context.Context) (confirmed, pending int, err error) {
+	if err := s.operator(ctx); err != nil {
+		return 0, 0, err
+	}
+	err = s.store.Write(ctx, store.TenantScope(strongroom.PlatformTenant), func(tx *store.Tx) error {
+		var err error
+		if confirmed, pending, err = tx.StatusSubscriberCounts(ctx); err != nil {
+			return err
+		}
+		return audit(ctx, tx, "status.subscribers.count", "status_subscriber", "", map[string]int{"confirmed": confirmed, "pending": pending})
+	})
+	return confirmed, pending, err
+}
+
 // StatusUpdateInput describes a status update.
 type StatusUpdateInput struct {
 	Title      string

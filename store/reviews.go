@@ -88,6 +88,39 @@ func (tx *Tx) ReviewCampaigns(ctx context.Context) ([]strongroom.ReviewCampaign,
 		"SELECT "+campaignColumns+" FROM review_campaigns WHERE tenant_id = $1 ORDER BY opened_at DESC, id DESC", string(t))
 }
 
+// ReviewProgress is how many entries a campaign has and how many are decided.
+type ReviewProgress struct {
+	Entries, Decided int
+}
+
+// ReviewProgress counts the entries and decisions of each of the bound
+// tenant's campaigns, by campaign id.
+func (tx *Tx) ReviewProgress(ctx context.Context) (map[string]ReviewProgress, error) {
+	t, err := tx.tenant()
+	if err != nil {
+		return nil, err
+	}
+	rows, err := tx.q.QueryContext(ctx, `SELECT campaign_id, COUNT(*), COUNT(decision) FROM review_entries
+		WHERE tenant_id = $1 GROUP BY campaign_id`, string(t))
+	if err != nil {
+		return nil, fmt.Errorf("counting review entries: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]ReviewProgress{}
+	for rows.Next() {
+		var id string
+		var p ReviewProgress
+		if err := rows.Scan(&id, &p.Entries, &p.Decided); err != nil {
+			return nil, fmt.Errorf("counting review entries: %w", err)
+		}
+		out[id] = p
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("counting review entries: %w", err)
+	}
+	return out, nil
+}
+
 func scanEntry(row interface{ Scan(...any) error }) (*strongroom.ReviewEntry, error) {
 	var e strongroom.ReviewEntry
 	var clients string

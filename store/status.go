@@ -312,3 +312,18 @@ func (tx *Tx) SetStatusSubscriberToken(ctx context.Context, id string, hash []by
 	res, err := tx.exec(ctx, "UPDATE status_subscribers SET token_hash = $1 WHERE tenant_id = $2 AND id = $3", hash, string(t), id)
 	return affectedOne(res, err, "status subscription")
 }
+
+// StatusSubscriberCounts counts the status subscriptions: confirmed, and
+// pending (the confirmation link not followed yet).
+func (tx *Tx) StatusSubscriberCounts(ctx context.Context) (confirmed, pending int, err error) {
+	t, err := tx.platform()
+	if err != nil {
+		return 0, 0, err
+	}
+	err = tx.q.QueryRowContext(ctx, `SELECT COUNT(confirmed_at), COUNT(*) - COUNT(confirmed_at)
+		FROM status_subscribers WHERE tenant_id = $1`, string(t)).Scan(&confirmed, &pending)
+	if err != nil {
+		return 0, 0, fmt.Errorf("counting status subscribers: %w", err)
+	}
+	return confirmed, pending, nil
+}

@@ -119,6 +119,26 @@ func (c *Console) routes() {
 	c.private("POST /operator/alerts/{alert}/acknowledge", c.alertAction(c.platformAlerts, strongroom.AlertAcknowledged))
 	c.private("POST /operator/alerts/{alert}/resolve", c.alertAction(c.platformAlerts, strongroom.AlertResolved))
 
+	// Operators' status page, access reviews and policy changes (web/statusops.go,
+	// web/reviews.go, web/policy.go; docs/trust.md).
+	c.private("GET /operator/status", c.statusOpsPage)
+	c.private("POST /operator/status/maintenance", c.statusOpsForm("maintenance", "maintenance-scheduled", c.createMaintenance))
+	c.private("POST /operator/status/maintenance/{maintenance}/cancel", c.statusOpsForm("", "maintenance-cancelled", c.cancelMaintenance))
+	c.private("POST /operator/status/updates", c.statusOpsForm("update", "status-update-posted", c.postStatusUpdate))
+	for _, base := range []string{"/orgs/{org}/access-reviews", "/operator/access-reviews"} {
+		c.private("GET "+base, c.reviewsPage)
+		c.private("POST "+base, c.openReview)
+		c.private("GET "+base+"/{campaign}", c.reviewPage)
+		c.private("POST "+base+"/{campaign}/entries/{user}", c.decideReview)
+		c.private("POST "+base+"/{campaign}/complete", c.completeReview)
+		c.private("GET "+base+"/{campaign}/export", c.exportReview)
+	}
+	c.private("GET /operator/policy-changes", c.policyOpsPage)
+	c.private("POST /operator/policy-changes", c.publishPolicy)
+	c.private("GET /orgs/{org}/policy-changes", c.policyChangesPage)
+	c.private("GET /orgs/{org}/policy-changes/{change}", c.policyChangePage)
+	c.private("POST /orgs/{org}/policy-changes/{change}/acknowledge", c.acknowledgePolicy)
+
 	// The public status page (INC-04; docs/trust.md "Status").
 	c.page("GET /status", c.statusPage)
 	c.page("POST /status/subscribe", c.statusSubscribe)

@@ -46,6 +46,17 @@ func TestEveryPageCSP(t *testing.T) {
 	rec := seedRecords(t, srv, acct, 1)[0]
 	alert := seedAlert(t, srv, strongroom.TenantID(acct.OrgID))
 	notice := seedNotice(t, srv, strongroom.TenantID(acct.OrgID))
+	// An operator signed in with MFA, and something on every operator page.
+	op := operatorSession(t, srv, "op-csp@example.com")
+	opCookie := cookieOf(op)
+	window := seedMaintenance(t, srv, op, "Database upgrade")
+	change := seedPolicyChange(t, srv, op, "Backups kept longer")
+	incident := apiID(t, srv, op.Token, "/api/v1/operator/incidents", map[string]any{"title": "Disk full", "kind": "availability", "severity": "low"})
+	report := submitTestReport(t, srv)
+	platformAlert := seedAlert(t, srv, strongroom.PlatformTenant)
+	opReview := apiID(t, srv, op.Token, "/api/v1/operator/access-reviews", map[string]any{})
+	orgReview := apiID(t, srv, acct.Token, "/api/v1/orgs/"+acct.OrgID+"/access-reviews", map[string]any{})
+	reviews := "/orgs/" + acct.OrgID + "/access-reviews"
 	pages := []struct {
 		path   string
 		cookie string
@@ -53,6 +64,7 @@ func TestEveryPageCSP(t *testing.T) {
 		body   string
 		want   int
 		cache  string // Cache-Control; default no-store
+		ctype  string // a download's Content-Type; default an HTML page
 	}{
 		{path: "/", want: 200},
 		{path: "/signup", want: 200},
@@ -135,6 +147,53 @@ func TestEveryPageCSP(t *testing.T) {
 		{path: "/operator/subprocessors", cookie: cookie, want: 403},
 		{path: "/operator/subprocessors", cookie: cookie, method: "POST", body: "name=x", want: 403},
 		{path: "/operator/incidents", cookie: cookie, method: "POST", body: "title=x&kind=security&severity=low", want: 403},
+		{path: "/operator/status", cookie: cookie, want: 403},
+		{path: "/operator/access-reviews", cookie: cookie, want: 403},
+		{path: "/operator/policy-changes", cookie: cookie, want: 403},
+		{path: "/operator/policy-changes", cookie: cookie, method: "POST", body: "title=x&summary=y&effective_at=2030-01-01&url=https%3A%2F%2Fx.example", want: 403},
+		{path: "/operator/status/updates", cookie: cookie, method: "POST", body: "title=x&body=y&state=investigating", want: 403},
+
+		// The organization's access reviews and policy changes (an Admin).
+		{path: reviews, cookie: cookie, want: 200},
+		{path: reviews + "/" + orgReview, cookie: cookie, want: 200},
+		{path: reviews + "/" + orgReview + "/entries/" + acct.UserID, cookie: cookie, method: "POST", body: "decision=revoke", want: 403}, // not on oneself
+		{path: reviews + "/" + orgReview + "/entries/" + acct.UserID, cookie: cookie, method: "POST", body: "decision=maybe", want: 422},
+		{path: reviews + "/" + orgReview + "/complete", cookie: cookie, method: "POST", body: "go=1", want: 200}, // the only Admin: kept, not reviewed
+		{path: reviews + "/" + orgReview + "/complete", cookie: cookie, method: "POST", body: "go=1", want: 409},
+		{path: reviews + "/" + orgReview + "/export", cookie: cookie, want: 200, ctype: "application/json"},
+		{path: reviews + "/" + orgReview + "/export?format=csv", cookie: cookie, want: 200, ctype: "text/csv; charset=utf-8"},
+		{path: reviews + "/" + opReview, cookie: cookie, want: 404},
+		{path: "/orgs/" + acct.OrgID + "/policy-changes", cookie: cookie, want: 200},
+		{path: "/orgs/" + acct.OrgID + "/policy-changes/" + change, cookie: cookie, want: 200},
+		{path: "/orgs/" + acct.OrgID + "/policy-changes/nope", cookie: cookie, want: 404},
+
+		// Every operator page, as an operator signed in with MFA.
+		{path: "/operator", cookie: opCookie, want: 200},
+		{path: "/operator/outbox", cookie: opCookie, want: 200},
+		{path: "/operator/audit", cookie: opCookie, want: 200},
+		{path: "/operator/audit?from=nope", cookie: opCookie, want: 422},
+		{path: "/operator/alerts", cookie: opCookie, want: 200},
+		{path: "/operator/alerts/" + platformAlert, cookie: opCookie, want: 200},
+		{path: "/operator/incidents", cookie: opCookie, want: 200},
+		{path: "/operator/incidents", cookie: opCookie, method: "POST", body: "title=&kind=security&severity=low", want: 422},
+		{path: "/operator/incidents/" + incident, cookie: opCookie, want: 200},
+		{path: "/operator/incidents/nope", cookie: opCookie, want: 404},
+		{path: "/operator/backups", cookie: opCookie, want: 200},
+		{path: "/operator/reports", cookie: opCookie, want: 200},
+		{path: "/operator/reports/" + report, cookie: opCookie, want: 200},
+		{path: "/operator/subprocessors", cookie: opCookie, want: 200},
+		{path: "/operator/subprocessors", cookie: opCookie, method: "POST", body: "name=x&effective_at=nope", want: 422},
+		{path: "/operator/status", cookie: opCookie, want: 200},
+		{path: "/operator/status/maintenance", cookie: opCookie, method: "POST", body: "title=x&body=y&components=api&starts_at=2020-01-01T10:00&ends_at=2020-01-01T11:00", want: 422},
+		{path: "/operator/status/updates", cookie: opCookie, method: "POST", body: "title=x&body=y&state=panicking", want: 422},
+		{path: "/operator/status/maintenance/" + window + "/cancel", cookie: opCookie, method: "POST", body: "go=1", want: 200}, // back on the page, cancelled
+		{path: "/operator/access-reviews", cookie: opCookie, want: 200},
+		{path: "/operator/access-reviews/" + opReview, cookie: opCookie, want: 200},
+		{path: "/operator/access-reviews/" + orgReview, cookie: opCookie, want: 404},
+		{path: "/operator/access-reviews/" + opReview + "/export?format=xml", cookie: opCookie, want: 400},
+		{path: "/operator/policy-changes", cookie: opCookie, want: 200},
+		{path: "/operator/policy-changes", cookie: opCookie, method: "POST", body: "title=x&summary=y&effective_at=2020-01-01", want: 422},
+		{path: reviews, cookie: opCookie, want: 404}, // an operator is no member of the organization
 	}
 	for _, p := range pages {
 		method := p.method
@@ -154,6 +213,13 @@ func TestEveryPageCSP(t *testing.T) {
 				t.Fatalf("status %d, want %d: %.400s", r.Status, p.want, r.Body)
 			}
 			checkCSP(t, r.Header)
+			if p.ctype != "" { // a download
+				if ct := r.Header.Get("Content-Type"); ct != p.ctype || r.Header.Get("Cache-Control") != "no-store" ||
+					!strings.HasPrefix(r.Header.Get("Content-Disposition"), "attachment;") {
+					t.Errorf("download: Content-Type %q, Cache-Control %q, Content-Disposition %q", ct, r.Header.Get("Cache-Control"), r.Header.Get("Content-Disposition"))
+				}
+				return
+			}
 			body := string(r.Body)
 			if !strings.HasPrefix(r.Header.Get("Content-Type"), "text/html") || !strings.Contains(body, "</html>") {
 				t.Fatalf("not a whole HTML page (a template failed?): %s ...%.300s", r.Header.Get("Content-Type"), body[max(0, len(body)-300):])

@@ -72,6 +72,15 @@ var flashes = map[string]string{
 	"report-updated":        "The report's status was changed.",
 	"retention-saved":       "The collection's retention was saved; the daily sweep applies it.",
 	"notice-acknowledged":   "The notice is acknowledged. The operators are told who acknowledged it and when.",
+	"maintenance-scheduled": "The maintenance window is scheduled: it is on the status page and confirmed subscribers were e-mailed.",
+	"maintenance-cancelled": "The maintenance window is cancelled: it no longer shows on the status page.",
+	"status-update-posted":  "The update is posted on the status page and e-mailed to confirmed subscribers.",
+	"review-opened":         "The access review is open with a snapshot of who holds access now.",
+	"review-kept":           "The access is kept and the decision recorded.",
+	"review-revoked":        "The access is revoked: it ended at once, and the decision is recorded.",
+	"review-completed":      "The access review is completed. Its evidence can be downloaded; it cannot change any more.",
+	"policy-published":      "The policy change is published: every organization's Admins were e-mailed and see it in their console.",
+	"policy-acknowledged":   "The policy change is acknowledged. The operators see that your organization did.",
 }
 
 func setFlash(w http.ResponseWriter, key string) {
