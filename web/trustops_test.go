@@ -2,7 +2,10 @@ package web_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -127,4 +130,153 @@ func submitTestReport(t *testing.T, srv *testkit.Server) string {
 		t.Fatalf("submitting a report: %v", err)
 	}
 	return rc.ID
+}
+
+// addMember makes an existing account a member of org with role, straight
+// in the store.
+func addMember(t *testing.T, srv *testkit.Server, org string, a testkit.Account, role strongroom.Role) {
+	t.Helper()
+	err := srv.Store.Write(context.Background(), store.TenantScope(strongroom.TenantID(org)), func(tx *store.Tx) error {
+		return tx.AddMember(context.Background(), &strongroom.Membership{UserID: strongroom.UserID(a.UserID), Role: role, CreatedAt: time.Now()})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// trustState fingerprints what the status, review and policy forms could
+// change: the platform's windows, updates and policy changes, the
+// organization's members, its campaign's decisions and completion, and its
+// policy acknowledgements.
+func trustState(t *testing.T, srv *testkit.Server, org, campaign string) string {
+	t.Helper()
+	ctx := context.Background()
+	out := fmt.Sprintf("platform:%v", platformCounts(t, srv))
+	err := srv.Store.Read(ctx, store.TenantScope(strongroom.TenantID(org)), func(tx *store.Tx) error {
+		ms, err := tx.Members(ctx)
+		if err != nil {
+			return err
+		}
+		for _, m := range ms {
+			out += fmt.Sprintf(" member:%s=%s", m.Email, m.Role)
+		}
+		c, err := tx.ReviewCampaign(ctx, campaign)
+		if err != nil {
+			return err
+		}
+		out += fmt.Sprintf(" completed:%v", c.CompletedAt != nil)
+		es, err := tx.ReviewEntries(ctx, campaign)
+		if err != nil {
+			return err
+		}
+		for _, e := range es {
+			out += fmt.Sprintf(" %s:%q:%q", e.Email, e.Decision, e.Note)
+		}
+		acks, err := tx.PolicyAcks(ctx)
+		out += fmt.Sprintf(" acks:%d", len(acks))
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestTrustFormsBadInput sends malformed, oversized, hostile and incomplete
+// forms to the status, access review and policy pages: each answers a
+// clear message (beside the field when one field is at fault) and writes
+// nothing; a revoke without its confirmation only asks.
+func TestTrustFormsBadInput(t *testing.T) {
+	srv := testkit.NewServer(t, testkit.OpenSQLiteStore(t), httpapi.Options{})
+	admin := srv.Signup(t, "ada@example.com", "Review Ltd")
+	viewer := srv.Signup(t, "vic@example.com", "Vic's own")
+	addMember(t, srv, admin.OrgID, viewer, strongroom.RoleViewer)
+	other := srv.Signup(t, "olaf@example.com", "Other Ltd")
+	op := operatorSession(t, srv, "op@example.com")
+	campaign := apiID(t, srv, admin.Token, "/api/v1/orgs/"+admin.OrgID+"/access-reviews", map[string]any{})
+	otherCampaign := apiID(t, srv, other.Token, "/api/v1/orgs/"+other.OrgID+"/access-reviews", map[string]any{})
+	change := seedPolicyChange(t, srv, op, "Backups kept longer")
+	cookie, opCookie := cookieOf(admin), cookieOf(op)
+	form := "application/x-www-form-urlencoded"
+	reviews := "/orgs/" + admin.OrgID + "/access-reviews/"
+	entry := reviews + campaign + "/entries/" + viewer.UserID
+	soon := time.Now().Add(2 * time.Hour).UTC()
+	at := func(t time.Time) string { return url.QueryEscape(t.Format("2006-01-02T15:04")) }
+	window := "title=Upgrade&body=Down+briefly&components=api"
+	valid := window + "&starts_at=" + at(soon) + "&ends_at=" + at(soon.Add(time.Hour))
+	update := "title=Slow+sign-in&body=Looking&state=investigating"
+	policy := "title=Backups&summary=Kept+longer&url=https%3A%2F%2Fstrongroom.example%2Fsecurity&effective_at=" + time.Now().AddDate(0, 1, 0).Format("2006-01-02")
+	long := strings.Repeat("a", 4001)
+	cases := []struct {
+		name, path, body, cookie string
+		ct                       string
+		want                     int
+		says                     string
+	}{
+		{name: "maintenance missing title", path: "/operator/status/maintenance", body: strings.Replace(valid, "title=Upgrade", "title=", 1), cookie: opCookie, want: 422, says: `id="m-title-error">Is required.`},
+		{name: "maintenance no component", path: "/operator/status/maintenance", body: strings.Replace(valid, "&components=api", "", 1), cookie: opCookie, want: 422, says: `id="m-components-error">Name at least one component.`},
+		{name: "maintenance unknown component", path: "/operator/status/maintenance", body: valid + "&components=mainframe", cookie: opCookie, want: 422, says: `id="m-components-error">Must be one of`},
+		{name: "maintenance component twice", path: "/operator/status/maintenance", body: valid + "&components=api", cookie: opCookie, want: 422, says: `id="m-components-error">Is named twice.`},
+		{name: "maintenance ends before it starts", path: "/operator/status/maintenance", body: window + "&starts_at=" + at(soon) + "&ends_at=" + at(soon.Add(-time.Hour)), cookie: opCookie, want: 422, says: `id="m-ends_at-error">Must be after starts_at.`},
+		{name: "maintenance in the past", path: "/operator/status/maintenance", body: window + "&starts_at=" + at(soon.AddDate(0, 0, -2)) + "&ends_at=" + at(soon), cookie: opCookie, want: 422, says: `id="m-starts_at-error">Must not be in the past.`},
+		{name: "maintenance longer than a week", path: "/operator/status/maintenance", body: window + "&starts_at=" + at(soon) + "&ends_at=" + at(soon.AddDate(0, 0, 8)), cookie: opCookie, want: 422, says: `id="m-ends_at-error">A window lasts at most 7 days.`},
+		{name: "maintenance bad time", path: "/operator/status/maintenance", body: window + "&starts_at=tomorrow&ends_at=" + at(soon), cookie: opCookie, want: 422, says: `id="m-starts_at-error">Must be a date and time`},
+		{name: "maintenance missing end", path: "/operator/status/maintenance", body: window + "&starts_at=" + at(soon), cookie: opCookie, want: 422, says: `id="m-ends_at-error">Is required.`},
+		{name: "maintenance control characters", path: "/operator/status/maintenance", body: strings.Replace(valid, "title=Upgrade", "title=Up%07grade", 1), cookie: opCookie, want: 422, says: `id="m-title-error">Must be 1 to 200 characters`},
+		{name: "maintenance invalid UTF-8", path: "/operator/status/maintenance", body: strings.Replace(valid, "title=Upgrade", "title=%ff%fe", 1), cookie: opCookie, want: 422, says: `id="m-title-error">Contains characters that are not text.`},
+		{name: "maintenance body too long", path: "/operator/status/maintenance", body: strings.Replace(valid, "body=Down+briefly", "body="+long, 1), cookie: opCookie, want: 422, says: `id="m-body-error">Must be 1 to 4000 characters of text.`},
+		{name: "maintenance form too large", path: "/operator/status/maintenance", body: valid + "&body=" + strings.Repeat("b", 70<<10), cookie: opCookie, want: 413, says: "too large"},
+		{name: "maintenance JSON body", path: "/operator/status/maintenance", body: `{"title":"x"}`, ct: "application/json", cookie: opCookie, want: 415, says: "x-www-form-urlencoded"},
+		{name: "maintenance malformed encoding", path: "/operator/status/maintenance", body: "title=%zz", cookie: opCookie, want: 400, says: "could not be read"},
+		{name: "maintenance by a non-operator", path: "/operator/status/maintenance", body: valid, cookie: cookie, want: 403, says: `role="alert"`},
+		{name: "cancel unknown window", path: "/operator/status/maintenance/nope/cancel", body: "go=1", cookie: opCookie, want: 404, says: `role="alert"`},
+		{name: "update bad state", path: "/operator/status/updates", body: strings.Replace(update, "investigating", "panicking", 1), cookie: opCookie, want: 422, says: `id="u-state-error">Must be one of investigating`},
+		{name: "update missing text", path: "/operator/status/updates", body: strings.Replace(update, "body=Looking", "body=+", 1), cookie: opCookie, want: 422, says: `id="u-body-error">Is required.`},
+		{name: "update unknown component", path: "/operator/status/updates", body: update + "&components=mainframe", cookie: opCookie, want: 422, says: `id="u-components-error">Must be one of`},
+		{name: "update title too long", path: "/operator/status/updates", body: strings.Replace(update, "title=Slow+sign-in", "title="+strings.Repeat("t", 1100), 1), cookie: opCookie, want: 422, says: `id="u-title-error">Is too long.`},
+		{name: "policy missing summary", path: "/operator/policy-changes", body: strings.Replace(policy, "summary=Kept+longer", "summary=", 1), cookie: opCookie, want: 422, says: `id="f-summary-error">Is required.`},
+		{name: "policy neither text nor link", path: "/operator/policy-changes", body: strings.Replace(policy, "url=https%3A%2F%2Fstrongroom.example%2Fsecurity", "url=", 1), cookie: opCookie, want: 422, says: `id="f-body-error">Give the change&#39;s text or a link`},
+		{name: "policy plain http link", path: "/operator/policy-changes", body: strings.Replace(policy, "https%3A", "http%3A", 1), cookie: opCookie, want: 422, says: `id="f-url-error">Must be an https URL`},
+		{name: "policy link with credentials", path: "/operator/policy-changes", body: strings.Replace(policy, "https%3A%2F%2F", "https%3A%2F%2Fuser%3Apass%40", 1), cookie: opCookie, want: 422, says: `id="f-url-error">Must be an https URL`},
+		{name: "policy javascript link", path: "/operator/policy-changes", body: strings.Replace(policy, "https%3A%2F%2Fstrongroom.example%2Fsecurity", "javascript%3Aalert(1)", 1), cookie: opCookie, want: 422, says: `id="f-url-error">Must be an https URL`},
+		{name: "policy effective far ahead", path: "/operator/policy-changes", body: policy[:strings.LastIndex(policy, "=")+1] + time.Now().AddDate(3, 0, 0).Format("2006-01-02"), cookie: opCookie, want: 422, says: `id="f-effective_at-error">Must be a date from a year ago to two years ahead.`},
+		{name: "policy bad date", path: "/operator/policy-changes", body: policy[:strings.LastIndex(policy, "=")+1] + "soon", cookie: opCookie, want: 422, says: `id="f-effective_at-error">Must be a date such as`},
+		{name: "policy text too long", path: "/operator/policy-changes", body: policy + "&body=" + strings.Repeat("p", 33<<10), cookie: opCookie, want: 422, says: `id="f-body-error">Is too long.`},
+		{name: "policy by an Admin", path: "/operator/policy-changes", body: policy, cookie: cookie, want: 403, says: `role="alert"`},
+		{name: "acknowledge unknown change", path: "/orgs/" + admin.OrgID + "/policy-changes/nope/acknowledge", body: "go=1", cookie: cookie, want: 404, says: `role="alert"`},
+		{name: "acknowledge in another organization", path: "/orgs/" + other.OrgID + "/policy-changes/" + change + "/acknowledge", body: "go=1", cookie: cookie, want: 404, says: `role="alert"`},
+		{name: "acknowledge by a Viewer", path: "/orgs/" + admin.OrgID + "/policy-changes/" + change + "/acknowledge", body: "go=1", cookie: cookieOf(viewer), want: 403, says: `role="alert"`},
+		{name: "decide unknown decision", path: entry, body: "decision=maybe", cookie: cookie, want: 422, says: "decision must be keep or revoke"},
+		{name: "decide note too long", path: entry, body: "decision=keep&note=" + strings.Repeat("n", 1010), cookie: cookie, want: 422, says: `id="note-error">`},
+		{name: "decide hostile note", path: entry, body: "decision=keep&note=a%00b", cookie: cookie, want: 422, says: "not text"},
+		{name: "decide unknown campaign", path: reviews + "nope/entries/" + viewer.UserID, body: "decision=keep", cookie: cookie, want: 404, says: `role="alert"`},
+		{name: "decide another organization's campaign", path: reviews + otherCampaign + "/entries/" + other.UserID, body: "decision=keep", cookie: cookie, want: 404, says: `role="alert"`},
+		{name: "decide unknown member", path: reviews + campaign + "/entries/" + other.UserID, body: "decision=keep", cookie: cookie, want: 404, says: `role="alert"`},
+		{name: "decide as a Viewer", path: reviews + campaign + "/entries/" + admin.UserID, body: "decision=revoke&confirm=yes", cookie: cookieOf(viewer), want: 403, says: `role="alert"`},
+		{name: "revoke without confirmation only asks", path: entry, body: "decision=revoke&note=left", cookie: cookie, want: 200, says: `id="confirm-revoke"`},
+		{name: "complete with an undecided member", path: reviews + campaign + "/complete", body: "go=1", cookie: cookie, want: 409, says: "1 entries are not decided yet"},
+		{name: "open a review as a Viewer", path: "/orgs/" + admin.OrgID + "/access-reviews", body: "go=1", cookie: cookieOf(viewer), want: 403, says: `role="alert"`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			before := trustState(t, srv, admin.OrgID, campaign)
+			ct := c.ct
+			if ct == "" {
+				ct = form
+			}
+			r := srv.Do(t, testkit.Request{Method: "POST", Path: c.path, Body: c.body, ContentType: ct, Header: map[string]string{"Cookie": c.cookie}})
+			if r.Status != c.want {
+				t.Errorf("status %d, want %d", r.Status, c.want)
+			}
+			if !strings.Contains(string(r.Body), c.says) {
+				t.Errorf("page does not say %q:\n%.3000s", c.says, r.Body)
+			}
+			if !strings.Contains(string(r.Body), "</html>") {
+				t.Error("not a whole page")
+			}
+			if after := trustState(t, srv, admin.OrgID, campaign); after != before {
+				t.Errorf("bad input wrote: %s → %s", before, after)
+			}
+		})
+	}
 }
