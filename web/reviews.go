@@ -125,6 +125,10 @@ type reviewData struct {
 	// typed.
 	Confirm *strongroom.ReviewEntry
 	Note    string
+	// SoleReviewer is set when the snapshot holds one reviewer (one Admin,
+	// one operator): their own entry is recorded at completion as kept
+	// without an independent review.
+	SoleReviewer bool
 }
 
 // ClientName names a client assignment (the id when the client is gone).
@@ -153,11 +157,16 @@ func (c *Console) reviewView(ctx context.Context, sc reviewScope, id string) (*v
 	}
 	d := &reviewData{Scope: sc, Review: rv, Self: strongroom.PrincipalFrom(ctx).UserID, Clients: map[strongroom.ClientID]string{},
 		Overdue: rv.CompletedAt == nil && time.Now().After(rv.DueAt)}
+	reviewers := 0
 	for _, e := range rv.Entries {
 		if e.Decision == "" {
 			d.Undecide++
 		}
+		if e.Role == string(strongroom.RoleAdmin) || e.Role == "operator" {
+			reviewers++
+		}
 	}
+	d.SoleReviewer = reviewers <= 1
 	if !sc.Operator() {
 		cls, err := c.svc.Clients(ctx, sc.Tenant)
 		if err != nil {

@@ -73,6 +73,7 @@ func TestConsoleStatusOps(t *testing.T) {
 	b.waitJS(`document.querySelector("#m-comp-api").checked && document.querySelector("#m-title").value === "Database upgrade"`) // kept
 	b.set("#m-ends_at", local(start.Add(time.Hour)))
 	b.submit("#schedule-maintenance", ".flash")
+	b.waitJS(`document.querySelector("#m-body").value === "" && document.querySelector("#u-body").value === "" && document.querySelector("#m-title").value === ""`) // forms empty again
 	if got := b.text(".maintenance-ops"); !strings.Contains(got, "Database upgrade") || !strings.Contains(got, "scheduled") || !strings.Contains(got, "Sign-in") {
 		t.Errorf("windows: %q", got)
 	}
