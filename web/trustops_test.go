@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -278,5 +279,102 @@ func TestTrustFormsBadInput(t *testing.T) {
 				t.Errorf("bad input wrote: %s → %s", before, after)
 			}
 		})
+	}
+}
+
+// TestTrustPagesAudited: each read and change on the status, access review
+// and policy pages appends its audit event to the organization's or the
+// platform's log; a revoke that only asks for confirmation records no
+// decision.
+func TestTrustPagesAudited(t *testing.T) {
+	srv := testkit.NewServer(t, testkit.OpenSQLiteStore(t), httpapi.Options{})
+	admin := srv.Signup(t, "ada@example.com", "Audited Ltd")
+	viewer := srv.Signup(t, "vic@example.com", "Vic's own")
+	addMember(t, srv, admin.OrgID, viewer, strongroom.RoleViewer)
+	op := operatorSession(t, srv, "op@example.com")
+	org := strongroom.TenantID(admin.OrgID)
+	_, orgSeq := actionsAfter(t, srv.Store, org, 0)
+	_, platSeq := actionsAfter(t, srv.Store, strongroom.PlatformTenant, 0)
+	soon := time.Now().Add(2 * time.Hour).UTC()
+	at := func(t time.Time) string { return url.QueryEscape(t.Format("2006-01-02T15:04")) }
+	var campaign, change, window string
+	reviews := "/orgs/" + admin.OrgID + "/access-reviews"
+	steps := []struct {
+		method string
+		path   func() string
+		body   string
+		as     testkit.Account
+		want   []string
+		not    string
+	}{
+		{method: "GET", path: func() string { return "/operator/status" }, as: op, want: []string{"status.maintenance.list", "status.subscribers.count"}},
+		{method: "POST", path: func() string { return "/operator/status/maintenance" }, as: op, want: []string{"status.maintenance.create"},
+			body: "title=Upgrade&body=Brief&components=api&starts_at=" + at(soon) + "&ends_at=" + at(soon.Add(time.Hour))},
+		{method: "POST", path: func() string { return "/operator/status/maintenance/" + window + "/cancel" }, as: op, body: "go=1", want: []string{"status.maintenance.cancel"}},
+		{method: "POST", path: func() string { return "/operator/status/updates" }, as: op, body: "title=Slow&body=Looking&state=investigating", want: []string{"status.update.create"}},
+		{method: "POST", path: func() string { return "/operator/policy-changes" }, as: op, want: []string{"policy.publish", "policy.notice"},
+			body: "title=Backups&summary=Longer&url=https%3A%2F%2Fstrongroom.example%2Fs&effective_at=" + time.Now().AddDate(0, 1, 0).Format("2006-01-02")},
+		{method: "GET", path: func() string { return "/operator/policy-changes" }, as: op, want: []string{"policy.list"}},
+		{method: "GET", path: func() string { return "/orgs/" + admin.OrgID + "/policy-changes/" + change }, as: admin, want: []string{"policy.list"}},
+		{method: "POST", path: func() string { return "/orgs/" + admin.OrgID + "/policy-changes/" + change + "/acknowledge" }, as: admin, body: "go=1",
+			want: []string{"policy.acknowledge", "policy.acknowledged"}},
+		{method: "POST", path: func() string { return reviews }, as: admin, body: "go=1", want: []string{"access_review.open"}},
+		{method: "GET", path: func() string { return reviews }, as: admin, want: []string{"access_review.list"}},
+		{method: "POST", path: func() string { return reviews + "/" + campaign + "/entries/" + viewer.UserID }, as: admin, body: "decision=revoke",
+			want: []string{"access_review.read"}, not: "access_review.decide"},
+		{method: "POST", path: func() string { return reviews + "/" + campaign + "/entries/" + viewer.UserID }, as: admin, body: "decision=revoke&confirm=yes&note=left",
+			want: []string{"member.remove", "access_review.decide"}},
+		{method: "POST", path: func() string { return reviews + "/" + campaign + "/complete" }, as: admin, body: "go=1", want: []string{"access_review.complete"}},
+		{method: "GET", path: func() string { return reviews + "/" + campaign + "/export?format=csv" }, as: admin, want: []string{"access_review.export"}},
+	}
+	for _, s := range steps {
+		req := testkit.Request{Method: s.method, Path: s.path(), Header: map[string]string{"Cookie": cookieOf(s.as)}}
+		if s.method == "POST" {
+			req.Body, req.ContentType = s.body, "application/x-www-form-urlencoded"
+		}
+		r := srv.Do(t, req)
+		if r.Status != http.StatusOK {
+			t.Errorf("%s %s: status %d", s.method, req.Path, r.Status)
+		}
+		var got, more []string
+		more, orgSeq = actionsAfter(t, srv.Store, org, orgSeq)
+		got = append(got, more...)
+		more, platSeq = actionsAfter(t, srv.Store, strongroom.PlatformTenant, platSeq)
+		got = append(got, more...)
+		for _, w := range s.want {
+			if !slices.Contains(got, w) {
+				t.Errorf("%s %s: audit events %v, want %s", s.method, req.Path, got, w)
+			}
+		}
+		if s.not != "" && slices.Contains(got, s.not) {
+			t.Errorf("%s %s: audit events %v, want no %s", s.method, req.Path, got, s.not)
+		}
+		// What the next steps need.
+		ctx := context.Background()
+		if err := srv.Store.Read(ctx, store.TenantScope(strongroom.PlatformTenant), func(tx *store.Tx) error {
+			ws, err := tx.MaintenanceEndingAfter(ctx, time.Now())
+			if len(ws) > 0 {
+				window = ws[0].ID
+			}
+			if err != nil {
+				return err
+			}
+			ps, err := tx.PolicyChanges(ctx)
+			if len(ps) > 0 {
+				change = ps[0].ID
+			}
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if err := srv.Store.Read(ctx, store.TenantScope(org), func(tx *store.Tx) error {
+			cs, err := tx.ReviewCampaigns(ctx)
+			if len(cs) > 0 {
+				campaign = cs[0].ID
+			}
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
