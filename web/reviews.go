@@ -115,12 +115,12 @@ func (c *Console) openReview(w http.ResponseWriter, r *http.Request) {
 }
 
 type reviewData struct {
-	Scope    reviewScope
-	Review   *service.ReviewDetail
-	Self     strongroom.UserID
-	Clients  map[strongroom.ClientID]string // names of the organization's clients
-	Undecide int                            // entries without a decision
-	Overdue  bool
+	Scope     reviewScope
+	Review    *service.ReviewDetail
+	Self      strongroom.UserID
+	Clients   map[strongroom.ClientID]string // names of the organization's clients
+	Undecided int                            // entries without a decision
+	Overdue   bool
 	// Confirm is the entry a revoke waits to be confirmed for, with the note
 	// typed.
 	Confirm *strongroom.ReviewEntry
@@ -160,7 +160,7 @@ func (c *Console) reviewView(ctx context.Context, sc reviewScope, id string) (*v
 	reviewers := 0
 	for _, e := range rv.Entries {
 		if e.Decision == "" {
-			d.Undecide++
+			d.Undecided++
 		}
 		if e.Role == string(strongroom.RoleAdmin) || e.Role == "operator" {
 			reviewers++
