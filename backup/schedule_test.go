@@ -8,13 +8,17 @@ import (
 
 	"filippo.io/age"
 
+	"strongroom.dev/strongroom"
 	"strongroom.dev/strongroom/backup"
+	"strongroom.dev/strongroom/store"
 )
 
 // TestScheduler: one holder of the lease backs up when due (the first tick,
 // then every interval), writes the keyring backup, applies retention, drills
 // the newest backup when due and records the result; another replica does
-// nothing while the lease is held.
+// nothing while the lease is held. Backups and drills are recorded in the
+// store (also the one backed up): an archive holds the records of the backups
+// before it, never its own, and a restore adds its own, marked restored.
 func TestScheduler(t *testing.T) {
 	for _, engine := range engines {
 		t.Run(engine, func(t *testing.T) {
@@ -74,9 +78,68 @@ func TestScheduler(t *testing.T) {
 			if len(klist) != 3 {
 				t.Errorf("%d keyring backups kept, want 3", len(klist))
 			}
-			drills, err := backup.Drills(ctx, loc)
-			if err != nil || len(drills) != 2 || !drills[1].OK || drills[1].Backup != list[1].Name {
-				t.Errorf("drills recorded: %+v %v", drills, err)
+			var backups []store.BackupRecord
+			var drills []store.DrillRecord
+			if err := src.st.Read(ctx, store.TenantScope(strongroom.PlatformTenant), func(tx *store.Tx) error {
+				var err error
+				if backups, err = tx.Backups(ctx, 100); err != nil {
+					return err
+				}
+				drills, err = tx.Drills(ctx, 100)
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			// Every backup is recorded, pruned ones too (newest first).
+			if len(backups) != 5 || backups[0].Name != list[2].Name || backups[0].Outcome != store.OutcomeSucceeded ||
+				backups[0].ArchiveSHA256 != list[2].ArchiveSHA256 || backups[0].ManifestSHA256 == "" || backups[0].Location != loc.String() ||
+				backups[0].Rows != list[2].Rows || !backups[0].StartedAt.Equal(list[2].CreatedAt) || backups[0].RestoredAt != nil {
+				t.Errorf("backups recorded: %+v", backups)
+			}
+			if len(drills) != 2 || drills[0].Outcome != store.OutcomeSucceeded || drills[0].Backup != list[1].Name ||
+				drills[0].Tables == 0 || drills[0].Chains == 0 || drills[0].Location != loc.String() {
+				t.Errorf("drills recorded: %+v", drills)
+			}
+
+			// The newest archive holds the rows of the backups before it, never
+			// its own; the restore records it, marked restored.
+			dst := openStore(t, engine)
+			r, err := loc.Open(ctx, list[2].Name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := backup.Restore(ctx, dst, r, []age.Identity{src.id})
+			r.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := backup.ManifestDigest(m); got != list[2].ManifestSHA256 {
+				t.Errorf("restored manifest digest %s, index %s", got, list[2].ManifestSHA256)
+			}
+			names := func() map[string]*time.Time {
+				out := map[string]*time.Time{}
+				if err := dst.Read(ctx, store.TenantScope(strongroom.PlatformTenant), func(tx *store.Tx) error {
+					all, err := tx.Backups(ctx, 100)
+					for _, b := range all {
+						out[b.Name] = b.RestoredAt
+					}
+					return err
+				}); err != nil {
+					t.Fatal(err)
+				}
+				return out
+			}
+			got := names()
+			if _, ok := got[list[2].Name]; ok || len(got) != 4 {
+				t.Errorf("the restored store's backups: %v", got)
+			}
+			restoredAt := now.Add(time.Hour)
+			if err := backup.RecordRestore(ctx, dst, loc.String(), list[2].Name, m, &list[2], restoredAt); err != nil {
+				t.Fatal(err)
+			}
+			got = names()
+			if at := got[list[2].Name]; len(got) != 5 || at == nil || !at.Equal(restoredAt) {
+				t.Errorf("after recording the restore: %v", got)
 			}
 		})
 	}
