@@ -144,3 +144,47 @@ func TestScheduler(t *testing.T) {
 		})
 	}
 }
+
+// TestRunDrillCouldNotRun: a drill that cannot run (no backup in the
+// location) is recorded too, as an error with why, and the schedule does not
+// try it again before DrillRetry, then does.
+func TestRunDrillCouldNotRun(t *testing.T) {
+	for _, engine := range engines {
+		t.Run(engine, func(t *testing.T) {
+			ctx := context.Background()
+			st := openStore(t, engine)
+			loc, err := backup.OpenLocation(ctx, t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer loc.Close()
+			id := newIdentity(t)
+			now := created
+			cfg := backup.DrillConfig{Location: loc, Identities: []age.Identity{id}, PublicKey: newKey(t).Public().(ed25519.PublicKey),
+				ScratchDir: t.TempDir(), Now: func() time.Time { return now }}
+			if res, err := backup.RunDrill(ctx, st, cfg); err == nil || res != nil {
+				t.Fatalf("a drill of an empty location: %+v, %v", res, err)
+			}
+			last, err := backup.LastDrill(ctx, st)
+			if err != nil || last == nil || last.Outcome != store.OutcomeError || last.Error != "backup: no backup to drill" ||
+				!last.StartedAt.Equal(created) || last.Location != loc.String() || last.Backup != "" {
+				t.Fatalf("recorded: %+v, %v", last, err)
+			}
+			// The schedule (whose first tick takes a backup) waits DrillRetry
+			// after a drill that could not run, not DrillEvery.
+			s, err := backup.NewScheduler(backup.SchedulerConfig{Store: st, Source: st, Location: loc, Recipients: []age.Recipient{id.Recipient()},
+				Every: 24 * time.Hour, Drill: cfg, DrillEvery: 7 * 24 * time.Hour, Holder: "a", Now: func() time.Time { return now }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			now = created.Add(backup.DrillRetry - time.Minute)
+			if res, err := s.Tick(ctx); err != nil || res.Backup == nil || res.Drill != nil {
+				t.Fatalf("tick before the retry: %+v, %v", res, err)
+			}
+			now = created.Add(backup.DrillRetry)
+			if res, err := s.Tick(ctx); err != nil || res.Drill == nil || !res.Drill.OK {
+				t.Fatalf("tick at the retry: %+v, %v", res, err)
+			}
+		})
+	}
+}
