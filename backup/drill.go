@@ -3,7 +3,6 @@ package backup
 import (
 	"context"
 	"crypto/ed25519"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -125,20 +124,11 @@ func Drill(ctx context.Context, cfg DrillConfig) (*DrillResult, error) {
 }
 
 // AuditPlatform appends an event to the platform's audit chain for backup
-// work (backup.create, backup.prune, backup.drill, keys.backup), attributed
-// to the principal in ctx.
+// work (backup.prune, keys.backup), attributed to the principal in ctx.
 func AuditPlatform(ctx context.Context, st *store.Store, action, targetType, targetID string, result strongroom.AuditResult, meta any) error {
-	p := strongroom.PrincipalFrom(ctx)
-	if p == nil {
-		p = &strongroom.Principal{Kind: strongroom.PrincipalSystem}
+	e, err := platformEvent(ctx, action, targetType, targetID, result, meta)
+	if err != nil {
+		return err
 	}
-	e := strongroom.NewAuditEvent(p, strongroom.PlatformTenant, action, targetType, targetID, result)
-	if meta != nil {
-		b, err := json.Marshal(meta)
-		if err != nil {
-			return fmt.Errorf("encoding audit metadata: %w", err)
-		}
-		e.Metadata = b
-	}
-	return st.Write(ctx, store.TenantScope(strongroom.PlatformTenant), func(tx *store.Tx) error { return tx.AppendAudit(ctx, &e) })
+	return st.Write(ctx, store.TenantScope(strongroom.PlatformTenant), func(tx *store.Tx) error { return tx.AppendAudit(ctx, e) })
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"net/url"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -32,6 +33,7 @@ import (
 type Location struct {
 	bucket *blob.Bucket
 	kind   objectKind
+	label  string
 }
 
 // objectKind names the objects of one kind of backup.
@@ -73,6 +75,9 @@ type Index struct {
 	PlainBytes    int64          `json:"plain_bytes"`
 	ArchiveBytes  int64          `json:"archive_bytes"`
 	ArchiveSHA256 string         `json:"archive_sha256"`
+	// ManifestSHA256 is ManifestDigest of the archive's manifest (absent
+	// from indexes written before it was added).
+	ManifestSHA256 string `json:"manifest_sha256,omitempty"`
 }
 
 // OpenLocation opens a folder (a path, created 0700 if missing) or a bucket
@@ -93,11 +98,14 @@ func openLocation(ctx context.Context, where string, kind objectKind) (*Location
 	}
 	var b *blob.Bucket
 	var err error
+	var label string
 	if strings.Contains(where, "://") {
+		label = redactURL(where)
 		b, err = blob.OpenBucket(ctx, where)
 	} else {
 		var dir string
 		if dir, err = filepath.Abs(where); err == nil {
+			label = dir
 			b, err = fileblob.OpenBucket(dir, &fileblob.Options{CreateDir: true, DirFileMode: 0o700, NoTempDir: true,
 				Metadata: fileblob.MetadataDontWrite})
 		}
@@ -105,7 +113,28 @@ func openLocation(ctx context.Context, where string, kind objectKind) (*Location
 	if err != nil {
 		return nil, fmt.Errorf("opening backup location: %w", err)
 	}
-	return &Location{bucket: b, kind: kind}, nil
+	return &Location{bucket: b, kind: kind, label: label}, nil
+}
+
+// String names the location in records and listings: the folder's absolute
+// path, or the bucket URL without credentials, query or fragment (an S3
+// endpoint or region in the query is configuration, and a secret could hide
+// there).
+// A nil location is "".
+func (l *Location) String() string {
+	if l == nil {
+		return ""
+	}
+	return l.label
+}
+
+// redactURL keeps a location URL's scheme, host and path.
+func redactURL(where string) string {
+	u, err := url.Parse(where)
+	if err != nil {
+		return "(unparsable location URL)"
+	}
+	return (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}).String()
 }
 
 // Close closes the location.
@@ -150,7 +179,8 @@ func (l *Location) Put(ctx context.Context, st *store.Store, recipients []age.Re
 		return nil, fmt.Errorf("writing %s: %w", name, err)
 	}
 	idx := &Index{Name: name, Format: m.Format, Engine: m.Engine, SchemaVersion: m.SchemaVersion, CreatedAt: m.CreatedAt,
-		Rows: m.Rows(), Tables: m.Tables, PlainBytes: m.PlainBytes, ArchiveBytes: ch.n, ArchiveSHA256: hex.EncodeToString(ch.h.Sum(nil))}
+		Rows: m.Rows(), Tables: m.Tables, PlainBytes: m.PlainBytes, ArchiveBytes: ch.n, ArchiveSHA256: hex.EncodeToString(ch.h.Sum(nil)),
+		ManifestSHA256: ManifestDigest(m)}
 	b, err := json.MarshalIndent(idx, "", "  ")
 	if err != nil {
 		return nil, fmt.Errorf("encoding the index: %w", err)

@@ -2,16 +2,11 @@ package backup
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
 	"log/slog"
-	"slices"
 	"time"
 
 	"filippo.io/age"
-	"gocloud.dev/blob"
 
 	"strongroom.dev/strongroom"
 	"strongroom.dev/strongroom/store"
@@ -44,9 +39,11 @@ type SchedulerConfig struct {
 	Logger     *slog.Logger
 }
 
-// Scheduler takes backups and runs drills when they are due. What is due is
-// read from the location itself (the newest backup's and drill's times), so
-// replicas and restarts agree; the lease makes one replica do it.
+// Scheduler takes backups and runs drills when they are due. A backup is due
+// by the newest backup in the location itself, a drill by the newest drill
+// recorded in the store (any outcome; one that could not run is retried after
+// DrillRetry), so replicas and restarts agree; the lease makes one replica do
+// it.
 type Scheduler struct{ cfg SchedulerConfig }
 
 // NewScheduler checks cfg and returns a scheduler.
@@ -98,11 +95,11 @@ func (s *Scheduler) Tick(ctx context.Context) (TickResult, error) {
 		}
 	}
 	if len(c.Drill.Identities) > 0 && c.DrillEvery > 0 {
-		last, err := LastDrill(ctx, c.Location)
+		last, err := LastDrill(ctx, c.Store)
 		if err != nil {
 			return res, err
 		}
-		if last == nil || now.Sub(last.StartedAt) >= c.DrillEvery {
+		if last == nil || now.Sub(last.StartedAt) >= c.DrillEvery || (last.Outcome == store.OutcomeError && now.Sub(last.StartedAt) >= DrillRetry) {
 			if res.Drill, err = s.drill(ctx); err != nil {
 				return res, err
 			}
@@ -115,11 +112,12 @@ func (s *Scheduler) backup(ctx context.Context, now time.Time) (*Index, []string
 	c := s.cfg
 	idx, err := c.Location.Put(ctx, c.Source, c.Recipients, now)
 	if err != nil {
-		_ = AuditPlatform(ctx, c.Store, "backup.create", "backup", ArchiveName(now), strongroom.ResultFailure, nil)
+		if rerr := RecordBackup(ctx, c.Store, c.Location, now, c.Now(), nil, err); rerr != nil {
+			c.Logger.Error("recording a failed backup", "err", rerr)
+		}
 		return nil, nil, err
 	}
-	if err := AuditPlatform(ctx, c.Store, "backup.create", "backup", idx.Name, strongroom.ResultSuccess,
-		map[string]any{"rows": idx.Rows, "bytes": idx.ArchiveBytes, "sha256": idx.ArchiveSHA256, "schema_version": idx.SchemaVersion}); err != nil {
+	if err := RecordBackup(ctx, c.Store, c.Location, now, c.Now(), idx, nil); err != nil {
 		return idx, nil, err
 	}
 	c.Logger.Info("backup taken", "backup", idx.Name, "rows", idx.Rows, "bytes", idx.ArchiveBytes)
@@ -152,16 +150,7 @@ func (s *Scheduler) backup(ctx context.Context, now time.Time) (*Index, []string
 }
 
 func (s *Scheduler) drill(ctx context.Context) (*DrillResult, error) {
-	c := s.cfg
-	res, err := Drill(ctx, c.Drill)
-	if err != nil {
-		_ = AuditPlatform(ctx, c.Store, "backup.drill", "backup", "", strongroom.ResultFailure, map[string]string{"error": "drill could not run"})
-		return nil, err
-	}
-	if err := RecordDrill(ctx, c.Store, c.Location, res); err != nil {
-		return res, err
-	}
-	return res, nil
+	return RunDrill(ctx, s.cfg.Store, s.cfg.Drill)
 }
 
 // Run ticks until ctx ends, every minute (at most as often as Every).
@@ -182,72 +171,9 @@ func (s *Scheduler) Run(ctx context.Context) {
 	}
 }
 
+// drillPrefix starts a drill's id (and, before drills were recorded in the
+// store, the name of its result file beside the backups).
 const drillPrefix = "strongroom-drill-"
 
-// RecordDrill keeps a drill's result as evidence: a JSON object in the
-// location beside the backups (strongroom-drill-TIME.json) and an event in
-// the platform audit chain.
-func RecordDrill(ctx context.Context, st *store.Store, loc *Location, res *DrillResult) error {
-	b, err := json.MarshalIndent(res, "", "  ")
-	if err != nil {
-		return fmt.Errorf("encoding drill result: %w", err)
-	}
-	name := drillPrefix + res.StartedAt.UTC().Format(nameTime) + ".json"
-	if err := loc.bucket.WriteAll(ctx, name, b, &blob.WriterOptions{ContentType: "application/json"}); err != nil {
-		return fmt.Errorf("writing drill result: %w", err)
-	}
-	result := strongroom.ResultSuccess
-	if !res.OK {
-		result = strongroom.ResultFailure
-	}
-	return AuditPlatform(ctx, st, "backup.drill", "backup", res.Backup, result,
-		map[string]any{"rows": res.Rows, "tables": res.Tables, "chains": res.Chains, "duration_ms": res.Duration.Milliseconds(), "ok": res.OK})
-}
-
-// Drills returns the recorded drill results in the location, oldest first.
-func Drills(ctx context.Context, loc *Location) ([]DrillResult, error) {
-	var out []DrillResult
-	it := loc.bucket.List(&blob.ListOptions{Prefix: drillPrefix})
-	for {
-		obj, err := it.Next(ctx)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("listing drills: %w", err)
-		}
-		r, err := loc.bucket.NewReader(ctx, obj.Key, nil)
-		if err != nil {
-			continue
-		}
-		b, err := io.ReadAll(io.LimitReader(r, maxIndex))
-		r.Close()
-		if err != nil {
-			continue
-		}
-		var d DrillResult
-		if json.Unmarshal(b, &d) == nil {
-			out = append(out, d)
-		}
-	}
-	slices.SortFunc(out, func(a, b DrillResult) int { return a.StartedAt.Compare(b.StartedAt) })
-	return out, nil
-}
-
-// LastDrill returns the newest recorded drill, or nil.
-func LastDrill(ctx context.Context, loc *Location) (*DrillResult, error) {
-	all, err := Drills(ctx, loc)
-	if err != nil || len(all) == 0 {
-		return nil, err
-	}
-	return &all[len(all)-1], nil
-}
-
-// Catalog lists a location's backups and drills (for the operator API).
-type Catalog struct{ Location *Location }
-
-// List lists the backups, oldest first.
-func (c Catalog) List(ctx context.Context) ([]Index, error) { return c.Location.List(ctx) }
-
-// Drills lists the recorded drills, oldest first.
-func (c Catalog) Drills(ctx context.Context) ([]DrillResult, error) { return Drills(ctx, c.Location) }
+// DrillRetry is how soon the schedule tries again a drill that could not run.
+const DrillRetry = time.Hour

@@ -8,13 +8,17 @@ import (
 
 	"filippo.io/age"
 
+	"strongroom.dev/strongroom"
 	"strongroom.dev/strongroom/backup"
+	"strongroom.dev/strongroom/store"
 )
 
 // TestScheduler: one holder of the lease backs up when due (the first tick,
 // then every interval), writes the keyring backup, applies retention, drills
 // the newest backup when due and records the result; another replica does
-// nothing while the lease is held.
+// nothing while the lease is held. Backups and drills are recorded in the
+// store (also the one backed up): an archive holds the records of the backups
+// before it, never its own, and a restore adds its own, marked restored.
 func TestScheduler(t *testing.T) {
 	for _, engine := range engines {
 		t.Run(engine, func(t *testing.T) {
@@ -74,9 +78,112 @@ func TestScheduler(t *testing.T) {
 			if len(klist) != 3 {
 				t.Errorf("%d keyring backups kept, want 3", len(klist))
 			}
-			drills, err := backup.Drills(ctx, loc)
-			if err != nil || len(drills) != 2 || !drills[1].OK || drills[1].Backup != list[1].Name {
-				t.Errorf("drills recorded: %+v %v", drills, err)
+			var backups []store.BackupRecord
+			var drills []store.DrillRecord
+			if err := src.st.Read(ctx, store.TenantScope(strongroom.PlatformTenant), func(tx *store.Tx) error {
+				var err error
+				if backups, err = tx.Backups(ctx, 100); err != nil {
+					return err
+				}
+				drills, err = tx.Drills(ctx, 100)
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			// Every backup is recorded, pruned ones too (newest first).
+			if len(backups) != 5 || backups[0].Name != list[2].Name || backups[0].Outcome != store.OutcomeSucceeded ||
+				backups[0].ArchiveSHA256 != list[2].ArchiveSHA256 || backups[0].ManifestSHA256 == "" || backups[0].Location != loc.String() ||
+				backups[0].Rows != list[2].Rows || !backups[0].StartedAt.Equal(list[2].CreatedAt) || backups[0].RestoredAt != nil {
+				t.Errorf("backups recorded: %+v", backups)
+			}
+			if len(drills) != 2 || drills[0].Outcome != store.OutcomeSucceeded || drills[0].Backup != list[1].Name ||
+				drills[0].Tables == 0 || drills[0].Chains == 0 || drills[0].Location != loc.String() {
+				t.Errorf("drills recorded: %+v", drills)
+			}
+
+			// The newest archive holds the rows of the backups before it, never
+			// its own; the restore records it, marked restored.
+			dst := openStore(t, engine)
+			r, err := loc.Open(ctx, list[2].Name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := backup.Restore(ctx, dst, r, []age.Identity{src.id})
+			r.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := backup.ManifestDigest(m); got != list[2].ManifestSHA256 {
+				t.Errorf("restored manifest digest %s, index %s", got, list[2].ManifestSHA256)
+			}
+			names := func() map[string]*time.Time {
+				out := map[string]*time.Time{}
+				if err := dst.Read(ctx, store.TenantScope(strongroom.PlatformTenant), func(tx *store.Tx) error {
+					all, err := tx.Backups(ctx, 100)
+					for _, b := range all {
+						out[b.Name] = b.RestoredAt
+					}
+					return err
+				}); err != nil {
+					t.Fatal(err)
+				}
+				return out
+			}
+			got := names()
+			if _, ok := got[list[2].Name]; ok || len(got) != 4 {
+				t.Errorf("the restored store's backups: %v", got)
+			}
+			restoredAt := now.Add(time.Hour)
+			if err := backup.RecordRestore(ctx, dst, loc.String(), list[2].Name, m, &list[2], restoredAt); err != nil {
+				t.Fatal(err)
+			}
+			got = names()
+			if at := got[list[2].Name]; len(got) != 5 || at == nil || !at.Equal(restoredAt) {
+				t.Errorf("after recording the restore: %v", got)
+			}
+		})
+	}
+}
+
+// TestRunDrillCouldNotRun: a drill that cannot run (no backup in the
+// location) is recorded too, as an error with why, and the schedule does not
+// try it again before DrillRetry, then does.
+func TestRunDrillCouldNotRun(t *testing.T) {
+	for _, engine := range engines {
+		t.Run(engine, func(t *testing.T) {
+			ctx := context.Background()
+			st := openStore(t, engine)
+			loc, err := backup.OpenLocation(ctx, t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer loc.Close()
+			id := newIdentity(t)
+			now := created
+			cfg := backup.DrillConfig{Location: loc, Identities: []age.Identity{id}, PublicKey: newKey(t).Public().(ed25519.PublicKey),
+				ScratchDir: t.TempDir(), Now: func() time.Time { return now }}
+			if res, err := backup.RunDrill(ctx, st, cfg); err == nil || res != nil {
+				t.Fatalf("a drill of an empty location: %+v, %v", res, err)
+			}
+			last, err := backup.LastDrill(ctx, st)
+			if err != nil || last == nil || last.Outcome != store.OutcomeError || last.Error != "backup: no backup to drill" ||
+				!last.StartedAt.Equal(created) || last.Location != loc.String() || last.Backup != "" {
+				t.Fatalf("recorded: %+v, %v", last, err)
+			}
+			// The schedule (whose first tick takes a backup) waits DrillRetry
+			// after a drill that could not run, not DrillEvery.
+			s, err := backup.NewScheduler(backup.SchedulerConfig{Store: st, Source: st, Location: loc, Recipients: []age.Recipient{id.Recipient()},
+				Every: 24 * time.Hour, Drill: cfg, DrillEvery: 7 * 24 * time.Hour, Holder: "a", Now: func() time.Time { return now }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			now = created.Add(backup.DrillRetry - time.Minute)
+			if res, err := s.Tick(ctx); err != nil || res.Backup == nil || res.Drill != nil {
+				t.Fatalf("tick before the retry: %+v, %v", res, err)
+			}
+			now = created.Add(backup.DrillRetry)
+			if res, err := s.Tick(ctx); err != nil || res.Drill == nil || !res.Drill.OK {
+				t.Fatalf("tick at the retry: %+v, %v", res, err)
 			}
 		})
 	}

@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"testing"
 	"time"
@@ -19,6 +20,7 @@ import (
 // TestOperatorBackups (LIF-05, LIF-06): operators signed in with a second
 // factor list the backups and the restore drills; others are refused; every
 // read is audited in the platform log; a server without backups says so.
+// The lists are the store's records (failed attempts too), not the location.
 func TestOperatorBackups(t *testing.T) {
 	for _, e := range testkit.Engines() {
 		t.Run(e.Name, func(t *testing.T) {
@@ -36,15 +38,22 @@ func TestOperatorBackups(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			drill := &backup.DrillResult{Backup: idx.Name, StartedAt: when.Add(time.Hour), Duration: 1500 * time.Millisecond, Tables: 20, Rows: 3, Chains: 1, OK: true}
-			if err := backup.RecordDrill(ctx, src, loc, drill); err != nil {
+			env := &mfaTEnv{st: e.Open(t), clock: &testClock{}}
+			// Recorded in the server's store: the backup, a failed attempt
+			// before it, and a drill of it.
+			if err := backup.RecordBackup(ctx, env.st, loc, when.Add(-time.Hour), when.Add(-time.Hour), nil, errors.New("bucket unreachable")); err != nil {
 				t.Fatal(err)
 			}
-
-			env := &mfaTEnv{st: e.Open(t), clock: &testClock{}}
+			if err := backup.RecordBackup(ctx, env.st, loc, when, when.Add(time.Minute), idx, nil); err != nil {
+				t.Fatal(err)
+			}
+			drill := &backup.DrillResult{Backup: idx.Name, StartedAt: when.Add(time.Hour), Duration: 1500 * time.Millisecond, Tables: 20, Rows: 3, Chains: 1, OK: true}
+			if err := backup.RecordDrill(ctx, env.st, loc, drill.StartedAt, drill, nil); err != nil {
+				t.Fatal(err)
+			}
 			env.srv = testkit.NewServerWithConfig(t, env.st, testkit.ServerConfig{Service: func(u string, cfg *service.Config) {
 				cfg.Now = env.clock.Now
-				cfg.Backups = backup.Catalog{Location: loc}
+				cfg.BackupLocation = loc.String()
 			}})
 			plain := env.srv.Signup(t, "pia@ops.example", "Plain Org")
 			op := env.srv.Signup(t, "otto@ops.example", "Ops Org")
@@ -65,19 +74,27 @@ func TestOperatorBackups(t *testing.T) {
 			seq := env.seq(t, mfaTPlatform)
 			r := testkit.MustStatus(t, env.do(t, g.Token, "GET", "/api/v1/operator/backups", nil), http.StatusOK)
 			var backups struct {
-				Configured bool `json:"configured"`
+				Configured bool   `json:"configured"`
+				Location   string `json:"location"`
 				Items      []struct {
-					Name, Engine, SHA256 string
-					CreatedAt            time.Time `json:"created_at"`
-					Rows, Bytes          int64
+					Name, Engine, SHA256, Outcome, Error, Location string
+					ManifestSHA256                                 string    `json:"manifest_sha256"`
+					CreatedAt                                      time.Time `json:"created_at"`
+					Rows, Bytes                                    int64
 				} `json:"items"`
 			}
 			if err := json.Unmarshal(r.Body, &backups); err != nil {
 				t.Fatal(err)
 			}
-			if !backups.Configured || len(backups.Items) != 1 || backups.Items[0].Name != idx.Name || backups.Items[0].SHA256 != idx.ArchiveSHA256 ||
-				!backups.Items[0].CreatedAt.Equal(when) || backups.Items[0].Engine != "sqlite" || backups.Items[0].Bytes != idx.ArchiveBytes {
-				t.Errorf("backups: %s", r.Body)
+			if !backups.Configured || backups.Location != loc.String() || len(backups.Items) != 2 {
+				t.Fatalf("backups: %s", r.Body)
+			}
+			if failed := backups.Items[0]; failed.Outcome != "failed" || failed.Error != "bucket unreachable" || failed.Name != backup.ArchiveName(when.Add(-time.Hour)) {
+				t.Errorf("failed backup: %+v", failed)
+			}
+			if b := backups.Items[1]; b.Name != idx.Name || b.SHA256 != idx.ArchiveSHA256 || b.ManifestSHA256 != idx.ManifestSHA256 || b.Outcome != "succeeded" ||
+				!b.CreatedAt.Equal(when) || b.Engine != "sqlite" || b.Bytes != idx.ArchiveBytes || b.Location != loc.String() {
+				t.Errorf("backup: %+v", b)
 			}
 			if r.Header.Get("Cache-Control") != "no-store" {
 				t.Errorf("Cache-Control %q", r.Header.Get("Cache-Control"))
@@ -90,6 +107,7 @@ func TestOperatorBackups(t *testing.T) {
 				Configured bool `json:"configured"`
 				Items      []struct {
 					Backup     string
+					Outcome    string
 					OK         bool
 					DurationMS int64 `json:"duration_ms"`
 					Tables     int
@@ -98,7 +116,7 @@ func TestOperatorBackups(t *testing.T) {
 			if err := json.Unmarshal(r.Body, &drills); err != nil {
 				t.Fatal(err)
 			}
-			if !drills.Configured || len(drills.Items) != 1 || drills.Items[0].Backup != idx.Name || !drills.Items[0].OK ||
+			if !drills.Configured || len(drills.Items) != 1 || drills.Items[0].Backup != idx.Name || !drills.Items[0].OK || drills.Items[0].Outcome != "succeeded" ||
 				drills.Items[0].DurationMS != 1500 || drills.Items[0].Tables != 20 {
 				t.Errorf("drills: %s", r.Body)
 			}

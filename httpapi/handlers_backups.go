@@ -4,40 +4,52 @@ import (
 	"net/http"
 	"time"
 
-	"strongroom.dev/strongroom/backup"
+	"strongroom.dev/strongroom/store"
 )
 
-// backupJSON is a backup as operators see it (from the index beside it).
+// backupJSON is a recorded backup as operators see it.
 type backupJSON struct {
-	Name          string    `json:"name"`
-	CreatedAt     time.Time `json:"created_at"`
-	Engine        string    `json:"engine"`
-	SchemaVersion int       `json:"schema_version"`
-	Rows          int64     `json:"rows"`
-	Bytes         int64     `json:"bytes"`
-	SHA256        string    `json:"sha256"`
+	Location       string     `json:"location"`
+	Name           string     `json:"name"`
+	CreatedAt      time.Time  `json:"created_at"`
+	FinishedAt     time.Time  `json:"finished_at"`
+	Outcome        string     `json:"outcome"`
+	Error          string     `json:"error,omitempty"`
+	Engine         string     `json:"engine"`
+	SchemaVersion  int        `json:"schema_version"`
+	Tables         int        `json:"tables"`
+	Rows           int64      `json:"rows"`
+	PlainBytes     int64      `json:"plain_bytes"`
+	Bytes          int64      `json:"bytes"`
+	SHA256         string     `json:"sha256"`
+	ManifestSHA256 string     `json:"manifest_sha256"`
+	RestoredAt     *time.Time `json:"restored_at,omitempty"`
 }
 
 func (s *Server) operatorBackups(w http.ResponseWriter, r *http.Request) error {
-	items, configured, err := s.svc.OperatorBackups(r.Context())
+	items, location, err := s.svc.OperatorBackups(r.Context())
 	if err != nil {
 		return err
 	}
 	out := make([]backupJSON, 0, len(items))
 	for _, b := range items {
-		out = append(out, backupJSON{Name: b.Name, CreatedAt: b.CreatedAt, Engine: b.Engine, SchemaVersion: b.SchemaVersion,
-			Rows: b.Rows, Bytes: b.ArchiveBytes, SHA256: b.ArchiveSHA256})
+		out = append(out, backupJSON{Location: b.Location, Name: b.Name, CreatedAt: b.StartedAt, FinishedAt: b.FinishedAt, Outcome: b.Outcome,
+			Error: b.Error, Engine: b.Engine, SchemaVersion: b.SchemaVersion, Tables: b.Tables, Rows: b.Rows, PlainBytes: b.PlainBytes,
+			Bytes: b.ArchiveBytes, SHA256: b.ArchiveSHA256, ManifestSHA256: b.ManifestSHA256, RestoredAt: b.RestoredAt})
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, map[string]any{"configured": configured, "items": out})
+	writeJSON(w, http.StatusOK, map[string]any{"configured": location != "", "location": location, "items": out})
 	return nil
 }
 
 // drillJSON is a restore drill's recorded result.
 type drillJSON struct {
+	ID         string    `json:"id"`
+	Location   string    `json:"location"`
 	Backup     string    `json:"backup"`
 	StartedAt  time.Time `json:"started_at"`
 	DurationMS int64     `json:"duration_ms"`
+	Outcome    string    `json:"outcome"`
 	Tables     int       `json:"tables"`
 	Rows       int64     `json:"rows"`
 	Chains     int       `json:"chains"`
@@ -47,20 +59,16 @@ type drillJSON struct {
 }
 
 func (s *Server) operatorDrills(w http.ResponseWriter, r *http.Request) error {
-	items, configured, err := s.svc.OperatorDrills(r.Context())
+	items, location, err := s.svc.OperatorDrills(r.Context())
 	if err != nil {
 		return err
 	}
 	out := make([]drillJSON, 0, len(items))
 	for _, d := range items {
-		out = append(out, drillOut(d))
+		out = append(out, drillJSON{ID: d.ID, Location: d.Location, Backup: d.Backup, StartedAt: d.StartedAt, DurationMS: d.Duration.Milliseconds(),
+			Outcome: d.Outcome, Tables: d.Tables, Rows: d.Rows, Chains: d.Chains, Events: d.Events, OK: d.Outcome == store.OutcomeSucceeded, Problem: d.Error})
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, map[string]any{"configured": configured, "items": out})
+	writeJSON(w, http.StatusOK, map[string]any{"configured": location != "", "location": location, "items": out})
 	return nil
-}
-
-func drillOut(d backup.DrillResult) drillJSON {
-	return drillJSON{Backup: d.Backup, StartedAt: d.StartedAt, DurationMS: d.Duration.Milliseconds(), Tables: d.Tables, Rows: d.Rows,
-		Chains: d.Chains, Events: d.Events, OK: d.OK, Problem: d.Problem}
 }

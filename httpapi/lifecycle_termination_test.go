@@ -351,7 +351,12 @@ func TestTermination(t *testing.T) {
 			if _, err := e.srv.Keyring.Keys(t.Context(), strongroom.TenantID(e.admin.OrgID)); err == nil {
 				t.Error("the keyring still hands out the organization's keys")
 			}
-			mustProblem(t, e.call(t, "GET", "", nil), http.StatusNotFound)
+			// The Admin's account belonged to the purged organization only: it is
+			// gone with it, and its session with it. The viewer, also a member
+			// of their own organization, keeps theirs.
+			mustProblem(t, e.call(t, "GET", "", nil), http.StatusUnauthorized)
+			mustProblem(t, e.srv.Do(t, testkit.Request{Method: "POST", Path: "/api/v1/auth/password",
+				Body: map[string]string{"email": e.admin.Email, "password": "correct horse battery staple"}}), http.StatusUnauthorized)
 			// The other organization is untouched (its member signs in again: the clock moved).
 			r = testkit.MustStatus(t, e.srv.Do(t, testkit.Request{Method: "POST", Path: "/api/v1/auth/password",
 				Body: map[string]string{"email": other.Email, "password": "correct horse battery staple"}}), http.StatusOK)
@@ -370,7 +375,7 @@ func TestTermination(t *testing.T) {
 			if err != nil {
 				t.Fatalf("certificate does not verify: %v: %s", err, cr.Body)
 			}
-			for table, want := range map[string]int64{"records": 25, "collections": 1, "memberships": 2, "api_keys": 1, "organizations": 1} {
+			for table, want := range map[string]int64{"records": 25, "collections": 1, "memberships": 2, "api_keys": 1, "organizations": 1, store.DeletedAccounts: 1} {
 				if cert.Deleted[table] != want {
 					t.Errorf("certificate: %d %s deleted, want %d", cert.Deleted[table], table, want)
 				}

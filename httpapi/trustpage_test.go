@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"slices"
 	"strings"
@@ -39,7 +40,7 @@ type trustEnv struct {
 func trustBase(env *trustEnv) func(u string, cfg *service.Config) {
 	return func(u string, cfg *service.Config) {
 		cfg.Now = env.clock.Now
-		cfg.Backups = backup.Catalog{Location: env.loc}
+		cfg.BackupLocation = env.loc.String()
 		cfg.TrustPage = service.TrustPageConfig{TLSMode: service.TLSModeOff, MasterKeySource: "key file"}
 	}
 }
@@ -145,7 +146,7 @@ func TestTrustPageTracesEveryClaim(t *testing.T) {
 		{name: "no security contact", claims: []string{"disclosure.security_txt"},
 			setting: func(_ string, cfg *service.Config) { cfg.Trust.SecurityTxt = nil }},
 		{name: "backups not configured", claims: []string{"backup.last", "backup.last_drill"},
-			setting: func(_ string, cfg *service.Config) { cfg.Backups = nil }},
+			setting: func(_ string, cfg *service.Config) { cfg.BackupLocation = "" }},
 		{name: "operators need a second factor", claims: []string{"mfa.operator_enforced"},
 			fixed: func(t *testing.T, c trust.Claim) {
 				if c.Value != true || !strings.Contains(c.Source, "OperatorMinAAL") || service.OperatorMinAAL < 2 {
@@ -184,7 +185,17 @@ func TestTrustPageTracesEveryClaim(t *testing.T) {
 		{name: "a backup taken", claims: []string{"backup.last"},
 			evidence: func(t *testing.T, env *trustEnv) {
 				id, _ := age.GenerateX25519Identity()
-				if _, err := env.loc.Put(ctx, testkit.OpenSQLiteStore(t), []age.Recipient{id.Recipient()}, env.clock.Now()); err != nil {
+				at := env.clock.Now()
+				// A failed attempt is not a backup: the claim must not move for it
+				// (the trace checks that only the claims named move).
+				if err := backup.RecordBackup(ctx, env.st, env.loc, at.Add(-time.Minute), at.Add(-time.Minute), nil, errors.New("disk full")); err != nil {
+					t.Fatal(err)
+				}
+				idx, err := env.loc.Put(ctx, testkit.OpenSQLiteStore(t), []age.Recipient{id.Recipient()}, at)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := backup.RecordBackup(ctx, env.st, env.loc, at, at.Add(time.Second), idx, nil); err != nil {
 					t.Fatal(err)
 				}
 			}},
@@ -198,7 +209,7 @@ func TestTrustPageTracesEveryClaim(t *testing.T) {
 				failed := &backup.DrillResult{Backup: list[0].Name, StartedAt: env.clock.Now(), Duration: time.Second, OK: false, Problem: "checksum"}
 				ok := &backup.DrillResult{Backup: list[0].Name, StartedAt: env.clock.Now().Add(time.Minute), Duration: time.Second, Tables: 20, Chains: 2, OK: true}
 				for _, d := range []*backup.DrillResult{failed, ok} {
-					if err := backup.RecordDrill(ctx, testkit.OpenSQLiteStore(t), env.loc, d); err != nil {
+					if err := backup.RecordDrill(ctx, env.st, env.loc, d.StartedAt, d, nil); err != nil {
 						t.Fatal(err)
 					}
 				}

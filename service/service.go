@@ -66,9 +66,11 @@ type Config struct {
 	// Observer receives sign-in results, rate-limit refusals and background
 	// job runs (metrics); nil: none.
 	Observer Observer
-	// Backups lists the backups and restore drills for operators (LIF-05,
-	// LIF-06); nil: backups are not configured.
-	Backups BackupCatalog
+	// BackupLocation names where the server takes scheduled backups
+	// (backup.Location.String: no credentials); "" when it takes none. The
+	// backups and drills themselves are read from the store's records
+	// (LIF-05, LIF-06).
+	BackupLocation string
 	// Lifecycle configures retention and data-subject requests (LIF-01, LIF-02).
 	Lifecycle LifecycleConfig
 	// Trust configures incidents, disclosure and subprocessors.
@@ -117,7 +119,7 @@ type Service struct {
 	settings *cache[strongroom.TenantID, *strongroom.OrgSettings]
 	apiKeys  *cache[string, *strongroom.APIKey]
 
-	backups BackupCatalog
+	backupLocation string
 	// terminations: an organization's termination (nil: none), read on every
 	// request to it.
 	terminations *cache[strongroom.TenantID, *store.Termination]
@@ -156,7 +158,7 @@ func New(cfg Config) (*Service, error) {
 		now:            cfg.Now,
 		rand:           cfg.Rand,
 		conns:          cfg.Connections,
-		backups:        cfg.Backups,
+		backupLocation: cfg.BackupLocation,
 	}
 	if s.policy.MinLength == 0 {
 		s.policy = authn.DefaultPolicy

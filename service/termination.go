@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"strongroom.dev/strongroom"
@@ -251,11 +252,15 @@ func (s *Service) purge(ctx context.Context, t store.Termination, signer crypto.
 		batching = *b
 	}
 	for done := false; !done; {
+		var accounts []strongroom.UserID
 		err := s.store.Write(ctx, store.TenantScope(t.Tenant), func(tx *store.Tx) error {
 			var err error
-			done, err = tx.PurgeTenantBatch(ctx, batching.Size)
-			return err
+			if done, accounts, err = tx.PurgeTenantBatch(ctx, batching.Size); err != nil {
+				return err
+			}
+			return auditAccountsDeleted(ctx, tx, accounts)
 		})
+		s.forgetAccounts(accounts)
 		if err != nil {
 			return err
 		}
@@ -272,8 +277,10 @@ func (s *Service) purge(ctx context.Context, t store.Termination, signer crypto.
 		}
 	}
 	var cert []byte
+	var accounts []strongroom.UserID
 	err = s.store.Write(ctx, store.TenantScope(t.Tenant), func(tx *store.Tx) error {
-		return tx.PurgeTenant(ctx, now, func(deleted, retained map[string]int64) ([]byte, error) {
+		var err error
+		accounts, err = tx.PurgeTenant(ctx, now, func(deleted, retained map[string]int64) ([]byte, error) {
 			c := retention.Certificate{Tenant: string(t.Tenant), Organization: t.Name, RequestedBy: t.RequestedBy,
 				RequestedAt: t.RequestedAt.Format(time.RFC3339Nano), WindowEnded: t.PurgeAfter.Format(time.RFC3339Nano),
 				DeletedAt: now.Format(time.RFC3339Nano), Deleted: deleted, Retained: retained, KeysDestroyed: keys}
@@ -284,7 +291,12 @@ func (s *Service) purge(ctx context.Context, t store.Termination, signer crypto.
 			cert, err = json.Marshal(c)
 			return cert, err
 		})
+		if err != nil {
+			return err
+		}
+		return auditAccountsDeleted(ctx, tx, accounts)
 	})
+	s.forgetAccounts(accounts)
 	s.terminations.del(t.Tenant)
 	s.members.delFunc(func(k memberKey, _ *strongroom.Membership) bool { return k.tenant == t.Tenant })
 	if err != nil {
@@ -301,6 +313,27 @@ func (s *Service) purge(ctx context.Context, t store.Termination, signer crypto.
 		}
 	}
 	return nil
+}
+
+// auditAccountsDeleted records, in the purged organization's audit log (kept
+// after the purge) and in the transaction that deleted them, each account the
+// purge deleted because it belonged to no other organization.
+func auditAccountsDeleted(ctx context.Context, tx *store.Tx, accounts []strongroom.UserID) error {
+	for _, u := range accounts {
+		if err := audit(ctx, tx, "account.delete", "user", string(u), map[string]string{"reason": "termination purge: no other organization"}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// forgetAccounts drops the cached sessions of deleted accounts (their rows
+// are gone with the accounts).
+func (s *Service) forgetAccounts(accounts []strongroom.UserID) {
+	if len(accounts) == 0 {
+		return
+	}
+	s.sessions.delFunc(func(_ string, v *strongroom.Session) bool { return slices.Contains(accounts, v.UserID) })
 }
 
 // OnShred sets what runs after an organization's keys are destroyed and its

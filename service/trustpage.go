@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"strongroom.dev/strongroom"
-	"strongroom.dev/strongroom/backup"
 	"strongroom.dev/strongroom/certs"
 	"strongroom.dev/strongroom/store"
 	"strongroom.dev/strongroom/trust"
@@ -262,38 +261,41 @@ func (s *Service) computeTrustPage(ctx context.Context, now time.Time) (*trust.P
 	return p, nil
 }
 
-// trustBackups adds the backup claims from the backup catalog.
+// trustBackups adds the backup claims from the backup and drill records
+// (the platform tables backups and backup_drills): the newest successful
+// backup, and the newest successful drill. Records of backups taken by the
+// backup command count when the server schedules none.
 func (s *Service) trustBackups(ctx context.Context, now time.Time, add func(trust.Claim)) error {
 	b := trust.Claim{ID: "backup.last", Section: "Backups", Question: "Are backups taken, encrypted, and when was the last one?",
-		Answer: "not configured", Source: "backup catalog (--backup-to): newest backup's index"}
+		Answer: "not configured", Source: "backup records (table backups): the newest successful backup; setting --backup-to"}
 	d := trust.Claim{ID: "backup.last_drill", Section: "Backups", Question: "Are restores tested, and when did the last restore drill succeed?",
-		Answer: "not configured", Source: "backup catalog: recorded restore drills"}
-	if s.backups != nil {
-		list, err := s.backups.List(ctx)
-		if err != nil {
-			return fmt.Errorf("listing backups: %w", err)
+		Answer: "not configured", Source: "restore drill records (table backup_drills): the newest successful drill"}
+	var last *store.BackupRecord
+	var drill *store.DrillRecord
+	err := s.store.Read(ctx, store.TenantScope(strongroom.PlatformTenant), func(tx *store.Tx) error {
+		var err error
+		if last, err = tx.LastBackup(ctx, store.OutcomeSucceeded); err != nil {
+			return err
 		}
-		b.Answer = "configured; no backup yet"
-		if n := len(list); n > 0 {
-			last := list[n-1]
-			b.Answer = fmt.Sprintf("encrypted (age), last %s (%s ago)", day(last.CreatedAt), trust.Age(now.Sub(last.CreatedAt)))
-			b.Value = last.CreatedAt.UTC()
-		}
-		drills, err := s.backups.Drills(ctx)
-		if err != nil {
-			return fmt.Errorf("listing drills: %w", err)
-		}
-		d.Answer = "configured; no successful drill yet"
-		var ok *backup.DrillResult
-		for i := range drills {
-			if drills[i].OK && (ok == nil || drills[i].StartedAt.After(ok.StartedAt)) {
-				ok = &drills[i]
-			}
-		}
-		if ok != nil {
-			d.Answer = fmt.Sprintf("last successful drill %s (%s ago): %d tables, %d audit chains verified", day(ok.StartedAt), trust.Age(now.Sub(ok.StartedAt)), ok.Tables, ok.Chains)
-			d.Value = ok.StartedAt.UTC()
-		}
+		drill, err = tx.LastDrill(ctx, store.OutcomeSucceeded)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("reading backup records: %w", err)
+	}
+	if s.backupLocation != "" {
+		b.Answer, d.Answer = "configured; no backup yet", "configured; no successful drill yet"
+	}
+	if last != nil {
+		b.Answer = fmt.Sprintf("encrypted (age), last %s (%s ago)", day(last.StartedAt), trust.Age(now.Sub(last.StartedAt)))
+		b.Value = last.StartedAt.UTC()
+	}
+	if drill != nil {
+		d.Answer = fmt.Sprintf("last successful drill %s (%s ago): %d tables, %d audit chains verified", day(drill.StartedAt),
+			trust.Age(now.Sub(drill.StartedAt)), drill.Tables, drill.Chains)
+		d.Value = drill.StartedAt.UTC()
+	} else if last != nil && s.backupLocation == "" {
+		d.Answer = "no successful drill yet"
 	}
 	add(b)
 	add(d)

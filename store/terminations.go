@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"strongroom.dev/strongroom"
@@ -170,96 +171,214 @@ func (tx *Tx) purgeProgress(ctx context.Context) (map[string]int64, error) {
 // rows, from the first table of the purge order that still has some, and
 // saves the count with the termination in the same transaction. done is true
 // once every table PurgeTenant empties is empty; PurgeTenant then finishes.
-// The termination must await its purge (else ENOTFOUND).
-func (tx *Tx) PurgeTenantBatch(ctx context.Context, limit int) (done bool, err error) {
+// The termination must await its purge (else ENOTFOUND). A batch of
+// memberships also deletes the accounts it leaves without any (see
+// deleteOrphanedAccounts), counted as "accounts", and returns them so that
+// the caller audits each in the same transaction.
+func (tx *Tx) PurgeTenantBatch(ctx context.Context, limit int) (done bool, accounts []strongroom.UserID, err error) {
 	tenant, err := tx.tenant()
 	if err != nil {
-		return false, err
+		return false, nil, err
 	}
 	if err := tx.mustWrite(); err != nil {
-		return false, err
+		return false, nil, err
 	}
 	limit = min(max(limit, 1), 10000)
 	progress, err := tx.purgeProgress(ctx)
 	if err != nil {
-		return false, err
+		return false, nil, err
 	}
 	for _, table := range purgeOrder {
 		key, ok := purgeKeys[table]
 		if !ok {
-			return false, fmt.Errorf("store: the purge has no key for table %s", table)
+			return false, nil, fmt.Errorf("store: the purge has no key for table %s", table)
 		}
-		res, err := tx.exec(ctx, "DELETE FROM "+table+" WHERE ("+key+") IN (SELECT "+key+" FROM "+table+
-			" WHERE tenant_id = $1 LIMIT $2)", string(tenant), limit)
-		if err != nil {
-			return false, fmt.Errorf("purging %s: %w", table, err)
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return false, fmt.Errorf("purging %s: %w", table, err)
+		var n int64
+		if table == "memberships" {
+			if n, accounts, err = tx.purgeMemberships(ctx, tenant, limit); err != nil {
+				return false, nil, err
+			}
+		} else {
+			res, err := tx.exec(ctx, "DELETE FROM "+table+" WHERE ("+key+") IN (SELECT "+key+" FROM "+table+
+				" WHERE tenant_id = $1 LIMIT $2)", string(tenant), limit)
+			if err != nil {
+				return false, nil, fmt.Errorf("purging %s: %w", table, err)
+			}
+			if n, err = res.RowsAffected(); err != nil {
+				return false, nil, fmt.Errorf("purging %s: %w", table, err)
+			}
 		}
 		if n == 0 {
 			continue
 		}
 		progress[table] += n
+		if len(accounts) > 0 {
+			progress[DeletedAccounts] += int64(len(accounts))
+		}
 		b, err := json.Marshal(progress)
 		if err != nil {
-			return false, err
+			return false, nil, err
 		}
-		res, err = tx.exec(ctx, "UPDATE terminations SET purge_progress = $1 WHERE tenant_id = $2 AND purged_at IS NULL AND cancelled_at IS NULL",
+		res, err := tx.exec(ctx, "UPDATE terminations SET purge_progress = $1 WHERE tenant_id = $2 AND purged_at IS NULL AND cancelled_at IS NULL",
 			string(b), string(tenant))
-		return false, affectedOne(res, err, "termination")
+		if err := affectedOne(res, err, "termination"); err != nil {
+			return false, nil, err
+		}
+		return false, accounts, nil
 	}
-	return true, nil
+	return true, nil, nil
+}
+
+// DeletedAccounts is the deletion certificate's count of the accounts a
+// purge deleted (users, not a tenant table).
+const DeletedAccounts = "accounts"
+
+// purgeMemberships deletes the tenant's memberships (at most limit; all when
+// limit is 0), then the accounts left with none (deleteOrphanedAccounts). It
+// returns the memberships deleted and the accounts deleted.
+func (tx *Tx) purgeMemberships(ctx context.Context, tenant strongroom.TenantID, limit int) (int64, []strongroom.UserID, error) {
+	q, args := "DELETE FROM memberships WHERE tenant_id = $1 RETURNING user_id", []any{string(tenant)}
+	if limit > 0 {
+		q = "DELETE FROM memberships WHERE (tenant_id, user_id) IN (SELECT tenant_id, user_id FROM memberships WHERE tenant_id = $1 LIMIT $2) RETURNING user_id"
+		args = append(args, limit)
+	}
+	rows, err := tx.q.QueryContext(ctx, q, args...)
+	if err != nil {
+		return 0, nil, fmt.Errorf("purging memberships: %w", err)
+	}
+	var users []strongroom.UserID
+	for rows.Next() {
+		var u string
+		if err := rows.Scan(&u); err != nil {
+			rows.Close()
+			return 0, nil, fmt.Errorf("purging memberships: %w", err)
+		}
+		users = append(users, strongroom.UserID(u))
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, nil, fmt.Errorf("purging memberships: %w", err)
+	}
+	accounts, err := tx.deleteOrphanedAccounts(ctx, users)
+	if err != nil {
+		return 0, nil, err
+	}
+	return int64(len(users)), accounts, nil
+}
+
+// deleteOrphanedAccounts deletes those of users (whose memberships in the
+// purged organization were just deleted) that belong to no organization now
+// and are not operators, and returns them, sorted. An account with no
+// organization that was never in the purged one is never among users: it is
+// kept (it may be joining one). The account's sessions, factors, recovery
+// codes, challenges and federated identities go with it (ON DELETE CASCADE).
+//
+// On PostgreSQL the transaction sees only the purged organization's
+// memberships, so account_has_membership (migration 0015) answers whether any
+// other remains; the account's row is locked first, so that a membership
+// being added elsewhere at the same time either commits before the check
+// (and the account is kept) or waits and then fails on its foreign key.
+func (tx *Tx) deleteOrphanedAccounts(ctx context.Context, users []strongroom.UserID) ([]strongroom.UserID, error) {
+	slices.Sort(users)
+	users = slices.Compact(users)
+	var deleted []strongroom.UserID
+	for _, u := range users {
+		q := "DELETE FROM users WHERE id = $1 AND operator = 0 AND NOT EXISTS (SELECT 1 FROM memberships WHERE user_id = $1)"
+		if tx.s.engine == Postgres {
+			var id string
+			err := tx.q.QueryRowContext(ctx, "SELECT id FROM users WHERE id = $1 FOR UPDATE", string(u)).Scan(&id)
+			if errors.Is(err, sql.ErrNoRows) {
+				continue
+			}
+			if err != nil {
+				return nil, fmt.Errorf("locking an account: %w", err)
+			}
+			q = "DELETE FROM users WHERE id = $1 AND operator = 0 AND NOT account_has_membership($1)"
+		}
+		res, err := tx.exec(ctx, q, string(u))
+		if err != nil {
+			return nil, fmt.Errorf("deleting an account left without organization: %w", err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return nil, fmt.Errorf("deleting an account left without organization: %w", err)
+		}
+		if n == 1 {
+			deleted = append(deleted, u)
+		}
+	}
+	return deleted, nil
 }
 
 // PurgeTenant finishes a purge: it deletes whatever PurgeTenantBatch left of
 // the bound tenant's rows (all of them, when no batch ran) and its
 // organization, and returns the rows deleted per table, batches included, and
 // the rows kept per retained table. It marks the termination purged with the
-// certificate (built by certify from the counts) in the same transaction.
-func (tx *Tx) PurgeTenant(ctx context.Context, at time.Time, certify func(deleted, retained map[string]int64) ([]byte, error)) error {
+// certificate (built by certify from the counts) in the same transaction. It
+// returns the accounts it deleted itself (memberships left to it; see
+// PurgeTenantBatch), for the caller to audit in the same transaction.
+func (tx *Tx) PurgeTenant(ctx context.Context, at time.Time, certify func(deleted, retained map[string]int64) ([]byte, error)) ([]strongroom.UserID, error) {
 	tenant, err := tx.tenant()
 	if err != nil {
-		return err
+		return nil, err
+	}
+	if err := tx.mustWrite(); err != nil {
+		return nil, err
 	}
 	deleted, err := tx.purgeProgress(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	var accounts []strongroom.UserID
 	for _, table := range purgeOrder {
+		if table == "memberships" {
+			n, acc, err := tx.purgeMemberships(ctx, tenant, 0)
+			if err != nil {
+				return nil, err
+			}
+			deleted[table] += n
+			deleted[DeletedAccounts] += int64(len(acc))
+			accounts = acc
+			continue
+		}
 		res, err := tx.exec(ctx, "DELETE FROM "+table+" WHERE tenant_id = $1", string(tenant))
 		if err != nil {
-			return fmt.Errorf("purging %s: %w", table, err)
+			return nil, fmt.Errorf("purging %s: %w", table, err)
 		}
 		n, err := res.RowsAffected()
 		if err != nil {
-			return fmt.Errorf("purging %s: %w", table, err)
+			return nil, fmt.Errorf("purging %s: %w", table, err)
 		}
 		deleted[table] += n
 	}
+	if _, ok := deleted[DeletedAccounts]; !ok {
+		deleted[DeletedAccounts] = 0 // stated even when none: the certificate says accounts were considered
+	}
 	res, err := tx.exec(ctx, "DELETE FROM organizations WHERE id = $1", string(tenant))
 	if err != nil {
-		return fmt.Errorf("purging the organization: %w", err)
+		return nil, fmt.Errorf("purging the organization: %w", err)
 	}
 	if deleted["organizations"], err = res.RowsAffected(); err != nil {
-		return fmt.Errorf("purging the organization: %w", err)
+		return nil, fmt.Errorf("purging the organization: %w", err)
 	}
 	retained := map[string]int64{}
 	for _, table := range RetainedTables {
 		var n int64
 		if err := tx.q.QueryRowContext(ctx, "SELECT count(*) FROM "+table+" WHERE tenant_id = $1", string(tenant)).Scan(&n); err != nil {
-			return fmt.Errorf("counting %s: %w", table, err)
+			return nil, fmt.Errorf("counting %s: %w", table, err)
 		}
 		retained[table] = n
 	}
 	cert, err := certify(deleted, retained)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	res, err = tx.exec(ctx, "UPDATE terminations SET purged_at = $1, certificate = $2 WHERE tenant_id = $3 AND purged_at IS NULL AND cancelled_at IS NULL",
 		micros(at), string(cert), string(tenant))
-	return affectedOne(res, err, "termination")
+	if err := affectedOne(res, err, "termination"); err != nil {
+		return nil, err
+	}
+	return accounts, nil
 }
 
 // TenantRowCounts counts the bound tenant's rows in every table a purge

@@ -4,7 +4,7 @@ import (
 	"net/http"
 	"slices"
 
-	"strongroom.dev/strongroom/backup"
+	"strongroom.dev/strongroom/store"
 )
 
 // Operator pages. The development outbox (embedded mode, no SMTP) is where
@@ -33,10 +33,10 @@ func (c *Console) operatorIndex(w http.ResponseWriter, r *http.Request) {
 }
 
 type backupsData struct {
-	Configured bool
-	Backups    []backup.Index       // newest first
-	Drills     []backup.DrillResult // newest first
-	LastDrill  *backup.DrillResult
+	Location  string               // the configured backup location; "" when none
+	Backups   []store.BackupRecord // newest first
+	Drills    []store.DrillRecord  // newest first
+	LastDrill *store.DrillRecord
 }
 
 // backupsPage lists the backups and the restore drills (LIF-05, LIF-06),
@@ -46,7 +46,7 @@ func (c *Console) backupsPage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	items, configured, err := c.svc.OperatorBackups(ctx)
+	items, location, err := c.svc.OperatorBackups(ctx)
 	if err != nil {
 		c.errorPage(w, r, err)
 		return
@@ -58,7 +58,7 @@ func (c *Console) backupsPage(w http.ResponseWriter, r *http.Request) {
 	}
 	slices.Reverse(items)
 	slices.Reverse(drills)
-	d := backupsData{Configured: configured, Backups: items, Drills: drills}
+	d := backupsData{Location: location, Backups: items, Drills: drills}
 	if len(drills) > 0 {
 		d.LastDrill = &drills[0]
 	}

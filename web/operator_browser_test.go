@@ -140,9 +140,8 @@ func TestConsoleIncident(t *testing.T) {
 	}
 }
 
-// TestConsoleBackups: an operator sees a real backup location's backup and
-// its restore drill, newest first; a server without backups says how to
-// configure them.
+// TestConsoleBackups: an operator sees the recorded backup and its restore
+// drill, newest first; a server without backups says how to configure them.
 func TestConsoleBackups(t *testing.T) {
 	ctx := context.Background()
 	src := testkit.OpenSQLiteStore(t)
@@ -157,12 +156,16 @@ func TestConsoleBackups(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := backup.RecordDrill(ctx, src, loc, &backup.DrillResult{Backup: idx.Name, StartedAt: when.Add(time.Hour),
-		Duration: 1500 * time.Millisecond, Tables: 20, Rows: 3, Chains: 1, Events: 12, OK: true}); err != nil {
+	st := testkit.OpenSQLiteStore(t)
+	if err := backup.RecordBackup(ctx, st, loc, when, when.Add(time.Minute), idx, nil); err != nil {
 		t.Fatal(err)
 	}
-	srv := testkit.NewServerWithConfig(t, testkit.OpenSQLiteStore(t), testkit.ServerConfig{Service: func(u string, cfg *service.Config) {
-		cfg.Backups = backup.Catalog{Location: loc}
+	if err := backup.RecordDrill(ctx, st, loc, when.Add(time.Hour), &backup.DrillResult{Backup: idx.Name, StartedAt: when.Add(time.Hour),
+		Duration: 1500 * time.Millisecond, Tables: 20, Rows: 3, Chains: 1, Events: 12, OK: true}, nil); err != nil {
+		t.Fatal(err)
+	}
+	srv := testkit.NewServerWithConfig(t, st, testkit.ServerConfig{Service: func(u string, cfg *service.Config) {
+		cfg.BackupLocation = loc.String()
 	}})
 	op := srv.Signup(t, "bea@example.com", "Ops")
 	b := newTab(t, testkit.NewBrowser(t), srv.URL)

@@ -36,13 +36,17 @@ func TestConsoleTrustPage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := backup.RecordDrill(ctx, testkit.OpenSQLiteStore(t), loc, &backup.DrillResult{Backup: idx.Name,
-		StartedAt: time.Now().Add(-4 * time.Hour), Duration: 2 * time.Second, Tables: 22, Chains: 3, OK: true}); err != nil {
+	st := testkit.OpenSQLiteStore(t)
+	if err := backup.RecordBackup(ctx, st, loc, idx.CreatedAt, idx.CreatedAt.Add(time.Minute), idx, nil); err != nil {
 		t.Fatal(err)
 	}
-	st := testkit.OpenSQLiteStore(t)
+	drillAt := time.Now().Add(-4 * time.Hour)
+	if err := backup.RecordDrill(ctx, st, loc, drillAt, &backup.DrillResult{Backup: idx.Name,
+		StartedAt: drillAt, Duration: 2 * time.Second, Tables: 22, Chains: 3, OK: true}, nil); err != nil {
+		t.Fatal(err)
+	}
 	srv := testkit.NewServerWithConfig(t, st, testkit.ServerConfig{Service: func(_ string, cfg *service.Config) {
-		cfg.Backups = backup.Catalog{Location: loc}
+		cfg.BackupLocation = loc.String()
 		cfg.TrustPage = service.TrustPageConfig{TLSMode: service.TLSModeFiles, MasterKeySource: "key file"}
 	}})
 	acct := srv.Signup(t, "ada@example.com", "Ada Inc")

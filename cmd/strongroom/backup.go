@@ -18,7 +18,6 @@ import (
 
 	"strongroom.dev/strongroom"
 	"strongroom.dev/strongroom/backup"
-	"strongroom.dev/strongroom/service"
 	"strongroom.dev/strongroom/store"
 )
 
@@ -99,16 +98,17 @@ type backupResult struct {
 	pruned []string
 }
 
-// takeBackup writes a backup, records it in the platform audit chain, and
-// applies retention; shared by the command and the schedule.
+// takeBackup writes a backup, records it (the platform table backups and
+// audit chain), and applies retention.
 func takeBackup(ctx context.Context, st *store.Store, loc *backup.Location, recipients []age.Recipient, keep time.Duration, now time.Time) (*backupResult, error) {
 	idx, err := loc.Put(ctx, st, recipients, now)
 	if err != nil {
-		_ = backup.AuditPlatform(ctx, st, "backup.create", "backup", backup.ArchiveName(now), strongroom.ResultFailure, nil)
+		if rerr := backup.RecordBackup(ctx, st, loc, now, time.Now(), nil, err); rerr != nil {
+			return nil, errors.Join(err, rerr)
+		}
 		return nil, err
 	}
-	if err := backup.AuditPlatform(ctx, st, "backup.create", "backup", idx.Name, strongroom.ResultSuccess,
-		map[string]any{"rows": idx.Rows, "bytes": idx.ArchiveBytes, "sha256": idx.ArchiveSHA256, "schema_version": idx.SchemaVersion}); err != nil {
+	if err := backup.RecordBackup(ctx, st, loc, now, time.Now(), idx, nil); err != nil {
 		return nil, err
 	}
 	res := &backupResult{index: idx}
@@ -253,7 +253,7 @@ func runBackupList(ctx context.Context, args []string, stdout, stderr io.Writer)
 
 func runBackupDrill(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("backup drill", "Restore the newest backup into a scratch SQLite store, check every table's row count and checksum and every audit chain, "+
-		"record the result in the platform audit chain; exit 1 if the drill fails", stderr)
+		"record the result in the store (operators' drill list, the trust page) and the platform audit chain; exit 1 if the drill fails", stderr)
 	from := fs.String("from", "", "folder or bucket URL (default: the backup-to setting)")
 	identity := fs.String("identity", "", "age identity file that opens the backups (default: the backup-drill-identity-file setting)")
 	passEnv := fs.String("passphrase-env", "", "name of an environment variable holding the backups' passphrase instead")
@@ -306,7 +306,7 @@ func runBackupDrill(ctx context.Context, args []string, stdout, stderr io.Writer
 		return err
 	}
 	defer loc.Close()
-	res, err := runDrill(cliContext(ctx), st, backup.DrillConfig{Location: loc, Identities: ids, PublicKey: pub, ScratchDir: filepath.Join(os.TempDir())})
+	res, err := backup.RunDrill(cliContext(ctx), st, backup.DrillConfig{Location: loc, Identities: ids, PublicKey: pub, ScratchDir: filepath.Join(os.TempDir())})
 	if err != nil {
 		return err
 	}
@@ -323,17 +323,6 @@ func drillOutcome(r *backup.DrillResult) string {
 		return "ok"
 	}
 	return "FAILED: " + r.Problem
-}
-
-// runDrill runs a drill and records its outcome beside the backups and in
-// the platform audit chain.
-func runDrill(ctx context.Context, st *store.Store, cfg backup.DrillConfig) (*backup.DrillResult, error) {
-	res, err := backup.Drill(ctx, cfg)
-	if err != nil {
-		_ = backup.AuditPlatform(ctx, st, "backup.drill", "backup", "", strongroom.ResultFailure, map[string]string{"error": "drill could not run"})
-		return nil, err
-	}
-	return res, backup.RecordDrill(ctx, st, cfg.Location, res)
 }
 
 func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -357,11 +346,11 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		fmt.Fprintf(stderr, "strongroom restore: %v\n", err)
 		return errUsage
 	}
-	r, label, err := openBackupSource(ctx, *from, *name, backup.OpenLocation)
+	src, err := openDataBackup(ctx, *from, *name)
 	if err != nil {
 		return err
 	}
-	defer r.Close()
+	defer src.Close()
 	var st *store.Store
 	if cfg.Database == "" {
 		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
@@ -373,18 +362,72 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	defer st.Close()
-	m, err := backup.Restore(ctx, st, r, ids)
+	m, err := backup.Restore(ctx, st, src, ids)
 	if err != nil {
 		return err
 	}
-	if err := backup.AuditPlatform(cliContext(ctx), st, "backup.restore", "backup", label, strongroom.ResultSuccess,
-		map[string]any{"rows": m.Rows(), "engine": m.Engine, "schema_version": m.SchemaVersion, "created_at": m.CreatedAt}); err != nil {
-		return err
+	label := src.name
+	if err := backup.RecordRestore(cliContext(ctx), st, src.where, src.name, m, src.index, time.Now()); err != nil {
+		return fmt.Errorf("the store is restored, but recording the restore failed: %w", err)
 	}
 	fmt.Fprintf(stdout, "restored %s (%s backup of %s, schema %d): %d tables, %d rows into the %s store\n",
 		label, m.Engine, m.CreatedAt.Format(time.RFC3339), m.SchemaVersion, len(m.Tables), m.Rows(), st.Engine())
 	fmt.Fprintln(stdout, "next: restore the keyring ('strongroom keys restore') with the same master key, then 'strongroom audit verify'")
 	return nil
+}
+
+// dataBackup is a data backup opened for a restore: where it is (the
+// location as records name it, or a file's folder), its name, and its index
+// when it is in a location.
+type dataBackup struct {
+	io.ReadCloser
+	where, name string
+	index       *backup.Index
+}
+
+// openDataBackup opens a backup file, or a named (default: the newest)
+// backup in a folder or bucket, with what the restore's record needs.
+func openDataBackup(ctx context.Context, from, name string) (*dataBackup, error) {
+	if fi, err := os.Stat(from); err == nil && fi.Mode().IsRegular() {
+		f, err := os.Open(from)
+		if err != nil {
+			return nil, fmt.Errorf("opening backup: %w", err)
+		}
+		dir, err := filepath.Abs(filepath.Dir(from))
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("opening backup: %w", err)
+		}
+		return &dataBackup{ReadCloser: f, where: dir, name: filepath.Base(from)}, nil
+	}
+	loc, err := backup.OpenLocation(ctx, from)
+	if err != nil {
+		return nil, err
+	}
+	all, err := loc.List(ctx)
+	if err != nil {
+		loc.Close()
+		return nil, err
+	}
+	var idx *backup.Index
+	for i := range all {
+		if (name == "" && i == len(all)-1) || all[i].Name == name {
+			idx = &all[i]
+		}
+	}
+	switch {
+	case idx != nil:
+		name = idx.Name
+	case name == "":
+		loc.Close()
+		return nil, fmt.Errorf("no backup in %s", from)
+	}
+	r, err := loc.Open(ctx, name)
+	if err != nil {
+		loc.Close()
+		return nil, err
+	}
+	return &dataBackup{ReadCloser: closeBoth{r, loc}, where: loc.String(), name: name, index: idx}, nil
 }
 
 // openBackupSource opens a backup file, or a named (default: the newest)
@@ -606,10 +649,11 @@ func leaseHolder() string {
 	return fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(b[:]))
 }
 
-// openBackupCatalog opens the backup location for the operator API
-// (GET /api/v1/operator/backups and /drills) of a serving process; nil when
-// backup-to is unset.
-func openBackupCatalog(ctx context.Context, cfg *Config, serving bool) (service.BackupCatalog, func(), error) {
+// openBackupStatusLocation opens the backup location of a serving process,
+// for the backups status probe and to name it to operators; nil when
+// backup-to is unset. The backups and drills operators and the trust page see
+// are the store's records.
+func openBackupStatusLocation(ctx context.Context, cfg *Config, serving bool) (*backup.Location, func(), error) {
 	if cfg.BackupTo == "" || !serving {
 		return nil, func() {}, nil
 	}
@@ -617,5 +661,5 @@ func openBackupCatalog(ctx context.Context, cfg *Config, serving bool) (service.
 	if err != nil {
 		return nil, nil, err
 	}
-	return backup.Catalog{Location: loc}, func() { loc.Close() }, nil
+	return loc, func() { loc.Close() }, nil
 }

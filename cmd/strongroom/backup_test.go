@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"os"
@@ -11,7 +12,9 @@ import (
 
 	"filippo.io/age"
 
+	"strongroom.dev/strongroom"
 	"strongroom.dev/strongroom/internal/testkit"
+	"strongroom.dev/strongroom/store"
 )
 
 // TestBackupCommands: the embedded default's data, backed up with `backup`
@@ -52,6 +55,11 @@ func TestBackupCommands(t *testing.T) {
 	if code, out, errs := runCmd(t, "backup", "drill", "--data-dir", dir, "--from", backups, "--identity", idFile, "--log-level", "error"); code != 0 || !strings.Contains(out, ": ok") {
 		t.Fatalf("backup drill: exit %d: %s %s", code, out, errs)
 	}
+	taken, drills := backupRecords(t, dir)
+	if len(taken) != 1 || taken[0].Outcome != store.OutcomeSucceeded || taken[0].RestoredAt != nil || taken[0].ManifestSHA256 == "" ||
+		len(drills) != 1 || drills[0].Outcome != store.OutcomeSucceeded || drills[0].Backup != taken[0].Name {
+		t.Fatalf("records: backups %+v, drills %+v", taken, drills)
+	}
 	// Refusals: no recipient; a wrong identity.
 	if code, _, errs := runCmd(t, "backup", "--data-dir", dir, "--to", backups); code != 2 || !strings.Contains(errs, "no recipient") {
 		t.Errorf("backup without a recipient: exit %d: %s", code, errs)
@@ -85,6 +93,12 @@ func TestBackupCommands(t *testing.T) {
 	dir2 := filepath.Join(t.TempDir(), "data2")
 	if code, out, errs := runCmd(t, "restore", "--data-dir", dir2, "--from", backups, "--identity", idFile, "--log-level", "error"); code != 0 {
 		t.Fatalf("restore into sqlite: exit %d: %s %s", code, out, errs)
+	}
+	// The restored store holds no row about its own backup, nor about the
+	// drill after it; the restore recorded the backup it came from.
+	if bs, ds := backupRecords(t, dir2); len(bs) != 1 || bs[0].RestoredAt == nil || bs[0].Outcome != store.OutcomeSucceeded ||
+		bs[0].Name != taken[0].Name || bs[0].ManifestSHA256 != taken[0].ManifestSHA256 || bs[0].ArchiveSHA256 != taken[0].ArchiveSHA256 || len(ds) != 0 {
+		t.Errorf("records of the restored store: backups %+v, drills %+v", bs, ds)
 	}
 	if code, out, errs := runCmd(t, "keys", "restore", "--data-dir", dir2, "--from", keyrings, "--identity", idFile, "--log-level", "error"); code != 0 {
 		t.Fatalf("keys restore into sqlite: exit %d: %s %s", code, out, errs)
@@ -134,4 +148,29 @@ func TestServeSchedulesBackups(t *testing.T) {
 	if n := count(backups, ".srbk.json"); n != 1 {
 		t.Errorf("%d backup indexes, want 1", n)
 	}
+}
+
+// backupRecords reads the backup and drill records of the embedded store in
+// dir (no server running on it), newest first.
+func backupRecords(t *testing.T, dir string) ([]store.BackupRecord, []store.DrillRecord) {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.Open(ctx, store.Config{Path: filepath.Join(dir, "strongroom.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var bs []store.BackupRecord
+	var ds []store.DrillRecord
+	if err := st.Read(ctx, store.TenantScope(strongroom.PlatformTenant), func(tx *store.Tx) error {
+		var err error
+		if bs, err = tx.Backups(ctx, 100); err != nil {
+			return err
+		}
+		ds, err = tx.Drills(ctx, 100)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return bs, ds
 }

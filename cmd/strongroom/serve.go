@@ -160,13 +160,13 @@ func openApp(ctx context.Context, cfg *Config, stderr io.Writer, serving bool) (
 		st.Close()
 		return nil, err
 	}
-	catalog, closeCatalog, err := openBackupCatalog(ctx, cfg, serving)
+	backupLoc, closeCatalog, err := openBackupStatusLocation(ctx, cfg, serving)
 	if err != nil {
 		closeKeys()
 		st.Close()
 		return nil, err
 	}
-	statusCfg, err := cfg.statusConfig(catalog, time.Now())
+	statusCfg, err := cfg.statusConfig(backupLoc, time.Now())
 	if err != nil {
 		closeCatalog()
 		closeKeys()
@@ -176,7 +176,7 @@ func openApp(ctx context.Context, cfg *Config, stderr io.Writer, serving bool) (
 	svc, err := service.New(service.Config{Store: st, Keyring: keys, Hasher: hasher, Policy: policy,
 		SessionTTL: cfg.SessionTTL, SessionIdle: cfg.SessionIdle, Logger: log, Connections: conns, OIDC: signIn,
 		Mailer: sender, Outbox: outbox, BaseURL: cfg.consoleURL(), Passkeys: passkeys, Observer: mx.observer(),
-		Backups: catalog, Lifecycle: service.LifecycleConfig{AuditRetentionMinDays: cfg.AuditRetentionMinDays,
+		BackupLocation: backupLoc.String(), Lifecycle: service.LifecycleConfig{AuditRetentionMinDays: cfg.AuditRetentionMinDays,
 			DSRDeadline: cfg.DSRDeadline, TerminationWindow: cfg.TerminationWindow}, Trust: cfg.trust(),
 		Status: statusCfg, TrustPage: cfg.trustPage(), Reviews: cfg.reviews()})
 	if err != nil {

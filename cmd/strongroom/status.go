@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"time"
 
+	"strongroom.dev/strongroom/backup"
 	"strongroom.dev/strongroom/mail"
 	"strongroom.dev/strongroom/service"
 	"strongroom.dev/strongroom/status"
@@ -22,7 +23,7 @@ import (
 // backup-every; not monitored without backup-to). Storage and sign-in are
 // the service's own probes; the API probe is set by serve once it listens
 // (apiProbe).
-func (c *Config) statusConfig(catalog service.BackupCatalog, started time.Time) (service.StatusConfig, error) {
+func (c *Config) statusConfig(backups *backup.Location, started time.Time) (service.StatusConfig, error) {
 	probes := map[string]status.Probe{}
 	if c.SMTPHost == "" {
 		probes[status.Email] = status.Fixed(status.Result{State: status.Operational, Detail: "development outbox"})
@@ -41,12 +42,12 @@ func (c *Config) statusConfig(catalog service.BackupCatalog, started time.Time) 
 		}
 		probes[status.Email] = status.Timed(status.SMTPProbe(net.JoinHostPort(c.SMTPHost, strconv.Itoa(c.SMTPPort)), implicit), status.SlowAfter)
 	}
-	if catalog == nil {
+	if backups == nil {
 		probes[status.Backups] = status.Fixed(status.BackupState(time.Time{}, started, 0, time.Now()))
 	} else {
 		every := c.BackupEvery
 		probes[status.Backups] = func(ctx context.Context) status.Result {
-			items, err := catalog.List(ctx)
+			items, err := backups.List(ctx)
 			if err != nil {
 				return status.Result{State: status.Outage, Detail: "the backup location cannot be read"}
 			}
