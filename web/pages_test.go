@@ -46,6 +46,7 @@ func TestEveryPageCSP(t *testing.T) {
 	rec := seedRecords(t, srv, acct, 1)[0]
 	alert := seedAlert(t, srv, strongroom.TenantID(acct.OrgID))
 	notice := seedNotice(t, srv, strongroom.TenantID(acct.OrgID))
+	client := seedClient(t, srv, acct, "Acme")
 	pages := []struct {
 		path   string
 		cookie string
@@ -89,6 +90,14 @@ func TestEveryPageCSP(t *testing.T) {
 		{path: "/operator/outbox", cookie: cookie, want: 403},
 		{path: "/orgs/" + acct.OrgID + "/members", cookie: cookie, want: 200},
 		{path: "/orgs/" + acct.OrgID + "/api-keys", cookie: cookie, want: 200},
+		{path: "/orgs/" + acct.OrgID + "/members/" + acct.UserID + "/remove", cookie: cookie, want: 200},
+		{path: "/orgs/" + acct.OrgID + "/members/nope/remove", cookie: cookie, want: 404},
+		{path: "/orgs/" + acct.OrgID + "/clients", cookie: cookie, want: 200},
+		{path: "/orgs/" + acct.OrgID + "/clients", cookie: cookie, method: "POST", body: "name=", want: 422},
+		{path: "/orgs/" + acct.OrgID + "/clients/" + client + "/rename", cookie: cookie, method: "POST", body: "name=", want: 422},
+		{path: "/orgs/" + acct.OrgID + "/clients/" + client + "/delete", cookie: cookie, want: 200},
+		{path: "/orgs/" + acct.OrgID + "/clients/nope/delete", cookie: cookie, want: 404},
+		{path: "/orgs/" + acct.OrgID + "/members/" + acct.UserID + "/clients", cookie: cookie, method: "POST", body: "client_ids=" + client, want: 422},
 		{path: "/orgs/" + acct.OrgID + "/settings", cookie: cookie, want: 200},
 		{path: "/orgs/" + acct.OrgID + "/api-keys", cookie: cookie, method: "POST", body: "name=ci&role=viewer&expires_days=30", want: 200},
 		{path: "/orgs/" + acct.OrgID + "/members/" + acct.UserID + "/sessions", cookie: cookie, want: 200},
