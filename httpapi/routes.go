@@ -85,7 +85,7 @@ func (s *Server) routeTable() []Route {
 		{http.MethodPost, org + "/clients", access.ClientsWrite, "Create a client", s.createClient},
 		{http.MethodGet, org + "/clients/{client}", access.ClientsRead, "One client", s.getClient},
 		{http.MethodPatch, org + "/clients/{client}", access.ClientsWrite, "Rename a client", s.patchClient},
-		{http.MethodDelete, org + "/clients/{client}", access.ClientsWrite, "Delete a client without records", s.deleteClient},
+		{http.MethodDelete, org + "/clients/{client}", access.ClientsWrite, "Delete a client without records or members limited to it", s.deleteClient},
 
 		{http.MethodGet, org + "/collections", access.CollectionsRead, "List collections", s.listCollections},
 		{http.MethodPost, org + "/collections", access.CollectionsWrite, "Create a collection", s.createCollection},

@@ -94,7 +94,9 @@ func (s *Service) RenameClient(ctx context.Context, org strongroom.TenantID, id 
 	return c, err
 }
 
-// DeleteClient removes a client that owns no records.
+// DeleteClient removes a client that owns no records and to which no member
+// is limited. (Deleting the assignments with the client would leave a member
+// limited to that client alone with no limit at all: every client's records.)
 func (s *Service) DeleteClient(ctx context.Context, org strongroom.TenantID, id strongroom.ClientID) error {
 	if err := s.Authorize(ctx, access.ClientsWrite, access.Resource{Tenant: org}); err != nil {
 		return err
@@ -103,14 +105,20 @@ func (s *Service) DeleteClient(ctx context.Context, org strongroom.TenantID, id 
 		return strongroom.Errorf(strongroom.ENOTFOUND, "client not found")
 	}
 	err := s.store.Write(ctx, store.TenantScope(org), func(tx *store.Tx) error {
+		if _, err := tx.Client(ctx, id); err != nil {
+			return err
+		}
+		n, err := tx.ClientAssignees(ctx, id)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			return strongroom.Errorf(strongroom.ECONFLICT, "%d members are limited to this client; change their clients first", n)
+		}
 		if err := tx.DeleteClient(ctx, id); err != nil {
 			return err
 		}
 		return audit(ctx, tx, "client.delete", "client", string(id), nil)
 	})
-	if err == nil {
-		// Members limited to this client lost the assignment.
-		s.members.delFunc(func(k memberKey, _ *strongroom.Membership) bool { return k.tenant == org })
-	}
 	return err
 }

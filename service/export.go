@@ -128,6 +128,24 @@ func (s *Service) ExportJob(ctx context.Context, org strongroom.TenantID, id str
 	return j, err
 }
 
+// MaxExportJobs is how many recent exports ExportJobs lists at most.
+const MaxExportJobs = 20
+
+// ExportJobs returns the organization's most recent exports with their
+// progress, newest first (Admins; at most MaxExportJobs).
+func (s *Service) ExportJobs(ctx context.Context, org strongroom.TenantID) ([]store.ExportJob, error) {
+	if err := s.Authorize(ctx, access.OrgExport, access.Resource{Tenant: org}); err != nil {
+		return nil, err
+	}
+	var out []store.ExportJob
+	err := s.store.Read(ctx, store.TenantScope(org), func(tx *store.Tx) error {
+		var err error
+		out, err = tx.ExportJobs(ctx, MaxExportJobs)
+		return err
+	})
+	return out, err
+}
+
 // countingWriter counts the bytes written through it.
 type countingWriter struct {
 	w io.Writer

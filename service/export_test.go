@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"filippo.io/age"
+	"github.com/google/go-cmp/cmp"
 
 	"strongroom.dev/strongroom"
 	"strongroom.dev/strongroom/httpapi"
@@ -187,6 +189,59 @@ func TestOrgExportCutOff(t *testing.T) {
 			}
 			if j.Status != "failed" || j.FinishedAt == nil || j.Bytes > 4<<10 || j.RecordsTotal != 1200 {
 				t.Errorf("cut-off export recorded as %+v", j)
+			}
+		})
+	}
+}
+
+// TestExportJobsList: the recent exports are listed newest first with their
+// outcome, only the organization's own, and only to those who may export.
+func TestExportJobsList(t *testing.T) {
+	for _, e := range testkit.Engines() {
+		t.Run(e.Name, func(t *testing.T) {
+			svc, ctx, org := exportFixture(t, e.Open(t), 3)
+			id, err := age.GenerateX25519Identity()
+			if err != nil {
+				t.Fatal(err)
+			}
+			first, err := svc.ExportOrg(ctx, org, service.ExportInput{Recipient: id.Recipient().String()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := first.Write(ctx, io.Discard); err != nil {
+				t.Fatal(err)
+			}
+			second, err := svc.ExportOrg(ctx, org, service.ExportInput{Passphrase: "a passphrase long enough"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			jobs, err := svc.ExportJobs(ctx, org)
+			if err != nil {
+				t.Fatal(err)
+			}
+			type row struct {
+				ID, Status     string
+				Records, Total int64
+			}
+			var got []row
+			for _, j := range jobs {
+				got = append(got, row{j.ID, j.Status, j.Records, j.RecordsTotal})
+			}
+			want := []row{{second.Job.ID, "running", 0, 3}, {first.Job.ID, "completed", 3, 3}}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("exports listed (-want +got):\n%s", diff)
+			}
+			// Another organization's Admin sees none of them; a Viewer may not list.
+			other := strongroom.TenantID(strongroom.PrincipalFrom(ctx).Membership.TenantID + "x")
+			if _, err := svc.ExportJobs(ctx, other); err == nil {
+				t.Error("listed another organization's exports")
+			}
+			viewer := *strongroom.PrincipalFrom(ctx)
+			m := *viewer.Membership
+			m.Role = strongroom.RoleViewer
+			viewer.Membership = &m
+			if _, err := svc.ExportJobs(strongroom.WithPrincipal(context.Background(), &viewer), org); strongroom.ErrorCode(err) != strongroom.EFORBIDDEN {
+				t.Errorf("a Viewer listing exports: %v", err)
 			}
 		})
 	}

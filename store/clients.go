@@ -108,6 +108,34 @@ func (tx *Tx) DeleteClient(ctx context.Context, id strongroom.ClientID) error {
 	return affectedOne(res, err, "client")
 }
 
+// ClientAssignees counts the bound tenant's members limited to the client,
+// for a deletion that must not go ahead while there are any. On PostgreSQL it
+// first locks the client's row, so that an assignment made at the same time
+// either commits first (and is counted) or waits and then fails its foreign
+// key; SQLite's one writer runs the two one after the other anyway.
+func (tx *Tx) ClientAssignees(ctx context.Context, id strongroom.ClientID) (int, error) {
+	t, err := tx.tenant()
+	if err != nil {
+		return 0, err
+	}
+	if tx.s.engine == Postgres {
+		var one int
+		err := tx.q.QueryRowContext(ctx, "SELECT 1 FROM clients WHERE tenant_id = $1 AND id = $2 FOR UPDATE", string(t), string(id)).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			return 0, strongroom.Errorf(strongroom.ENOTFOUND, "client not found")
+		}
+		if err != nil {
+			return 0, fmt.Errorf("locking the client: %w", err)
+		}
+	}
+	var n int
+	if err := tx.q.QueryRowContext(ctx, "SELECT count(*) FROM client_assignments WHERE tenant_id = $1 AND client_id = $2",
+		string(t), string(id)).Scan(&n); err != nil {
+		return 0, fmt.Errorf("counting client assignments: %w", err)
+	}
+	return n, nil
+}
+
 // args collects positional query arguments and hands out their $n placeholders.
 type args struct{ vals []any }
 

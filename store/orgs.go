@@ -142,18 +142,48 @@ func (tx *Tx) Members(ctx context.Context) ([]strongroom.Membership, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listing members: %w", err)
 	}
-	defer rows.Close()
 	var out []strongroom.Membership
 	for rows.Next() {
 		m := strongroom.Membership{TenantID: t}
 		var created int64
 		if err := rows.Scan(&m.UserID, &m.Role, &created, &m.Email); err != nil {
+			rows.Close()
 			return nil, fmt.Errorf("reading member: %w", err)
 		}
 		m.CreatedAt = fromMicros(created)
 		out = append(out, m)
 	}
-	return out, rows.Err()
+	if err := rows.Close(); err != nil {
+		return nil, fmt.Errorf("listing members: %w", err)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("listing members: %w", err)
+	}
+	// Each member's client assignments, as Member gives them (one query).
+	at := make(map[strongroom.UserID]int, len(out))
+	for i := range out {
+		at[out[i].UserID] = i
+	}
+	arows, err := tx.q.QueryContext(ctx,
+		"SELECT user_id, client_id FROM client_assignments WHERE tenant_id = $1 ORDER BY user_id, client_id", string(t))
+	if err != nil {
+		return nil, fmt.Errorf("reading client assignments: %w", err)
+	}
+	defer arows.Close()
+	for arows.Next() {
+		var u strongroom.UserID
+		var c strongroom.ClientID
+		if err := arows.Scan(&u, &c); err != nil {
+			return nil, fmt.Errorf("reading client assignment: %w", err)
+		}
+		if i, ok := at[u]; ok {
+			out[i].Clients = append(out[i].Clients, c)
+		}
+	}
+	if err := arows.Err(); err != nil {
+		return nil, fmt.Errorf("reading client assignments: %w", err)
+	}
+	return out, nil
 }
 
 // SetMemberRole changes a member's role.

@@ -468,6 +468,33 @@ func (tx *Tx) ExportJob(ctx context.Context, id string) (*ExportJob, error) {
 	return scanExportJob(tx.q.QueryRowContext(ctx, "SELECT "+exportJobColumns+" FROM export_jobs WHERE tenant_id = $1 AND id = $2", string(tenant), id))
 }
 
+// ExportJobs returns the bound tenant's most recent exports, newest first
+// (ids are time-ordered), at most limit.
+func (tx *Tx) ExportJobs(ctx context.Context, limit int) ([]ExportJob, error) {
+	tenant, err := tx.tenant()
+	if err != nil {
+		return nil, err
+	}
+	rows, err := tx.q.QueryContext(ctx, "SELECT "+exportJobColumns+" FROM export_jobs WHERE tenant_id = $1 ORDER BY id DESC LIMIT $2",
+		string(tenant), limit)
+	if err != nil {
+		return nil, fmt.Errorf("listing exports: %w", err)
+	}
+	defer rows.Close()
+	var out []ExportJob
+	for rows.Next() {
+		j, err := scanExportJob(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *j)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("listing exports: %w", err)
+	}
+	return out, nil
+}
+
 // CountTenantRecords counts the bound tenant's records (all collections).
 func (tx *Tx) CountTenantRecords(ctx context.Context) (int64, error) {
 	tenant, err := tx.tenant()

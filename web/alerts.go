@@ -82,7 +82,7 @@ func (c *Console) platformAlerts(w http.ResponseWriter, r *http.Request) (*alert
 	return &alertScope{
 		base:  "/operator/alerts",
 		kinds: []strongroom.AlertKind{strongroom.AlertBruteForce, strongroom.AlertCredentialStuffing, strongroom.AlertNewDevice},
-		view:  &view{Title: "Platform alerts", Nav: "operator", Wide: true},
+		view:  &view{Title: "Platform alerts", Nav: "op-alerts", Wide: true},
 		write: true,
 		list: func(in service.AlertQueryInput) (*service.AlertPage, error) {
 			return c.svc.PlatformAlerts(ctx, in)

@@ -79,7 +79,7 @@ func (c *Console) platformAuditPage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	v := &view{Title: "Platform audit log", Nav: "operator", Wide: true}
+	v := &view{Title: "Platform audit log", Nav: "op-audit", Wide: true}
 	c.showAudit(w, r, v, auditData{Base: "/operator/audit"}, func(in service.AuditQueryInput) (*service.AuditPage, error) {
 		return c.svc.PlatformAuditEvents(ctx, in)
 	})

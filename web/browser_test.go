@@ -50,9 +50,10 @@ func newTab(t *testing.T, ctx context.Context, base string) *tab {
 }
 
 // expectedStatus matches Chromium's note on a page answered with an error
-// status, which the console sends on purpose (401 for a failed sign-in, 422
-// for a form with mistakes, 409 for a change the state refuses, such as
-// completing an access review with undecided entries).
+// status, which the console sends on purpose (401 for a failed sign-in, 409
+// for a change the state refuses, such as deleting a client that owns records
+// or completing an access review with undecided entries, 422 for a form with
+// mistakes).
 var expectedStatus = regexp.MustCompile(`^Failed to load resource: the server responded with a status of (401|403|404|409|422|429)`)
 
 func (b *tab) listen(ev any) {

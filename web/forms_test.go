@@ -52,6 +52,20 @@ func state(t *testing.T, srv *testkit.Server, acct testkit.Account) string {
 			if err := errors.Join(err, kerr); err != nil {
 				return err
 			}
+			clients, err := tx.Clients(ctx, strongroom.Visibility{All: true})
+			if err != nil {
+				return err
+			}
+			for _, c := range clients {
+				fmt.Fprintf(&out, " client:%s=%s", c.ID, c.Name)
+			}
+			members, err := tx.Members(ctx)
+			if err != nil {
+				return err
+			}
+			for _, m := range members {
+				fmt.Fprintf(&out, " member:%s/%s%v", m.UserID, m.Role, m.Clients)
+			}
 			colls, err := tx.Collections(ctx)
 			for _, c := range colls {
 				recs, err := tx.Records(ctx, store.RecordQuery{Collection: c.ID, Visibility: strongroom.Visibility{All: true}, Limit: 1000})
@@ -86,6 +100,10 @@ func TestFormBadInput(t *testing.T) {
 	other := srv.Signup(t, "other@example.com", "Other Org")
 	otherRec := seedRecords(t, srv, other, 1)[0]
 	otherColl := "/orgs/" + other.OrgID + "/collections/people"
+	client := seedClient(t, srv, acct, "Acme")
+	otherClient := seedClient(t, srv, other, "Elsewhere")
+	clients := "/orgs/" + acct.OrgID + "/clients"
+	members := "/orgs/" + acct.OrgID + "/members/" + acct.UserID + "/clients"
 	hugeJSON := url.QueryEscape(`{"city": "` + strings.Repeat("z", 33<<10) + `"}`)
 	cases := []struct {
 		name, path, ct, body, cookie string
@@ -122,6 +140,25 @@ func TestFormBadInput(t *testing.T) {
 		{name: "set bad role", path: "/orgs/" + acct.OrgID + "/members/" + acct.UserID + "/role", ct: form, body: "role=god", cookie: cookie, want: 422, says: "Must be one of admin, editor, viewer."},
 		{name: "demote the last admin", path: "/orgs/" + acct.OrgID + "/members/" + acct.UserID + "/role", ct: form, body: "role=viewer", cookie: cookie, want: 0, says: `role="alert"`},
 		{name: "members of another org", path: "/orgs/01a1fe00-0000-7000-8000-000000000000/members/" + acct.UserID + "/remove", ct: form, body: "", cookie: cookie, want: 404, says: `role="alert"`},
+		{name: "invite an Admin limited to clients", path: "/orgs/" + acct.OrgID + "/invitations", ct: form, body: "email=x%40example.com&role=admin&client_ids=" + client, cookie: cookie, want: 422, says: `id="f-client_ids-error">Admins cannot be limited to clients.`},
+		{name: "invite with a malformed client", path: "/orgs/" + acct.OrgID + "/invitations", ct: form, body: "email=x%40example.com&role=viewer&client_ids=%3Cscript%3E", cookie: cookie, want: 422, says: `id="f-client_ids-error">Must be a client ID.`},
+		{name: "invite with another org's client", path: "/orgs/" + acct.OrgID + "/invitations", ct: form, body: "email=x%40example.com&role=viewer&client_ids=" + otherClient, cookie: cookie, want: 404, says: `role="alert"`},
+		{name: "limit an Admin to clients", path: members, ct: form, body: "client_ids=" + client, cookie: cookie, want: 422, says: `id="clients-` + acct.UserID + `-error">Admins see every client and cannot be limited.`},
+		{name: "limit to a malformed client", path: members, ct: form, body: "client_ids=nope", cookie: cookie, want: 422, says: `id="clients-` + acct.UserID + `-error">Must be a client ID.`},
+		{name: "limit to too many clients", path: members, ct: form, body: strings.Repeat("client_ids="+client+"&", 1001), cookie: cookie, want: 422, says: "At most 1000 clients."},
+		{name: "limit another org's member", path: "/orgs/" + other.OrgID + "/members/" + other.UserID + "/clients", ct: form, body: "client_ids=" + client, cookie: cookie, want: 404, says: `role="alert"`},
+		{name: "limit an unknown member", path: "/orgs/" + acct.OrgID + "/members/nope/clients", ct: form, body: "", cookie: cookie, want: 404, says: `role="alert"`},
+		{name: "client without name", path: clients, ct: form, body: "name=+", cookie: cookie, want: 422, says: `id="f-name-error">Is required.`},
+		{name: "client name too long", path: clients, ct: form, body: "name=" + strings.Repeat("n", 201), cookie: cookie, want: 422, says: `id="f-name-error">Must be 1 to 200 characters`},
+		{name: "client name control characters", path: clients, ct: form, body: "name=a%07b", cookie: cookie, want: 422, says: `id="f-name-error">Must be 1 to 200 characters of text without control characters.`},
+		{name: "client JSON body", path: clients, ct: "application/json", body: `{"name":"x"}`, cookie: cookie, want: 415, says: "x-www-form-urlencoded"},
+		{name: "rename client to nothing", path: clients + "/" + client + "/rename", ct: form, body: "name=", cookie: cookie, want: 422, says: `id="name-` + client + `-error">Is required.`},
+		{name: "rename client too long", path: clients + "/" + client + "/rename", ct: form, body: "name=" + strings.Repeat("n", 201), cookie: cookie, want: 422, says: `id="name-` + client + `-error">Must be 1 to 200`},
+		{name: "rename unknown client", path: clients + "/nope/rename", ct: form, body: "name=X", cookie: cookie, want: 404, says: `role="alert"`},
+		{name: "rename another org's client", path: clients + "/" + otherClient + "/rename", ct: form, body: "name=Mine", cookie: cookie, want: 404, says: `role="alert"`},
+		{name: "rename in another org", path: "/orgs/" + other.OrgID + "/clients/" + otherClient + "/rename", ct: form, body: "name=Mine", cookie: cookie, want: 404, says: `role="alert"`},
+		{name: "delete unknown client", path: clients + "/nope/delete", ct: form, body: "", cookie: cookie, want: 404, says: `role="alert"`},
+		{name: "delete another org's client", path: clients + "/" + otherClient + "/delete", ct: form, body: "", cookie: cookie, want: 404, says: `role="alert"`},
 		{name: "API key without name", path: "/orgs/" + acct.OrgID + "/api-keys", ct: form, body: "role=viewer", cookie: cookie, want: 422, says: `id="f-name-error">Is required.`},
 		{name: "API key bad expiry", path: "/orgs/" + acct.OrgID + "/api-keys", ct: form, body: "name=x&role=viewer&expires_days=9999", cookie: cookie, want: 422, says: "from 1 to 730"},
 		{name: "API key bad role", path: "/orgs/" + acct.OrgID + "/api-keys", ct: form, body: "name=x&role=root", cookie: cookie, want: 422, says: "Must be admin, editor or viewer."},

@@ -45,7 +45,7 @@ type incidentData struct {
 }
 
 func incidentsView(items []strongroom.Incident) *view {
-	return &view{Title: "Incidents", Nav: "operator", Wide: true, Data: incidentsData{Items: items, Now: time.Now(),
+	return &view{Title: "Incidents", Nav: "incidents", Wide: true, Data: incidentsData{Items: items, Now: time.Now(),
 		Kinds: []incident.Kind{incident.Security, incident.Availability}, Severities: []incident.Severity{incident.Low, incident.Medium, incident.High, incident.Critical}}}
 }
 
@@ -124,7 +124,7 @@ func (c *Console) incidentView(ctx context.Context, id string) (*view, error) {
 			data.Unnotified++
 		}
 	}
-	return &view{Title: d.Title + " · Incidents", Nav: "operator", Wide: true, Data: data}, nil
+	return &view{Title: d.Title + " · Incidents", Nav: "incidents", Wide: true, Data: data}, nil
 }
 
 func (c *Console) incidentPage(w http.ResponseWriter, r *http.Request) {

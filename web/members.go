@@ -2,8 +2,10 @@ package web
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 
 	"strongroom.dev/strongroom"
 	"strongroom.dev/strongroom/access"
@@ -21,6 +23,15 @@ type membersData struct {
 	CanInvite   bool // invitations.write
 	Self        strongroom.UserID
 	Roles       []strongroom.Role
+	// Clients are the organization's clients (members.write only: the
+	// assignment forms); ClientNames names them for the members' rows.
+	Clients     []strongroom.Client
+	ClientNames map[strongroom.ClientID]string
+}
+
+// assigned reports whether the member is limited to the client.
+func (m membersData) Assigned(member strongroom.Membership, id strongroom.ClientID) bool {
+	return slices.Contains(member.Clients, id)
 }
 
 var roles = []strongroom.Role{strongroom.RoleAdmin, strongroom.RoleEditor, strongroom.RoleViewer}
@@ -44,6 +55,20 @@ func (c *Console) membersView(w http.ResponseWriter, r *http.Request, ctx contex
 	}
 	d := membersData{Members: list, CanManage: can(ctx, access.MembersWrite, org), CanInvite: can(ctx, access.InvitationsWrite, org),
 		Self: strongroom.PrincipalFrom(ctx).UserID, Roles: roles}
+	if can(ctx, access.ClientsRead, org) {
+		cl, err := c.svc.Clients(ctx, org)
+		if err != nil {
+			c.errorPage(w, r, err)
+			return nil, false
+		}
+		d.ClientNames = make(map[strongroom.ClientID]string, len(cl))
+		for _, x := range cl {
+			d.ClientNames[x.ID] = x.Name
+		}
+		if d.CanManage || d.CanInvite {
+			d.Clients = cl
+		}
+	}
 	if can(ctx, access.InvitationsRead, org) {
 		invs, err := c.svc.Invitations(ctx, org)
 		if err != nil {
@@ -89,6 +114,10 @@ func (c *Console) memberAction(flash string, act func(ctx context.Context, r *ht
 			c.stepUpOr(w, r, err, func() {
 				if v, ok := c.membersView(w, r, ctx, org); ok {
 					v.Form = keep(r)
+					// A member's form: its messages go beside that member's row.
+					if user := r.PathValue("user"); user != "" {
+						v.Form.Set("member", user)
+					}
 					c.fail(w, r, "members", v, err)
 				}
 			})
@@ -102,7 +131,35 @@ func (c *Console) invite(ctx context.Context, r *http.Request, org strongroom.Te
 	if err := required(r, "email"); err != nil {
 		return err
 	}
-	_, err := c.svc.Invite(ctx, org, service.InvitationInput{Email: r.PostFormValue("email"), Role: strongroom.Role(r.PostFormValue("role"))})
+	_, err := c.svc.Invite(ctx, org, service.InvitationInput{Email: r.PostFormValue("email"), Role: strongroom.Role(r.PostFormValue("role")),
+		Clients: formClients(r)})
+	return err
+}
+
+// maxFormClients bounds the client boxes one form may tick (the service
+// allows 1,000 assignments; the form limit of 64 KiB holds them).
+const maxFormClients = 1000
+
+// formClients reads the ticked client boxes (client_ids, repeated).
+func formClients(r *http.Request) []strongroom.ClientID {
+	vals := r.PostForm["client_ids"]
+	out := make([]strongroom.ClientID, 0, len(vals))
+	for _, v := range vals {
+		if v != "" {
+			out = append(out, strongroom.ClientID(v))
+		}
+	}
+	return out
+}
+
+// setMemberClients limits an Editor or Viewer to the ticked clients; none
+// ticked lifts the limit (the member sees every client).
+func (c *Console) setMemberClients(ctx context.Context, r *http.Request, org strongroom.TenantID) error {
+	ids := formClients(r)
+	if len(ids) > maxFormClients {
+		return fieldError("/client_ids", fmt.Sprintf("at most %d clients", maxFormClients))
+	}
+	_, err := c.svc.SetMemberClients(ctx, org, strongroom.UserID(r.PathValue("user")), ids)
 	return err
 }
 
@@ -121,6 +178,29 @@ func (c *Console) setRole(ctx context.Context, r *http.Request, org strongroom.T
 
 func (c *Console) removeMember(ctx context.Context, r *http.Request, org strongroom.TenantID) error {
 	return c.svc.RemoveMember(ctx, org, strongroom.UserID(r.PathValue("user")))
+}
+
+// memberRemovePage asks before removing a member (the POST does it).
+func (c *Console) memberRemovePage(w http.ResponseWriter, r *http.Request) {
+	ctx, org, ok := c.enterOrg(w, r)
+	if !ok {
+		return
+	}
+	if !can(ctx, access.MembersWrite, org) {
+		c.errorPage(w, r, strongroom.Errorf(strongroom.EFORBIDDEN, "your role does not allow this"))
+		return
+	}
+	o, err := c.svc.Organization(ctx, org)
+	if err != nil {
+		c.errorPage(w, r, err)
+		return
+	}
+	m, err := c.svc.Member(ctx, org, strongroom.UserID(r.PathValue("user")))
+	if err != nil {
+		c.errorPage(w, r, err)
+		return
+	}
+	c.render(w, r, http.StatusOK, "memberremove", &view{Title: "Remove " + m.Email, Nav: "members", Org: o, Data: m})
 }
 
 type memberSessionsData struct {

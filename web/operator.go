@@ -62,5 +62,5 @@ func (c *Console) backupsPage(w http.ResponseWriter, r *http.Request) {
 	if len(drills) > 0 {
 		d.LastDrill = &drills[0]
 	}
-	c.render(w, r, http.StatusOK, "backups", &view{Title: "Backups", Nav: "operator", Wide: true, Data: d})
+	c.render(w, r, http.StatusOK, "backups", &view{Title: "Backups", Nav: "backups", Wide: true, Data: d})
 }

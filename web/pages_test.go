@@ -57,6 +57,7 @@ func TestEveryPageCSP(t *testing.T) {
 	opReview := apiID(t, srv, op.Token, "/api/v1/operator/access-reviews", map[string]any{})
 	orgReview := apiID(t, srv, acct.Token, "/api/v1/orgs/"+acct.OrgID+"/access-reviews", map[string]any{})
 	reviews := "/orgs/" + acct.OrgID + "/access-reviews"
+	client := seedClient(t, srv, acct, "Acme")
 	pages := []struct {
 		path   string
 		cookie string
@@ -101,6 +102,14 @@ func TestEveryPageCSP(t *testing.T) {
 		{path: "/operator/outbox", cookie: cookie, want: 403},
 		{path: "/orgs/" + acct.OrgID + "/members", cookie: cookie, want: 200},
 		{path: "/orgs/" + acct.OrgID + "/api-keys", cookie: cookie, want: 200},
+		{path: "/orgs/" + acct.OrgID + "/members/" + acct.UserID + "/remove", cookie: cookie, want: 200},
+		{path: "/orgs/" + acct.OrgID + "/members/nope/remove", cookie: cookie, want: 404},
+		{path: "/orgs/" + acct.OrgID + "/clients", cookie: cookie, want: 200},
+		{path: "/orgs/" + acct.OrgID + "/clients", cookie: cookie, method: "POST", body: "name=", want: 422},
+		{path: "/orgs/" + acct.OrgID + "/clients/" + client + "/rename", cookie: cookie, method: "POST", body: "name=", want: 422},
+		{path: "/orgs/" + acct.OrgID + "/clients/" + client + "/delete", cookie: cookie, want: 200},
+		{path: "/orgs/" + acct.OrgID + "/clients/nope/delete", cookie: cookie, want: 404},
+		{path: "/orgs/" + acct.OrgID + "/members/" + acct.UserID + "/clients", cookie: cookie, method: "POST", body: "client_ids=" + client, want: 422},
 		{path: "/orgs/" + acct.OrgID + "/settings", cookie: cookie, want: 200},
 		{path: "/orgs/" + acct.OrgID + "/api-keys", cookie: cookie, method: "POST", body: "name=ci&role=viewer&expires_days=30", want: 200},
 		{path: "/orgs/" + acct.OrgID + "/members/" + acct.UserID + "/sessions", cookie: cookie, want: 200},

@@ -38,7 +38,7 @@ func (c *Console) reportsPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	status := strings.TrimSpace(r.URL.Query().Get("status"))
-	v := &view{Title: "Vulnerability reports", Nav: "operator", Wide: true, Form: url.Values{"status": {status}}}
+	v := &view{Title: "Vulnerability reports", Nav: "reports", Wide: true, Form: url.Values{"status": {status}}}
 	d := reportsData{Status: status, Statuses: reportStatuses, Now: time.Now()}
 	v.Data = d
 	list, err := c.svc.ListReports(ctx, status)
@@ -67,7 +67,7 @@ func (c *Console) reportView(w http.ResponseWriter, r *http.Request) (*view, boo
 			d.Next = append(d.Next, s)
 		}
 	}
-	return &view{Title: rep.Title + " · Vulnerability reports", Nav: "operator", Wide: true, Data: d}, true
+	return &view{Title: rep.Title + " · Vulnerability reports", Nav: "reports", Wide: true, Data: d}, true
 }
 
 func (c *Console) reportPage(w http.ResponseWriter, r *http.Request) {

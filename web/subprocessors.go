@@ -29,7 +29,7 @@ func (c *Console) subprocessorsView(w http.ResponseWriter, r *http.Request) (*vi
 		c.errorPage(w, r, err)
 		return nil, false
 	}
-	return &view{Title: "Subprocessors", Nav: "operator", Wide: true, Data: subprocessorsData{Items: list, Now: time.Now()}}, true
+	return &view{Title: "Subprocessors", Nav: "subprocessors", Wide: true, Data: subprocessorsData{Items: list, Now: time.Now()}}, true
 }
 
 func (c *Console) subprocessorsPage(w http.ResponseWriter, r *http.Request) {

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 
@@ -24,20 +25,27 @@ func terminationPath(org strongroom.TenantID) string {
 }
 
 func (c *Console) terminationView(w http.ResponseWriter, r *http.Request) (*view, strongroom.TenantID, bool) {
+	_, v, org, ok := c.terminationViewCtx(w, r)
+	return v, org, ok
+}
+
+// terminationViewCtx is terminationView that also returns the organization's
+// context from c.enterOrg.
+func (c *Console) terminationViewCtx(w http.ResponseWriter, r *http.Request) (context.Context, *view, strongroom.TenantID, bool) {
 	ctx, org, ok := c.enterOrg(w, r)
 	if !ok {
-		return nil, "", false
+		return nil, nil, "", false
 	}
 	st, err := c.svc.Termination(ctx, org)
 	if err != nil {
 		c.errorPage(w, r, err)
-		return nil, "", false
+		return nil, nil, "", false
 	}
 	v := &view{Title: "Terminate the organization", Nav: "settings", Data: terminationData{Base: terminationPath(org), Status: st}}
 	if o, err := c.svc.Organization(ctx, org); err == nil { // not during the return window
 		v.Org = o
 	}
-	return v, org, true
+	return ctx, v, org, true
 }
 
 func (c *Console) terminationPage(w http.ResponseWriter, r *http.Request) {

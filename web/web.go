@@ -87,12 +87,7 @@ var funcs = template.FuncMap{
 		}
 		return m
 	},
-	"when": func(t time.Time) string {
-		if t.IsZero() {
-			return "—"
-		}
-		return t.UTC().Format("2 Jan 2006, 15:04 UTC")
-	},
+	"when":  whenUTC,
 	"join":  strings.Join,
 	"inc":   func(i int) int { return i + 1 },
 	"len64": func(b []byte) int64 { return int64(len(b)) },
@@ -101,20 +96,31 @@ var funcs = template.FuncMap{
 		return strings.TrimSuffix(terminationPath, "/termination") + "/export"
 	},
 	// bytes writes a size for people: 1.5 MiB.
-	"bytes": func(n int64) string {
-		const unit = 1024
-		if n < unit {
-			return strconv.FormatInt(n, 10) + " B"
-		}
-		div, exp := int64(unit), 0
-		for m := n / unit; m >= unit && exp < 4; m /= unit {
-			div *= unit
-			exp++
-		}
-		return strconv.FormatFloat(float64(n)/float64(div), 'f', 1, 64) + " " + string("KMGTP"[exp]) + "iB"
-	},
+	"bytes": humanBytes,
 	// alertKind names an alert's kind for people.
 	"alertKind": alertKindLabel,
+}
+
+// whenUTC writes a time for people, in UTC; "—" for none.
+func whenUTC(t time.Time) string {
+	if t.IsZero() {
+		return "—"
+	}
+	return t.UTC().Format("2 Jan 2006, 15:04 UTC")
+}
+
+// humanBytes writes a size for people: 1.5 MiB.
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return strconv.FormatInt(n, 10) + " B"
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit && exp < 4; m /= unit {
+		div *= unit
+		exp++
+	}
+	return strconv.FormatFloat(float64(n)/float64(div), 'f', 1, 64) + " " + string("KMGTP"[exp]) + "iB"
 }
 
 // view is what every page template gets. Page handlers fill Title and Data
