@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"strongroom.dev/strongroom/auditstream"
+	"strongroom.dev/strongroom/certs"
 	"strongroom.dev/strongroom/disclosure"
 	"strongroom.dev/strongroom/httpapi"
 	"strongroom.dev/strongroom/incident"
@@ -62,6 +63,7 @@ type Config struct {
 	HTTPAddr          string
 	Production        bool
 	TLSProxy          bool
+	HSTS              certs.HSTS // sent when TLS() or TLSProxy
 	LogLevel          string
 	LogFormat         string
 	ShutdownTimeout   time.Duration
@@ -328,6 +330,24 @@ var settings = []setting{
 	{"tls-proxy", "false", "TLS is terminated by the trusted proxies (--trusted-proxies): serve HTTP to them and send HSTS", func(c *Config, v string) error {
 		b, err := strconv.ParseBool(v)
 		c.TLSProxy = b
+		return err
+	}},
+	{"hsts-max-age-days", "730", "Strict-Transport-Security max-age in days, 0 to 3650 (sent with TLS or tls-proxy)", func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > 3650 {
+			return errors.New("must be a whole number of days from 0 to 3650")
+		}
+		c.HSTS.MaxAge = time.Duration(n) * 24 * time.Hour
+		return nil
+	}},
+	{"hsts-include-subdomains", "true", "Strict-Transport-Security covers every subdomain (includeSubDomains)", func(c *Config, v string) error {
+		b, err := strconv.ParseBool(v)
+		c.HSTS.IncludeSubDomains = b
+		return err
+	}},
+	{"hsts-preload", "false", "ask browsers to preload HSTS (preload; needs includeSubDomains and at least 365 days; hard to undo)", func(c *Config, v string) error {
+		b, err := strconv.ParseBool(v)
+		c.HSTS.Preload = b
 		return err
 	}},
 	{"log-level", "info", "debug, info, warn or error", func(c *Config, v string) error {
@@ -840,6 +860,9 @@ func (c *Config) validateTLS() error {
 		return errors.New("http-addr is the plain-HTTP redirect port of a TLS server; configure TLS first")
 	case c.Production && !c.TLS() && !c.TLSProxy:
 		return errors.New("production mode refuses plain HTTP: configure tls-cert/tls-key or acme-domains, or tls-proxy with trusted-proxies")
+	}
+	if err := c.HSTS.Validate(); err != nil {
+		return fmt.Errorf("hsts: %w", err)
 	}
 	return nil
 }
