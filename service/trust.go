@@ -96,7 +96,7 @@ func (s *Service) SecurityTxt() ([]byte, error) {
 	if s.trust.cfg.SecurityTxt == nil {
 		return nil, strongroom.Errorf(strongroom.ENOTFOUND, "no security.txt is configured")
 	}
-	return s.trust.cfg.SecurityTxt.Render(s.now()), nil
+	return s.trust.cfg.SecurityTxt.Render(s.now())
 }
 
 // TrustJobsLease is the lease under which one replica runs the trust jobs.

@@ -286,6 +286,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		stopReviews()
 		<-reviewsDone
 	}()
+	if cfg.securityTxtSigner != nil {
+		log.Info("security.txt is clear-signed with OpenPGP", "fingerprint", cfg.securityTxtSigner.Fingerprint())
+	}
 	var tlsm *certs.Manager
 	if cfg.TLS() {
 		if tlsm, err = newTLSManager(cfg, log); err != nil {
