@@ -21,12 +21,16 @@ import (
 	"time"
 
 	"filippo.io/age"
+	"github.com/ProtonMail/go-crypto/openpgp"
+	"github.com/ProtonMail/go-crypto/openpgp/armor"
+	"github.com/ProtonMail/go-crypto/openpgp/packet"
 
 	"strongroom.dev/strongroom"
 	"strongroom.dev/strongroom/audit"
 	"strongroom.dev/strongroom/authn/passkey"
 	"strongroom.dev/strongroom/backup"
 	"strongroom.dev/strongroom/certs"
+	"strongroom.dev/strongroom/disclosure"
 	"strongroom.dev/strongroom/httpapi"
 	"strongroom.dev/strongroom/internal/testkit"
 	"strongroom.dev/strongroom/keyring"
@@ -170,6 +174,30 @@ func trustCertManager(opts certs.Options, days int) *certs.Manager {
 	return m
 }
 
+// trustSigner is a security.txt signer with a new OpenPGP key.
+func trustSigner() *disclosure.SecurityTxtSigner {
+	e, err := openpgp.NewEntity("Security", "", "security@strongroom.test", &packet.Config{Algorithm: packet.PubKeyAlgoEdDSA})
+	if err != nil {
+		panic(err)
+	}
+	var buf bytes.Buffer
+	w, err := armor.Encode(&buf, openpgp.PrivateKeyType, nil)
+	if err != nil {
+		panic(err)
+	}
+	if err := e.SerializePrivate(w, nil); err != nil {
+		panic(err)
+	}
+	if err := w.Close(); err != nil {
+		panic(err)
+	}
+	s, err := disclosure.NewSecurityTxtSigner(buf.Bytes(), time.Now())
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
+
 // TestTrustPageTracesEveryClaim (issue 8 item 6): for every claim on /trust
 // there is a case that changes the setting it names or produces the evidence
 // it reads, and the claim changes (its source staying the same). A claim added
@@ -199,6 +227,12 @@ func TestTrustPageTracesEveryClaim(t *testing.T) {
 			setting: func(_ string, cfg *service.Config) { cfg.Lifecycle.TerminationWindow = 60 * 24 * time.Hour }},
 		{name: "no security contact", claims: []string{"disclosure.security_txt"},
 			setting: func(_ string, cfg *service.Config) { cfg.Trust.SecurityTxt = nil }},
+		{name: "security.txt signed", claims: []string{"disclosure.security_txt"},
+			setting: func(_ string, cfg *service.Config) {
+				st := *cfg.Trust.SecurityTxt
+				st.Signer = trustSigner()
+				cfg.Trust.SecurityTxt = &st
+			}},
 		{name: "backups not configured", claims: []string{"backup.last", "backup.last_drill"},
 			setting: func(_ string, cfg *service.Config) { cfg.Backups = nil }},
 		{name: "operators need a second factor", claims: []string{"mfa.operator_enforced"},

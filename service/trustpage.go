@@ -254,11 +254,16 @@ func (s *Service) computeTrustPage(ctx context.Context, now time.Time) (*trust.P
 
 	// Disclosure and incidents.
 	c = trust.Claim{ID: "disclosure.security_txt", Section: "Vulnerability disclosure", Question: "Is there a security contact (RFC 9116 security.txt)?",
-		Answer: "no: no security contact is configured", Source: "setting: --security-contacts, --security-txt-expires"}
+		Answer: "no: no security contact is configured", Source: "setting: --security-contacts, --security-txt-expires, --security-txt-signing-key"}
 	if st := s.trust.cfg.SecurityTxt; st != nil {
 		exp := st.Expires(s.now())
 		c.Answer = "Yes: /.well-known/security.txt, expires " + exp.UTC().Format(time.DateOnly)
-		c.Value = map[string]any{"present": true, "expires": exp.UTC(), "contacts": len(st.Contacts)}
+		var signed any
+		if st.Signer != nil {
+			signed = st.Signer.Fingerprint()
+			c.Answer += ", clear-signed with the OpenPGP key " + st.Signer.Fingerprint()
+		}
+		c.Value = map[string]any{"present": true, "expires": exp.UTC(), "contacts": len(st.Contacts), "signed_by": signed}
 	}
 	add(c)
 	year := now.AddDate(-1, 0, 0)
