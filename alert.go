@@ -18,11 +18,16 @@ const (
 	// AlertNewDevice: a sign-in from a device or network none of the user's
 	// other sessions used (the user is e-mailed too).
 	AlertNewDevice AlertKind = "new_device"
+	// AlertIncidentOverdue: an incident obligation passed its deadline — a
+	// personal-data breach's notices not sent by the notification deadline,
+	// sent notices left unacknowledged, or the post-incident report not
+	// published by its due date (INC-02, INC-03).
+	AlertIncidentOverdue AlertKind = "incident_overdue"
 )
 
 // AlertKinds lists every kind, for validation and documentation.
 func AlertKinds() []AlertKind {
-	return []AlertKind{AlertBruteForce, AlertCredentialStuffing, AlertMassRead, AlertNewDevice}
+	return []AlertKind{AlertBruteForce, AlertCredentialStuffing, AlertMassRead, AlertNewDevice, AlertIncidentOverdue}
 }
 
 // AlertSeverity ranks alerts: low alerts are stored and listed; medium and

@@ -1,6 +1,7 @@
 package disclosure
 
 import (
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/url"
@@ -34,6 +35,11 @@ type SecurityTxt struct {
 	// ExpiresIn is how far ahead of today Expires lies: more than a day and
 	// less than a year.
 	ExpiresIn time.Duration
+	// Encryption is where the key to encrypt reports with is found: an https
+	// URL or an openpgp4fpr: URI (RFC 9116 2.5.4); optional.
+	Encryption string
+	// Signer, when set, clear-signs the file with OpenPGP (RFC 9116 2.3).
+	Signer *SecurityTxtSigner
 }
 
 // Validate checks the configuration against RFC 9116.
@@ -57,6 +63,16 @@ func (c *SecurityTxt) Validate() error {
 			}
 		default:
 			return fmt.Errorf("security.txt contact %q: must be a mailto:, https: or tel: URI (RFC 9116 2.5.3)", v)
+		}
+	}
+	if e := c.Encryption; e != "" {
+		fpr, isFpr := strings.CutPrefix(e, "openpgp4fpr:")
+		if isFpr {
+			if _, err := hex.DecodeString(fpr); err != nil || (len(fpr) != 40 && len(fpr) != 64) {
+				return fmt.Errorf("security.txt encryption %q: an openpgp4fpr: URI holds a 40 or 64 hex digit fingerprint", e)
+			}
+		} else if u, err := url.Parse(e); err != nil || u.Scheme != "https" || u.Host == "" || !validLine(e) {
+			return fmt.Errorf("security.txt encryption %q: must be an https URL or an openpgp4fpr: URI (RFC 9116 2.5.4)", e)
 		}
 	}
 	for name, v := range map[string]string{"policy": c.Policy, "acknowledgments": c.Acknowledgments, "canonical": c.Canonical} {
@@ -89,9 +105,18 @@ func (c *SecurityTxt) Expires(now time.Time) time.Time {
 	return now.UTC().Truncate(24 * time.Hour).Add(c.ExpiresIn)
 }
 
-// Render returns the file at now. Fields appear in the RFC's order, one per
-// line, CRLF-free (the RFC allows LF).
-func (c *SecurityTxt) Render(now time.Time) []byte {
+// Render returns the file at now, clear-signed when c.Signer is set. Fields
+// appear in the RFC's order, one per line, CRLF-free (the RFC allows LF).
+func (c *SecurityTxt) Render(now time.Time) ([]byte, error) {
+	text := c.text(now)
+	if c.Signer == nil {
+		return text, nil
+	}
+	return c.Signer.sign(text, now)
+}
+
+// text is the file's fields at now, unsigned.
+func (c *SecurityTxt) text(now time.Time) []byte {
 	var b strings.Builder
 	b.WriteString("# Security contact and disclosure policy (RFC 9116).\n")
 	b.WriteString("# Reports can also be sent to POST /api/v1/disclosure/reports.\n")
@@ -99,6 +124,9 @@ func (c *SecurityTxt) Render(now time.Time) []byte {
 		b.WriteString("Contact: " + v + "\n")
 	}
 	b.WriteString("Expires: " + c.Expires(now).Format(time.RFC3339) + "\n")
+	if c.Encryption != "" {
+		b.WriteString("Encryption: " + c.Encryption + "\n")
+	}
 	if c.Acknowledgments != "" {
 		b.WriteString("Acknowledgments: " + c.Acknowledgments + "\n")
 	}

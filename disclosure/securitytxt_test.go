@@ -46,7 +46,7 @@ func TestSecurityTxtFields(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := time.Date(2026, 11, 21, 15, 4, 5, 0, time.UTC)
-	got := parseFields(t, c.Render(now))
+	got := parseFields(t, render(t, c, now))
 	want := map[string][]string{
 		"contact":             {"mailto:security@example.com", "https://example.com/report"},
 		"expires":             {"2027-05-20T00:00:00Z"},
@@ -62,7 +62,7 @@ func TestSecurityTxtFields(t *testing.T) {
 	if err := min.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(map[string][]string{"contact": {"mailto:s@example.com"}, "expires": {"2026-12-21T00:00:00Z"}}, parseFields(t, min.Render(now))); diff != "" {
+	if diff := cmp.Diff(map[string][]string{"contact": {"mailto:s@example.com"}, "expires": {"2026-12-21T00:00:00Z"}}, parseFields(t, render(t, min, now))); diff != "" {
 		t.Fatalf("minimal file (-want +got):\n%s", diff)
 	}
 }
@@ -79,7 +79,7 @@ func TestSecurityTxtExpiresRenewal(t *testing.T) {
 		start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 		prev := time.Time{}
 		for now := start; now.Before(start.Add(3 * 365 * 24 * time.Hour)); now = now.Add(7*time.Hour + 13*time.Minute) {
-			f := parseFields(t, c.Render(now))
+			f := parseFields(t, render(t, c, now))
 			if len(f["expires"]) != 1 {
 				t.Fatalf("Expires %d times", len(f["expires"]))
 			}
@@ -101,9 +101,9 @@ func TestSecurityTxtExpiresRenewal(t *testing.T) {
 	}
 	// Same all day (cacheable), renewed the next day.
 	c := validSecurityTxt()
-	a := c.Render(time.Date(2026, 11, 21, 0, 0, 0, 0, time.UTC))
-	b := c.Render(time.Date(2026, 11, 21, 23, 59, 59, 0, time.UTC))
-	n := c.Render(time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC))
+	a := render(t, c, time.Date(2026, 11, 21, 0, 0, 0, 0, time.UTC))
+	b := render(t, c, time.Date(2026, 11, 21, 23, 59, 59, 0, time.UTC))
+	n := render(t, c, time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC))
 	if string(a) != string(b) || string(a) == string(n) {
 		t.Fatal("Expires does not renew daily")
 	}
@@ -123,6 +123,9 @@ func TestSecurityTxtValidateRefuses(t *testing.T) {
 		"bad language":           func(c *SecurityTxt) { c.Languages = []string{"not a language"} },
 		"language list":          func(c *SecurityTxt) { c.Languages = []string{"en,de"} },
 		"expiry a day":           func(c *SecurityTxt) { c.ExpiresIn = 24 * time.Hour },
+		"http encryption":        func(c *SecurityTxt) { c.Encryption = "http://example.com/key.asc" },
+		"short fingerprint":      func(c *SecurityTxt) { c.Encryption = "openpgp4fpr:ABCDEF" },
+		"fingerprint not hex":    func(c *SecurityTxt) { c.Encryption = "openpgp4fpr:" + strings.Repeat("Z", 40) },
 		"expiry a year":          func(c *SecurityTxt) { c.ExpiresIn = MaxExpiresIn },
 		"expiry negative":        func(c *SecurityTxt) { c.ExpiresIn = -time.Hour },
 	}
@@ -135,4 +138,14 @@ func TestSecurityTxtValidateRefuses(t *testing.T) {
 			}
 		})
 	}
+}
+
+// render is c.Render at now, failing the test on an error.
+func render(t *testing.T, c *SecurityTxt, now time.Time) []byte {
+	t.Helper()
+	b, err := c.Render(now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

@@ -111,7 +111,6 @@ var (
 	noReferrerValue  = []string{"no-referrer"}
 	sameOriginValue  = []string{"same-origin"}
 	permissionsValue = []string{"camera=(), microphone=(), geolocation=(), publickey-credentials-get=(self), publickey-credentials-create=(self)"}
-	hstsValue        = []string{"max-age=63072000; includeSubDomains"}
 )
 
 // securityHeaders sets the headers every response carries (APP-01).
@@ -123,7 +122,7 @@ func (s *Server) securityHeaders(h http.Header) {
 	h["Cross-Origin-Opener-Policy"] = sameOriginValue
 	h["Permissions-Policy"] = permissionsValue
 	if s.opts.HSTS {
-		h["Strict-Transport-Security"] = hstsValue
+		h["Strict-Transport-Security"] = s.hstsValue
 	}
 }
 

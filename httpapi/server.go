@@ -16,6 +16,7 @@ import (
 
 	"strongroom.dev/strongroom"
 	"strongroom.dev/strongroom/access"
+	"strongroom.dev/strongroom/certs"
 	"strongroom.dev/strongroom/service"
 	"strongroom.dev/strongroom/useragent"
 )
@@ -26,7 +27,10 @@ type Options struct {
 	CORSOrigins    []string       // origins allowed cross-origin access, e.g. https://app.example.com
 	TrustedProxies []netip.Prefix // peers whose X-Forwarded-For is believed
 	HSTS           bool           // send Strict-Transport-Security (when served over TLS)
-	Version        string
+	// HSTSPolicy is the Strict-Transport-Security policy sent with HSTS; the
+	// zero value is certs.DefaultHSTS.
+	HSTSPolicy *certs.HSTS
+	Version    string
 	// Observe, when set, is told of every answered request: its mux pattern
 	// (http.Request.Pattern, "" when no route matched; never the raw path),
 	// method, status (0: nothing written, so 200) and duration (metrics).
@@ -37,6 +41,11 @@ type Options struct {
 func (o *Options) Validate() error {
 	if o.MaxBodyBytes < 0 {
 		return errors.New("max body bytes must not be negative")
+	}
+	if o.HSTSPolicy != nil {
+		if err := o.HSTSPolicy.Validate(); err != nil {
+			return err
+		}
 	}
 	for _, origin := range o.CORSOrigins {
 		u, err := url.Parse(origin)
@@ -54,6 +63,8 @@ type Server struct {
 	opts    Options
 	handler http.Handler
 	routes  []Route
+	// hstsValue is the Strict-Transport-Security header (opts.HSTSPolicy).
+	hstsValue []string
 }
 
 // New returns a Server. extra, if non-nil, serves every path the API does not
@@ -69,6 +80,11 @@ func New(svc *service.Service, log *slog.Logger, opts Options, extra http.Handle
 		log = slog.Default()
 	}
 	s := &Server{svc: svc, log: log, opts: opts}
+	hsts := certs.DefaultHSTS
+	if opts.HSTSPolicy != nil {
+		hsts = *opts.HSTSPolicy
+	}
+	s.hstsValue = []string{hsts.Value()}
 	s.routes = s.routeTable()
 	mux := http.NewServeMux()
 	methods := map[string][]string{}

@@ -3,21 +3,35 @@ package httpapi_test
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/csv"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
+	"math/big"
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"filippo.io/age"
+	"github.com/ProtonMail/go-crypto/openpgp"
+	"github.com/ProtonMail/go-crypto/openpgp/armor"
+	"github.com/ProtonMail/go-crypto/openpgp/packet"
 
 	"strongroom.dev/strongroom"
 	"strongroom.dev/strongroom/audit"
 	"strongroom.dev/strongroom/authn/passkey"
 	"strongroom.dev/strongroom/backup"
+	"strongroom.dev/strongroom/certs"
+	"strongroom.dev/strongroom/disclosure"
 	"strongroom.dev/strongroom/httpapi"
 	"strongroom.dev/strongroom/internal/testkit"
 	"strongroom.dev/strongroom/keyring"
@@ -34,6 +48,8 @@ type trustEnv struct {
 	loc  *backup.Location
 	keys *keyring.Keyring
 	op   string
+	// member is the Admin of an organization signed up by a trace case.
+	member testkit.Account
 }
 
 // trustBase is the trust page configuration the trace cases start from.
@@ -116,6 +132,73 @@ type traceCase struct {
 	fixed func(t *testing.T, c trust.Claim)
 }
 
+// trustCertManager is a certificate source for the trust page: with
+// opts.ACMEDomains an ACME source whose cache is empty (no CA is contacted
+// before a handshake), else certificate files of a self-signed certificate
+// expiring in days days.
+func trustCertManager(opts certs.Options, days int) *certs.Manager {
+	dir, err := os.MkdirTemp("", "trustcert")
+	if err != nil {
+		panic(err)
+	}
+	if len(opts.ACMEDomains) > 0 {
+		opts.ACMECacheDir = filepath.Join(dir, "acme")
+	} else {
+		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			panic(err)
+		}
+		now := time.Now()
+		tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "trust.strongroom.test"},
+			DNSNames: []string{"trust.strongroom.test"}, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Duration(days) * 24 * time.Hour),
+			KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+		if err != nil {
+			panic(err)
+		}
+		kd, err := x509.MarshalPKCS8PrivateKey(key)
+		if err != nil {
+			panic(err)
+		}
+		opts.CertFile, opts.KeyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+		if err := os.WriteFile(opts.CertFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+			panic(err)
+		}
+		if err := os.WriteFile(opts.KeyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kd}), 0o600); err != nil {
+			panic(err)
+		}
+	}
+	m, err := certs.New(opts)
+	if err != nil {
+		panic(err)
+	}
+	return m
+}
+
+// trustSigner is a security.txt signer with a new OpenPGP key.
+func trustSigner() *disclosure.SecurityTxtSigner {
+	e, err := openpgp.NewEntity("Security", "", "security@strongroom.test", &packet.Config{Algorithm: packet.PubKeyAlgoEdDSA})
+	if err != nil {
+		panic(err)
+	}
+	var buf bytes.Buffer
+	w, err := armor.Encode(&buf, openpgp.PrivateKeyType, nil)
+	if err != nil {
+		panic(err)
+	}
+	if err := e.SerializePrivate(w, nil); err != nil {
+		panic(err)
+	}
+	if err := w.Close(); err != nil {
+		panic(err)
+	}
+	s, err := disclosure.NewSecurityTxtSigner(buf.Bytes(), time.Now())
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
+
 // TestTrustPageTracesEveryClaim (issue 8 item 6): for every claim on /trust
 // there is a case that changes the setting it names or produces the evidence
 // it reads, and the claim changes (its source staying the same). A claim added
@@ -145,6 +228,12 @@ func TestTrustPageTracesEveryClaim(t *testing.T) {
 			setting: func(_ string, cfg *service.Config) { cfg.Lifecycle.TerminationWindow = 60 * 24 * time.Hour }},
 		{name: "no security contact", claims: []string{"disclosure.security_txt"},
 			setting: func(_ string, cfg *service.Config) { cfg.Trust.SecurityTxt = nil }},
+		{name: "security.txt signed", claims: []string{"disclosure.security_txt"},
+			setting: func(_ string, cfg *service.Config) {
+				st := *cfg.Trust.SecurityTxt
+				st.Signer = trustSigner()
+				cfg.Trust.SecurityTxt = &st
+			}},
 		{name: "backups not configured", claims: []string{"backup.last", "backup.last_drill"},
 			setting: func(_ string, cfg *service.Config) { cfg.BackupLocation = "" }},
 		{name: "operators need a second factor", claims: []string{"mfa.operator_enforced"},
@@ -262,6 +351,57 @@ func TestTrustPageTracesEveryClaim(t *testing.T) {
 					t.Fatal(err)
 				}
 			}},
+		{name: "HSTS sent, preloaded", claims: []string{"tls.hsts"},
+			setting: func(_ string, cfg *service.Config) {
+				cfg.TrustPage.HSTS = &certs.HSTS{MaxAge: 365 * 24 * time.Hour, IncludeSubDomains: true, Preload: true}
+			}},
+		{name: "a certificate file in use", claims: []string{"tls.certificate"},
+			setting: func(_ string, cfg *service.Config) {
+				cfg.TrustPage.TLSMode = service.TLSModeFiles
+				cfg.TrustPage.Certificates = trustCertManager(certs.Options{}, 40).Describe
+			}},
+		{name: "ACME certificates", claims: []string{"tls.certificate"},
+			setting: func(_ string, cfg *service.Config) {
+				cfg.TrustPage.TLSMode = service.TLSModeACME
+				cfg.TrustPage.Certificates = trustCertManager(certs.Options{ACMEDomains: []string{"trust.strongroom.test"}}, 0).Describe
+			}},
+		{name: "an organization signs up", claims: []string{"mfa.orgs_enforcing", "mfa.users_enrolled", "access_review.last_completed"},
+			evidence: func(t *testing.T, env *trustEnv) {
+				env.member = env.srv.Signup(t, "ada@trust.example", "Trusting Org")
+			}},
+		{name: "an organization requires MFA", claims: []string{"mfa.orgs_enforcing"},
+			evidence: func(t *testing.T, env *trustEnv) {
+				if err := env.st.Write(ctx, store.TenantScope(strongroom.TenantID(env.member.OrgID)), func(tx *store.Tx) error {
+					return tx.SetOrgSettings(ctx, &strongroom.OrgSettings{MFARequired: true}, env.clock.Now())
+				}); err != nil {
+					t.Fatal(err)
+				}
+			}},
+		{name: "an active user enrols a second factor", claims: []string{"mfa.users_enrolled"},
+			evidence: func(t *testing.T, env *trustEnv) {
+				f := env.enrolTOTP(t, env.member.Token)
+				// The organization requires MFA: the Admin signs in again with it.
+				ch := env.challenge(t, env.member.Email, "totp", "recovery")
+				env.member.Token = mfaTParseGrant(t, env.do(t, "", "POST", "/api/v1/auth/mfa", map[string]string{"challenge": ch, "code": env.totp(t, f.Secret)}), http.StatusOK).Token
+			}},
+		{name: "an organization completes an access review", claims: []string{"access_review.last_completed"},
+			evidence: func(t *testing.T, env *trustEnv) {
+				org := "/api/v1/orgs/" + env.member.OrgID + "/access-reviews"
+				id := testkit.MustStatus(t, env.do(t, env.member.Token, "POST", org, nil), http.StatusCreated).JSON(t)["id"].(string)
+				testkit.MustStatus(t, env.do(t, env.member.Token, "POST", org+"/"+id+"/complete", nil), http.StatusOK)
+			}},
+		{name: "the operators complete their access review", claims: []string{"access_review.last_completed"},
+			evidence: func(t *testing.T, env *trustEnv) {
+				const base = "/api/v1/operator/access-reviews"
+				id := testkit.MustStatus(t, env.do(t, env.op, "POST", base, nil), http.StatusCreated).JSON(t)["id"].(string)
+				testkit.MustStatus(t, env.do(t, env.op, "POST", base+"/"+id+"/complete", nil), http.StatusOK)
+			}},
+		{name: "a security-policy change published", claims: []string{"policy.last_change"},
+			evidence: func(t *testing.T, env *trustEnv) {
+				testkit.MustStatus(t, env.do(t, env.op, "POST", "/api/v1/operator/policy-changes", map[string]any{"title": "Security policy v4",
+					"summary": "Backups are kept for 35 days.", "url": "https://strongroom.test/policy/v4",
+					"effective_at": env.clock.Now().Add(30 * 24 * time.Hour).UTC().Truncate(time.Second)}), http.StatusCreated)
+			}},
 		{name: "ten days pass without a rotation", claims: []string{"at_rest.oldest_key_age_days", "at_rest.newest_key_age_days"},
 			evidence: func(t *testing.T, env *trustEnv) { env.clock.Advance(10 * 24 * time.Hour) }},
 		{name: "every data key rotated", claims: []string{"at_rest.oldest_key_age_days", "at_rest.newest_key_age_days"},
@@ -335,6 +475,16 @@ func TestTrustPageTracesEveryClaim(t *testing.T) {
 			}
 			if v := final["audit.last_verified"].Value.(map[string]any); v["ok"] != true {
 				t.Errorf("last verification %v", v)
+			}
+			if v := final["mfa.orgs_enforcing"].Value.(map[string]any); v["organizations"] != float64(2) || v["enforcing"] != float64(1) || v["percent"] != float64(50) {
+				t.Errorf("organizations enforcing MFA %v", v)
+			}
+			if v := final["access_review.last_completed"].Value.(map[string]any); v["operators"] == nil || v["organizations_last"] == nil ||
+				v["organizations_reviewed"] != float64(1) {
+				t.Errorf("access reviews %v", v)
+			}
+			if v := final["policy.last_change"].Value.(map[string]any); v["title"] != "Security policy v4" || v["url"] != "https://strongroom.test/policy/v4" {
+				t.Errorf("policy change %v", v)
 			}
 		})
 	}

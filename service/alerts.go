@@ -36,7 +36,7 @@ const NewDeviceAlertWindow = 24 * time.Hour
 // a query parameter's text, empty when not given.
 type AlertQueryInput struct {
 	Status string // open, acknowledged or resolved
-	Kind   string // brute_force, credential_stuffing, mass_read, new_device
+	Kind   string // brute_force, credential_stuffing, mass_read, new_device, incident_overdue
 	Limit  string // 1 to MaxAlertPageSize; default DefaultAlertPageSize
 	Cursor string // the NextCursor of the previous page
 }
@@ -117,7 +117,7 @@ func parseAlertQuery(in AlertQueryInput) (store.AlertQuery, map[string]string, e
 	if in.Kind != "" {
 		k := strongroom.AlertKind(in.Kind)
 		if !slices.Contains(strongroom.AlertKinds(), k) {
-			return q, nil, paramError("kind", "must be brute_force, credential_stuffing, mass_read or new_device")
+			return q, nil, paramError("kind", "must be brute_force, credential_stuffing, mass_read, new_device or incident_overdue")
 		}
 		q.Kind, given["kind"] = k, in.Kind
 	}

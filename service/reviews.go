@@ -131,6 +131,18 @@ func (s *Service) openCampaign(ctx context.Context, org strongroom.TenantID, per
 	d := &ReviewDetail{ReviewCampaign: strongroom.ReviewCampaign{ID: id, Period: period, OpenedBy: p.UserID, OpenedAt: now,
 		DueAt: now.Add(time.Duration(s.reviews.DueDays) * 24 * time.Hour)}}
 	err = s.store.Write(ctx, store.TenantScope(org), func(tx *store.Tx) error {
+		if org != strongroom.PlatformTenant {
+			// A terminated organization (in its return window, being purged
+			// or purged) gets no new campaign: its members have no access left
+			// to review, and a purge must not leave rows behind.
+			open, err := tx.OrganizationOpen(ctx)
+			if err != nil {
+				return err
+			}
+			if !open {
+				return strongroom.Errorf(strongroom.ECONFLICT, "the organization is terminated")
+			}
+		}
 		entries, err := snapshot(ctx, tx)
 		if err != nil {
 			return err
@@ -486,6 +498,19 @@ func (s *Service) runReviewJobs(ctx context.Context) (opened, reminded int, err 
 	period := ReviewPeriod(s.clock(), s.reviews.CadenceMonths)
 	var errs []error
 	for _, org := range append([]strongroom.TenantID{strongroom.PlatformTenant}, orgs...) {
+		if org != strongroom.PlatformTenant {
+			// Terminated organizations are neither reviewed nor reminded,
+			// from the termination on (openCampaign checks again in its
+			// transaction).
+			t, err := s.store.TerminationOf(ctx, org)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("reading the termination of %s: %w", org, err))
+				continue
+			}
+			if t != nil && t.CancelledAt == nil {
+				continue
+			}
+		}
 		if org == strongroom.PlatformTenant {
 			var n int
 			if err := s.store.Read(ctx, store.TenantScope(org), func(tx *store.Tx) error {

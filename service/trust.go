@@ -96,15 +96,15 @@ func (s *Service) SecurityTxt() ([]byte, error) {
 	if s.trust.cfg.SecurityTxt == nil {
 		return nil, strongroom.Errorf(strongroom.ENOTFOUND, "no security.txt is configured")
 	}
-	return s.trust.cfg.SecurityTxt.Render(s.now()), nil
+	return s.trust.cfg.SecurityTxt.Render(s.now())
 }
 
 // TrustJobsLease is the lease under which one replica runs the trust jobs.
 const TrustJobsLease = "trust-notifier"
 
 // RunTrustJobs runs, every interval and only while holding the trust lease,
-// the disclosure reminders and the subprocessor change announcements, until
-// ctx ends. holder names this process.
+// the disclosure reminders, the subprocessor change announcements and the
+// alerts of overdue incident obligations, until ctx ends. holder names this process.
 func (s *Service) RunTrustJobs(ctx context.Context, interval time.Duration, holder string) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
@@ -144,6 +144,14 @@ func (s *Service) TrustJobsOnce(ctx context.Context, interval time.Duration, hol
 		s.log.Error("announcing subprocessor changes", "err", err)
 	} else if n > 0 {
 		s.log.Info("announced subprocessor changes", "changes", n)
+	}
+	start = time.Now()
+	n, err = s.AlertOverdueIncidents(ctx)
+	s.obs.Job("incident_overdue_alerts", time.Since(start), err)
+	if err != nil && ctx.Err() == nil {
+		s.log.Error("alerting overdue incident obligations", "err", err)
+	} else if n > 0 {
+		s.log.Warn("alerted overdue incident obligations", "alerts", n)
 	}
 	return true
 }

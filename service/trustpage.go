@@ -36,6 +36,26 @@ type TrustPageConfig struct {
 	// "environment variable", or the KMS kind ("hashivault", "awskms",
 	// "gcpkms"); never a path, URL or key id.
 	MasterKeySource string
+	// HSTS is the Strict-Transport-Security policy the server sends; nil
+	// when it sends none (plain HTTP).
+	HSTS *certs.HSTS
+	// Certificates describes the listener's certificates when Strongroom
+	// terminates TLS (certs.Manager.Describe); nil otherwise. serve sets it
+	// with SetCertificateSource once the certificate source exists.
+	Certificates func() certs.Status
+}
+
+// TrustActiveUserDays is the window of "active users" on the trust page: a
+// user with a session seen in the past 90 days.
+const TrustActiveUserDays = 90
+
+// SetCertificateSource gives the trust page the listener's certificate
+// source (serve calls it before it starts serving).
+func (s *Service) SetCertificateSource(describe func() certs.Status) {
+	s.trustPage.mu.Lock()
+	defer s.trustPage.mu.Unlock()
+	s.trustPage.cfg.Certificates = describe
+	s.trustPage.page = nil
 }
 
 // TrustPageCacheFor is how long a computed trust page is served before it is
@@ -113,6 +133,8 @@ func (s *Service) computeTrustPage(ctx context.Context, now time.Time) (*trust.P
 			Answer: why, Value: nil, Source: "setting: --tls-proxy / no TLS configured"})
 	}
 
+	s.trustTransport(now, mode, add)
+
 	// Encryption at rest.
 	ks, err := s.store.KeyringStats(ctx)
 	if err != nil {
@@ -149,6 +171,10 @@ func (s *Service) computeTrustPage(ctx context.Context, now time.Time) (*trust.P
 	add(trust.Claim{ID: "mfa.operator_enforced", Section: "Authentication", Question: "Must staff (operators) use a second factor?",
 		Answer: fmt.Sprintf("Yes: every operator action needs a session at assurance level %d (a second factor)", OperatorMinAAL), Value: OperatorMinAAL >= 2,
 		Source: "service.OperatorMinAAL, checked by service.EnterOperator"})
+
+	if err := s.trustAccess(ctx, now, add); err != nil {
+		return nil, err
+	}
 
 	// Backups.
 	if err := s.trustBackups(ctx, now, add); err != nil {
@@ -227,11 +253,16 @@ func (s *Service) computeTrustPage(ctx context.Context, now time.Time) (*trust.P
 
 	// Disclosure and incidents.
 	c = trust.Claim{ID: "disclosure.security_txt", Section: "Vulnerability disclosure", Question: "Is there a security contact (RFC 9116 security.txt)?",
-		Answer: "no: no security contact is configured", Source: "setting: --security-contacts, --security-txt-expires"}
+		Answer: "no: no security contact is configured", Source: "setting: --security-contacts, --security-txt-expires, --security-txt-signing-key"}
 	if st := s.trust.cfg.SecurityTxt; st != nil {
 		exp := st.Expires(s.now())
 		c.Answer = "Yes: /.well-known/security.txt, expires " + exp.UTC().Format(time.DateOnly)
-		c.Value = map[string]any{"present": true, "expires": exp.UTC(), "contacts": len(st.Contacts)}
+		var signed any
+		if st.Signer != nil {
+			signed = st.Signer.Fingerprint()
+			c.Answer += ", clear-signed with the OpenPGP key " + st.Signer.Fingerprint()
+		}
+		c.Value = map[string]any{"present": true, "expires": exp.UTC(), "contacts": len(st.Contacts), "signed_by": signed}
 	}
 	add(c)
 	year := now.AddDate(-1, 0, 0)
@@ -258,7 +289,162 @@ func (s *Service) computeTrustPage(ctx context.Context, now time.Time) (*trust.P
 			is.Incidents, is.Breaches, is.NoticesOnTime, is.NoticesSent, is.NoticesOverdue, is.ReportsOnTime, is.ReportsPublished),
 		Value:  is,
 		Source: fmt.Sprintf("incident records of the past 12 months; breach window setting --breach-notification-window (%s)", s.trust.cfg.BreachWindow)})
+	if err := s.trustPolicy(ctx, add); err != nil {
+		return nil, err
+	}
 	return p, nil
+}
+
+// trustTransport adds the HSTS and certificate claims.
+func (s *Service) trustTransport(now time.Time, mode string, add func(trust.Claim)) {
+	cfg := s.trustPage.cfg
+	c := trust.Claim{ID: "tls.hsts", Section: "Encryption in transit", Question: "Is HTTP Strict Transport Security (HSTS) sent, and with what policy?",
+		Answer: "No: the server speaks plain HTTP (development mode)", Value: map[string]any{"enabled": false},
+		Source: "setting: --hsts-max-age-days, --hsts-include-subdomains, --hsts-preload (the Strict-Transport-Security header sent with TLS or --tls-proxy)"}
+	if h := cfg.HSTS; h != nil {
+		days := int(h.MaxAge / (24 * time.Hour))
+		parts := []string{fmt.Sprintf("max-age %d days", days)}
+		if h.IncludeSubDomains {
+			parts = append(parts, "subdomains included")
+		}
+		if h.Preload {
+			parts = append(parts, "preload requested")
+		}
+		c.Answer = "Yes: " + strings.Join(parts, ", ") + " (" + h.Value() + ")"
+		c.Value = map[string]any{"enabled": true, "max_age_seconds": int64(h.MaxAge / time.Second),
+			"include_subdomains": h.IncludeSubDomains, "preload": h.Preload}
+	}
+	add(c)
+
+	c = trust.Claim{ID: "tls.certificate", Section: "Encryption in transit", Question: "When does the TLS certificate expire, and is it renewed automatically?",
+		Source: "certificate source (certs: the certificates in use, --acme-domains or --tls-cert)"}
+	switch {
+	case mode == TLSModeProxy:
+		c.Answer = "managed by the trusted proxy that terminates TLS, not by Strongroom"
+	case cfg.Certificates == nil || (mode != TLSModeFiles && mode != TLSModeACME):
+		c.Answer = "not applicable: TLS is not enabled"
+	default:
+		st := cfg.Certificates()
+		auto := st.Mode == certs.ModeACME
+		renewal := "renewed by the operator (certificate files, reloaded when replaced)"
+		if auto {
+			renewal = "renewed automatically through ACME, 30 days before expiry"
+		}
+		var first *certs.CertificateStatus
+		for i := range st.Certificates {
+			if first == nil || st.Certificates[i].NotAfter.Before(first.NotAfter) {
+				first = &st.Certificates[i]
+			}
+		}
+		v := map[string]any{"automatic_renewal": auto, "expires": nil, "days_to_expiry": nil}
+		if first == nil {
+			c.Answer = "no certificate obtained yet; " + renewal
+		} else {
+			v["expires"], v["days_to_expiry"] = first.NotAfter.UTC(), first.DaysToExpiry
+			c.Answer = fmt.Sprintf("expires %s (%d days from now); %s", first.NotAfter.UTC().Format(time.DateOnly), first.DaysToExpiry, renewal)
+		}
+		c.Value = v
+	}
+	add(c)
+}
+
+// share is n of total as a whole percentage, rounded down; nil without a
+// total.
+func share(n, total int) any {
+	if total == 0 {
+		return nil
+	}
+	return n * 100 / total
+}
+
+// trustAccess adds the MFA adoption and access review claims: platform-wide
+// counts, never a tenant or a user.
+func (s *Service) trustAccess(ctx context.Context, now time.Time, add func(trust.Claim)) error {
+	months := s.reviews.CadenceMonths
+	cur, err := time.Parse(time.DateOnly, ReviewPeriod(now, months))
+	if err != nil {
+		return fmt.Errorf("review period: %w", err)
+	}
+	prev := cur.AddDate(0, -months, 0)
+	agg, err := s.store.TrustAggregates(ctx, now.Add(-TrustActiveUserDays*24*time.Hour), prev)
+	if err != nil {
+		return err
+	}
+	c := trust.Claim{ID: "mfa.orgs_enforcing", Section: "Authentication", Question: "What share of customer organizations require MFA of their members?",
+		Answer: "no organizations yet", Source: "organization settings: 'MFA required' (count across organizations)"}
+	if agg.Orgs > 0 {
+		c.Answer = fmt.Sprintf("%d%% (%d of %d organizations)", share(agg.OrgsMFARequired, agg.Orgs), agg.OrgsMFARequired, agg.Orgs)
+	}
+	c.Value = map[string]any{"organizations": agg.Orgs, "enforcing": agg.OrgsMFARequired, "percent": share(agg.OrgsMFARequired, agg.Orgs)}
+	add(c)
+	c = trust.Claim{ID: "mfa.users_enrolled", Section: "Authentication", Question: fmt.Sprintf("What share of active users (signed in within %d days) have a second factor?", TrustActiveUserDays),
+		Answer: "no active users", Source: "sessions seen in the window and confirmed second factors (TOTP or WebAuthn), counted across users"}
+	if agg.ActiveUsers > 0 {
+		c.Answer = fmt.Sprintf("%d%% (%d of %d active users)", share(agg.ActiveUsersMFA, agg.ActiveUsers), agg.ActiveUsersMFA, agg.ActiveUsers)
+	}
+	c.Value = map[string]any{"active_users": agg.ActiveUsers, "with_mfa": agg.ActiveUsersMFA, "percent": share(agg.ActiveUsersMFA, agg.ActiveUsers)}
+	add(c)
+
+	var op *time.Time
+	err = s.store.Read(ctx, store.TenantScope(strongroom.PlatformTenant), func(tx *store.Tx) error {
+		cs, err := tx.ReviewCampaigns(ctx)
+		for _, c := range cs {
+			if c.CompletedAt != nil && (op == nil || c.CompletedAt.After(*op)) {
+				op = c.CompletedAt
+			}
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	c = trust.Claim{ID: "access_review.last_completed", Section: "Authentication",
+		Question: fmt.Sprintf("When were privileged accounts last reviewed (reviews every %d months)?", months),
+		Source:   "access review campaigns: the operators' newest completed review and organizations' completed reviews (counts only); setting: --access-review-cadence-months"}
+	parts := []string{"operator accounts: never reviewed", "organizations: no completed review yet"}
+	v := map[string]any{"operators": nil, "organizations_last": nil, "organizations_reviewed": agg.OrgsReviewed, "organizations": agg.Orgs,
+		"since": prev.UTC()}
+	if op != nil {
+		parts[0] = "operator accounts: " + day(*op)
+		v["operators"] = op.UTC()
+	}
+	if !agg.LastOrgReview.IsZero() {
+		parts[1] = "organizations: last " + day(agg.LastOrgReview)
+		v["organizations_last"] = agg.LastOrgReview.UTC()
+	}
+	parts[1] += fmt.Sprintf("; %d of %d completed one since %s", agg.OrgsReviewed, agg.Orgs, prev.Format(time.DateOnly))
+	c.Answer = strings.Join(parts, "; ")
+	c.Value = v
+	add(c)
+	return nil
+}
+
+// trustPolicy adds the last security-policy change.
+func (s *Service) trustPolicy(ctx context.Context, add func(trust.Claim)) error {
+	var last *strongroom.PolicyChange
+	err := s.store.Read(ctx, store.TenantScope(strongroom.PlatformTenant), func(tx *store.Tx) error {
+		cs, err := tx.PolicyChanges(ctx)
+		if len(cs) > 0 {
+			last = &cs[0]
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	c := trust.Claim{ID: "policy.last_change", Section: "Security policy", Question: "When did the security policy last change, and are customers told?",
+		Answer: "no change published", Source: "published security-policy changes (operators; each e-mailed to every organization's Admins)"}
+	if last != nil {
+		c.Answer = fmt.Sprintf("%s: %q, effective %s; every organization's Admins were notified", day(last.PublishedAt), last.Title, last.EffectiveAt.UTC().Format(time.DateOnly))
+		var link any
+		if last.URL != "" {
+			link = last.URL
+			c.Answer += " (" + last.URL + ")"
+		}
+		c.Value = map[string]any{"published": last.PublishedAt.UTC(), "effective": last.EffectiveAt.UTC(), "title": last.Title, "url": link}
+	}
+	add(c)
+	return nil
 }
 
 // trustBackups adds the backup claims from the backup and drill records

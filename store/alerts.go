@@ -142,6 +142,17 @@ func (tx *Tx) Alert(ctx context.Context, id string) (*strongroom.Alert, error) {
 	return scanAlert(t, tx.q.QueryRowContext(ctx, "SELECT "+alertColumns+" FROM alerts WHERE tenant_id = $1 AND id = $2", string(t), id))
 }
 
+// LatestAlert returns the bound tenant's newest alert of kind about subject,
+// whatever its status, or ENOTFOUND when there is none.
+func (tx *Tx) LatestAlert(ctx context.Context, kind strongroom.AlertKind, subject string) (*strongroom.Alert, error) {
+	t, err := tx.tenant()
+	if err != nil {
+		return nil, err
+	}
+	return scanAlert(t, tx.q.QueryRowContext(ctx, "SELECT "+alertColumns+" FROM alerts WHERE tenant_id = $1 AND kind = $2 AND subject = $3 "+
+		"ORDER BY id DESC LIMIT 1", string(t), string(kind), subject))
+}
+
 // AlertQuery selects alerts: newest first (IDs are UUIDv7), before the ID
 // Before when it is set, at most Limit.
 type AlertQuery struct {

@@ -209,32 +209,40 @@ func (tx *Tx) AuditChainPage(ctx context.Context, after int64, limit int) ([]Aud
 // AppendAuditCheckpoint stores a checkpoint of the bound tenant's chain. One
 // already stored at that seq (another sequencer was first) is ECONFLICT.
 func (tx *Tx) AppendAuditCheckpoint(ctx context.Context, c *AuditCheckpoint) error {
+	return tx.appendSignedHead(ctx, "audit_checkpoints", "checkpoint", c)
+}
+
+// appendSignedHead inserts c, a signed chain head of the bound tenant, into
+// table (audit_checkpoints or audit_prune_markers, which share their
+// columns); what names the row in errors. A row already stored at c.Seq is
+// ECONFLICT, whether seen first or caught by the primary key.
+func (tx *Tx) appendSignedHead(ctx context.Context, table, what string, c *AuditCheckpoint) error {
 	t, err := tx.tenant()
 	if err != nil {
 		return err
 	}
 	if c.Tenant != t {
-		return fmt.Errorf("store: checkpoint of tenant %s in a transaction bound to %s", c.Tenant, t)
+		return fmt.Errorf("store: %s of tenant %s in a transaction bound to %s", what, c.Tenant, t)
 	}
 	if err := tx.mustWrite(); err != nil {
 		return err
 	}
 	var n int
-	if err := tx.q.QueryRowContext(ctx, "SELECT count(*) FROM audit_checkpoints WHERE tenant_id = $1 AND seq = $2",
+	if err := tx.q.QueryRowContext(ctx, "SELECT count(*) FROM "+table+" WHERE tenant_id = $1 AND seq = $2",
 		string(t), c.Seq).Scan(&n); err != nil {
-		return fmt.Errorf("reading audit checkpoints: %w", err)
+		return fmt.Errorf("reading audit %ss: %w", what, err)
 	}
 	if n > 0 {
-		return strongroom.Errorf(strongroom.ECONFLICT, "a checkpoint at seq %d exists", c.Seq)
+		return strongroom.Errorf(strongroom.ECONFLICT, "a %s at seq %d exists", what, c.Seq)
 	}
 	_, err = tx.q.ExecContext(ctx,
-		"INSERT INTO audit_checkpoints (tenant_id, seq, head, signed_at, key_id, signature) VALUES ($1, $2, $3, $4, $5, $6)",
+		"INSERT INTO "+table+" (tenant_id, seq, head, signed_at, key_id, signature) VALUES ($1, $2, $3, $4, $5, $6)",
 		string(t), c.Seq, c.Head, micros(c.SignedAt), c.KeyID, c.Signature)
 	if isUniqueViolation(err) {
-		return strongroom.Errorf(strongroom.ECONFLICT, "a checkpoint at seq %d exists", c.Seq)
+		return strongroom.Errorf(strongroom.ECONFLICT, "a %s at seq %d exists", what, c.Seq)
 	}
 	if err != nil {
-		return fmt.Errorf("appending audit checkpoint: %w", err)
+		return fmt.Errorf("appending audit %s: %w", what, err)
 	}
 	return nil
 }

@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"time"
-
-	"strongroom.dev/strongroom"
 )
 
 // Audit-event retention (docs/audit-log.md, "Retention and pruning"): a prune
@@ -19,34 +17,7 @@ import (
 // AppendAuditPruneMarker stores a prune marker of the bound tenant's chain. A
 // marker already stored at that seq is ECONFLICT.
 func (tx *Tx) AppendAuditPruneMarker(ctx context.Context, c *AuditCheckpoint) error {
-	t, err := tx.tenant()
-	if err != nil {
-		return err
-	}
-	if c.Tenant != t {
-		return fmt.Errorf("store: prune marker of tenant %s in a transaction bound to %s", c.Tenant, t)
-	}
-	if err := tx.mustWrite(); err != nil {
-		return err
-	}
-	var n int
-	if err := tx.q.QueryRowContext(ctx, "SELECT count(*) FROM audit_prune_markers WHERE tenant_id = $1 AND seq = $2",
-		string(t), c.Seq).Scan(&n); err != nil {
-		return fmt.Errorf("reading audit prune markers: %w", err)
-	}
-	if n > 0 {
-		return strongroom.Errorf(strongroom.ECONFLICT, "a prune marker at seq %d exists", c.Seq)
-	}
-	_, err = tx.q.ExecContext(ctx,
-		"INSERT INTO audit_prune_markers (tenant_id, seq, head, signed_at, key_id, signature) VALUES ($1, $2, $3, $4, $5, $6)",
-		string(t), c.Seq, c.Head, micros(c.SignedAt), c.KeyID, c.Signature)
-	if isUniqueViolation(err) {
-		return strongroom.Errorf(strongroom.ECONFLICT, "a prune marker at seq %d exists", c.Seq)
-	}
-	if err != nil {
-		return fmt.Errorf("appending audit prune marker: %w", err)
-	}
-	return nil
+	return tx.appendSignedHead(ctx, "audit_prune_markers", "prune marker", c)
 }
 
 // AuditPruneMarkers lists the bound tenant's prune markers, oldest first (one

@@ -68,6 +68,24 @@ func (s *Store) TerminationOf(ctx context.Context, tenant strongroom.TenantID) (
 	return t, err
 }
 
+// OrganizationOpen reports whether the bound organization exists and has no
+// termination in force (in its return window, being purged or purged), read
+// in the transaction, so that a job writing to the organization sees a
+// termination or purge committed before it.
+func (tx *Tx) OrganizationOpen(ctx context.Context) (bool, error) {
+	t, err := tx.tenant()
+	if err != nil {
+		return false, err
+	}
+	var open bool
+	err = tx.q.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM organizations WHERE id = $1) AND "+
+		"NOT EXISTS (SELECT 1 FROM terminations WHERE tenant_id = $1 AND cancelled_at IS NULL)", string(t)).Scan(&open)
+	if err != nil {
+		return false, fmt.Errorf("reading whether the organization is open: %w", err)
+	}
+	return open, nil
+}
+
 // TerminationByToken returns the termination whose certificate token has the
 // given SHA-256.
 func (s *Store) TerminationByToken(ctx context.Context, hash []byte) (*Termination, error) {

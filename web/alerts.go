@@ -81,7 +81,7 @@ func (c *Console) platformAlerts(w http.ResponseWriter, r *http.Request) (*alert
 	}
 	return &alertScope{
 		base:  "/operator/alerts",
-		kinds: []strongroom.AlertKind{strongroom.AlertBruteForce, strongroom.AlertCredentialStuffing, strongroom.AlertNewDevice},
+		kinds: []strongroom.AlertKind{strongroom.AlertBruteForce, strongroom.AlertCredentialStuffing, strongroom.AlertNewDevice, strongroom.AlertIncidentOverdue},
 		view:  &view{Title: "Platform alerts", Nav: "op-alerts", Wide: true},
 		write: true,
 		list: func(in service.AlertQueryInput) (*service.AlertPage, error) {
@@ -204,6 +204,7 @@ var alertKindLabels = map[strongroom.AlertKind]string{
 	strongroom.AlertCredentialStuffing: "Credential stuffing",
 	strongroom.AlertMassRead:           "Mass read",
 	strongroom.AlertNewDevice:          "New device",
+	strongroom.AlertIncidentOverdue:    "Incident obligation overdue",
 }
 
 func alertKindLabel(k strongroom.AlertKind) string {

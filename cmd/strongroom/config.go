@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"strongroom.dev/strongroom/auditstream"
+	"strongroom.dev/strongroom/certs"
 	"strongroom.dev/strongroom/disclosure"
 	"strongroom.dev/strongroom/httpapi"
 	"strongroom.dev/strongroom/incident"
@@ -62,6 +63,7 @@ type Config struct {
 	HTTPAddr          string
 	Production        bool
 	TLSProxy          bool
+	HSTS              certs.HSTS // sent when TLS() or TLSProxy
 	LogLevel          string
 	LogFormat         string
 	ShutdownTimeout   time.Duration
@@ -111,6 +113,9 @@ type Config struct {
 	SecurityPolicyURL      string
 	SecurityLanguages      []string
 	SecurityTxtExpires     time.Duration
+	SecurityTxtEncryption  string // Encryption field: https URL or openpgp4fpr: URI
+	SecurityTxtSigningKey  string // armored OpenPGP secret key file; empty: unsigned
+	securityTxtSigner      *disclosure.SecurityTxtSigner
 	BreachWindow           time.Duration
 	DisclosureAckDays      int
 	DisclosureTimeZone     *time.Location
@@ -328,6 +333,24 @@ var settings = []setting{
 	{"tls-proxy", "false", "TLS is terminated by the trusted proxies (--trusted-proxies): serve HTTP to them and send HSTS", func(c *Config, v string) error {
 		b, err := strconv.ParseBool(v)
 		c.TLSProxy = b
+		return err
+	}},
+	{"hsts-max-age-days", "730", "Strict-Transport-Security max-age in days, 0 to 3650 (sent with TLS or tls-proxy)", func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > 3650 {
+			return errors.New("must be a whole number of days from 0 to 3650")
+		}
+		c.HSTS.MaxAge = time.Duration(n) * 24 * time.Hour
+		return nil
+	}},
+	{"hsts-include-subdomains", "true", "Strict-Transport-Security covers every subdomain (includeSubDomains)", func(c *Config, v string) error {
+		b, err := strconv.ParseBool(v)
+		c.HSTS.IncludeSubDomains = b
+		return err
+	}},
+	{"hsts-preload", "false", "ask browsers to preload HSTS (preload; needs includeSubDomains and at least 365 days; hard to undo)", func(c *Config, v string) error {
+		b, err := strconv.ParseBool(v)
+		c.HSTS.Preload = b
 		return err
 	}},
 	{"log-level", "info", "debug, info, warn or error", func(c *Config, v string) error {
@@ -564,6 +587,14 @@ var settings = []setting{
 		c.SecurityTxtExpires = d
 		return c.securityTxtValid()
 	}},
+	{"security-txt-encryption", "", "security.txt's Encryption field: an https URL of the OpenPGP key to encrypt reports with, or openpgp4fpr:FINGERPRINT; optional", func(c *Config, v string) error {
+		c.SecurityTxtEncryption = v
+		return c.securityTxtValid()
+	}},
+	{"security-txt-signing-key", "", "file of an ASCII-armored OpenPGP secret key (no passphrase; mode 0600) that clear-signs security.txt (RFC 9116 2.3); empty: unsigned", func(c *Config, v string) error {
+		c.SecurityTxtSigningKey = v
+		return nil
+	}},
 	{"breach-notification-window", "72h", "deadline for notifying organizations of a personal-data breach, from when the team became aware: 24h or 72h", func(c *Config, v string) error {
 		d, err := incident.ParseWindow(v)
 		c.BreachWindow = d
@@ -709,6 +740,9 @@ func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string) (*C
 	if err := c.validateTLS(); err != nil {
 		return nil, err
 	}
+	if err := c.loadSecurityTxtSigner(time.Now()); err != nil {
+		return nil, err
+	}
 	if err := c.validateAuditStream(); err != nil {
 		return nil, err
 	}
@@ -841,6 +875,9 @@ func (c *Config) validateTLS() error {
 	case c.Production && !c.TLS() && !c.TLSProxy:
 		return errors.New("production mode refuses plain HTTP: configure tls-cert/tls-key or acme-domains, or tls-proxy with trusted-proxies")
 	}
+	if err := c.HSTS.Validate(); err != nil {
+		return fmt.Errorf("hsts: %w", err)
+	}
 	return nil
 }
 
@@ -869,7 +906,7 @@ func (c *Config) securityTxt() *disclosure.SecurityTxt {
 		return nil
 	}
 	st := &disclosure.SecurityTxt{Contacts: c.SecurityContacts, Policy: c.SecurityPolicyURL, Languages: c.SecurityLanguages,
-		ExpiresIn: c.SecurityTxtExpires}
+		ExpiresIn: c.SecurityTxtExpires, Encryption: c.SecurityTxtEncryption, Signer: c.securityTxtSigner}
 	if strings.HasPrefix(c.PublicURL, "https://") {
 		st.Canonical = c.PublicURL + disclosure.SecurityTxtPath
 		st.Acknowledgments = c.PublicURL + "/api/v1/disclosure/credits"
@@ -885,6 +922,29 @@ func (c *Config) securityTxtValid() error {
 	}
 	if st := c.securityTxt(); st != nil {
 		return st.Validate()
+	}
+	return nil
+}
+
+// maxSigningKeyFile bounds the security.txt signing key file.
+const maxSigningKeyFile = 64 << 10
+
+// loadSecurityTxtSigner reads the security.txt signing key, when one is
+// configured: a file only its owner may read or change, holding one OpenPGP
+// secret key that can sign at now.
+func (c *Config) loadSecurityTxtSigner(now time.Time) error {
+	if c.SecurityTxtSigningKey == "" {
+		return nil
+	}
+	if len(c.SecurityContacts) == 0 {
+		return errors.New("security-txt-signing-key: security.txt is not served without security-contacts")
+	}
+	b, _, err := readPrivate(c.SecurityTxtSigningKey, maxSigningKeyFile, true)
+	if err != nil {
+		return fmt.Errorf("security-txt-signing-key: %w", err)
+	}
+	if c.securityTxtSigner, err = disclosure.NewSecurityTxtSigner(b, now); err != nil {
+		return err
 	}
 	return nil
 }

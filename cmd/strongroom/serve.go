@@ -286,15 +286,19 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		stopReviews()
 		<-reviewsDone
 	}()
+	if cfg.securityTxtSigner != nil {
+		log.Info("security.txt is clear-signed with OpenPGP", "fingerprint", cfg.securityTxtSigner.Fingerprint())
+	}
 	var tlsm *certs.Manager
 	if cfg.TLS() {
 		if tlsm, err = newTLSManager(cfg, log); err != nil {
 			return err
 		}
+		a.svc.SetCertificateSource(tlsm.Describe)
 	}
 	api, err := httpapi.New(a.svc, log, httpapi.Options{
 		MaxBodyBytes: cfg.MaxBodyBytes, CORSOrigins: cfg.CORSOrigins, TrustedProxies: cfg.TrustedProxies,
-		HSTS: cfg.TLS() || cfg.TLSProxy, Version: buildVersion(), Observe: a.metrics.httpObserver(),
+		HSTS: cfg.TLS() || cfg.TLSProxy, HSTSPolicy: &cfg.HSTS, Version: buildVersion(), Observe: a.metrics.httpObserver(),
 	}, web.New(a.svc, log))
 	if err != nil {
 		return err

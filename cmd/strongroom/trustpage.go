@@ -7,8 +7,8 @@ import (
 )
 
 // trustPage tells the public trust page how the server is started: whether
-// and where TLS ends, and the kind of master key source (never a path, a URL
-// or a key id).
+// and where TLS ends, the HSTS policy sent, and the kind of master key source
+// (never a path, a URL or a key id). serve adds the certificate source.
 func (c *Config) trustPage() service.TrustPageConfig {
 	tp := service.TrustPageConfig{TLSMode: service.TLSModeOff, MasterKeySource: "key file"}
 	switch {
@@ -27,6 +27,10 @@ func (c *Config) trustPage() service.TrustPageConfig {
 		}
 	case c.MasterKeyEnv != "":
 		tp.MasterKeySource = "environment variable"
+	}
+	if c.TLS() || c.TLSProxy {
+		h := c.HSTS
+		tp.HSTS = &h
 	}
 	return tp
 }
