@@ -45,7 +45,7 @@ var bulkPragmas = []string{
 }
 
 func (s *Store) loadSQLite(ctx context.Context, schemaVersion int, fn func(*Loader) error) error {
-	if err := s.checkSQLiteTarget(ctx, schemaVersion); err != nil {
+	if err := s.checkSQLiteTarget(ctx); err != nil {
 		return err
 	}
 	ms, err := Migrations(SQLite)
@@ -73,22 +73,25 @@ func (s *Store) loadSQLite(ctx context.Context, schemaVersion int, fn func(*Load
 	}
 	// The store's file must still be empty: nothing but this load may use the
 	// store meanwhile, but a mistake there must not cost data.
-	if err := s.checkSQLiteTarget(ctx, schemaVersion); err != nil {
+	if err := s.checkSQLiteTarget(ctx); err != nil {
 		return err
 	}
 	return s.swapSQLite(ctx, tmp)
 }
 
-// checkSQLiteTarget checks, in a read transaction, that the store's database
-// is empty and at schemaVersion.
-func (s *Store) checkSQLiteTarget(ctx context.Context, schemaVersion int) error {
-	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+// checkSQLiteTarget checks that the store's database holds no data. Its
+// schema version does not matter: the file is replaced by one built at the
+// rows' version (so an empty store already migrated past the rows' version
+// can be loaded and then migrated forward, which PostgreSQL cannot do).
+func (s *Store) checkSQLiteTarget(ctx context.Context) error {
+	full, err := s.HasData(ctx)
 	if err != nil {
-		return fmt.Errorf("beginning read: %w", err)
+		return err
 	}
-	defer func() { _ = tx.Rollback() }()
-	_, err = checkLoadTarget(ctx, SQLite, tx, schemaVersion)
-	return err
+	if full {
+		return ErrNotEmpty
+	}
+	return nil
 }
 
 // buildSQLite creates the database file path (which must not exist), applies

@@ -346,8 +346,8 @@ func (l *Loader) closeStmts() {
 // default limit is 32766, PostgreSQL's 65535).
 const loadBatchParams = 1000
 
-// Load runs fn on a store that must be migrated to exactly schemaVersion and
-// hold no data rows, and makes what fn inserted visible only if fn and the
+// Load runs fn on a store that must hold no data rows and (on PostgreSQL) be
+// migrated to exactly schemaVersion, and makes what fn inserted visible only if fn and the
 // store's checks succeed: a failed load leaves the store empty.
 //
 // On PostgreSQL it is one write transaction: rows must come parents first
@@ -355,9 +355,10 @@ const loadBatchParams = 1000
 // loaded values before commit.
 //
 // On SQLite the rows go into a new database file beside the store's, built in
-// bulk (no journal, secondary indexes created after the rows, foreign keys
-// checked at the end), synced and renamed over the store's empty file, which
-// the store then reopens (bulkload.go). The caller must have the store to
+// bulk at schemaVersion (no journal, secondary indexes created after the
+// rows, foreign keys checked at the end), synced and renamed over the store's
+// empty file, whatever its version, which the store then reopens
+// (bulkload.go). The caller must have the store to
 // itself for the duration: Load closes and reopens its connections.
 func (s *Store) Load(ctx context.Context, schemaVersion int, fn func(*Loader) error) error {
 	if s.engine == SQLite {
