@@ -20,8 +20,10 @@ import (
 // being restored holds no data and serves nobody, so the rows go instead into
 // a new file beside it, opened without a journal and without syncs; the
 // secondary indexes are dropped before the rows come and created after them
-// (one sort each instead of a random insert per row), foreign keys are
-// checked once at the end. Primary keys cannot be deferred this way (most
+// (one sort each instead of a random insert per row). Foreign keys are
+// checked as rows come (parents come first; a lookup in the parent's primary
+// key, which stays) and deferred to the commit: a PRAGMA foreign_key_check
+// at the end instead read every row again, a fifth of a restore's time. Primary keys cannot be deferred this way (most
 // tables are WITHOUT ROWID: the table is its primary key's B-tree), but a
 // SQLite snapshot reads every table in primary-key order, so those inserts
 // append. Only a complete, checked file is synced and renamed over the empty
@@ -31,16 +33,16 @@ import (
 
 // bulkPragmas are the new file's connection settings: no rollback journal
 // and no fsync (the file is discarded unless the load completes, and synced
-// once before it is renamed into place), one exclusive connection, a 256 MiB
-// page cache, and foreign keys checked by foreign_key_check at the end. The
-// audit tables' triggers stay on.
+// once before it is renamed into place), one exclusive connection and a 256
+// MiB page cache. Foreign keys stay on, deferred to the commit (buildSQLite);
+// so do the audit tables' triggers.
 var bulkPragmas = []string{
 	"busy_timeout(10000)",
 	"journal_mode(OFF)",
 	"synchronous(OFF)",
 	"locking_mode(EXCLUSIVE)",
 	"cache_size(-262144)",
-	"foreign_keys(OFF)",
+	"foreign_keys(ON)",
 	"recursive_triggers(ON)",
 }
 
@@ -96,7 +98,8 @@ func (s *Store) checkSQLiteTarget(ctx context.Context) error {
 
 // buildSQLite creates the database file path (which must not exist), applies
 // ms, and runs fn to load it with the secondary indexes dropped; then it
-// recreates them, checks every foreign key and syncs the file.
+// recreates them, commits (the deferred foreign keys are checked there) and
+// syncs the file.
 func (s *Store) buildSQLite(ctx context.Context, path string, ms []Migration, fn func(*Loader) error) error {
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
 	if err != nil {
@@ -120,6 +123,9 @@ func (s *Store) buildSQLite(ctx context.Context, path string, ms []Migration, fn
 		return fmt.Errorf("beginning load: %w", err)
 	}
 	defer func() { _ = tx.Rollback() }()
+	if _, err := tx.ExecContext(ctx, "PRAGMA defer_foreign_keys = ON"); err != nil {
+		return fmt.Errorf("deferring foreign keys: %w", err)
+	}
 	for _, m := range ms {
 		if _, err := s.applyMigrationIn(ctx, tx, m); err != nil {
 			return fmt.Errorf("applying migration %s to the load file: %w", m.Name, err)
@@ -147,11 +153,11 @@ func (s *Store) buildSQLite(ctx context.Context, path string, ms []Migration, fn
 			return fmt.Errorf("creating index %s after the load: %w", ix.name, err)
 		}
 	}
-	if err := checkForeignKeys(ctx, tx); err != nil {
-		return err
-	}
 	l.closeStmts()
 	if err := tx.Commit(); err != nil {
+		if isForeignKeyViolation(err) {
+			return fmt.Errorf("%w: %w", ErrForeignKey, err)
+		}
 		return fmt.Errorf("committing load: %w", err)
 	}
 	if err := db.Close(); err != nil {
@@ -194,25 +200,6 @@ func dropIndexes(ctx context.Context, q querier) ([]indexDef, error) {
 // ErrForeignKey is returned by Load when loaded rows refer to rows that are
 // not there.
 var ErrForeignKey = errors.New("store: a loaded row refers to a row that is not there")
-
-func checkForeignKeys(ctx context.Context, q querier) error {
-	rows, err := q.QueryContext(ctx, "SELECT \"table\", parent FROM pragma_foreign_key_check LIMIT 1")
-	if err != nil {
-		return fmt.Errorf("checking foreign keys: %w", err)
-	}
-	defer rows.Close()
-	if rows.Next() {
-		var table, parent string
-		if err := rows.Scan(&table, &parent); err != nil {
-			return fmt.Errorf("checking foreign keys: %w", err)
-		}
-		return fmt.Errorf("%w: a row of table %s refers to a missing row of %s", ErrForeignKey, table, parent)
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("checking foreign keys: %w", err)
-	}
-	return nil
-}
 
 // swapSQLite replaces the store's database file with path and reopens it.
 // The store's connections are closed first (the last close checkpoints the

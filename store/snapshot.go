@@ -495,6 +495,9 @@ func (l *Loader) flush(ctx context.Context) error {
 		b.WriteByte(')')
 	}
 	if err := l.exec(ctx, b.String()); err != nil {
+		if isForeignKeyViolation(err) {
+			return fmt.Errorf("%w: loading table %s: %w", ErrForeignKey, l.table, err)
+		}
 		return fmt.Errorf("loading table %s: %w", l.table, err)
 	}
 	clear(l.pending)
