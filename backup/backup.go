@@ -61,65 +61,31 @@ func writePlain(ctx context.Context, w io.Writer, sn *store.Snapshot, now time.T
 		return nil, err
 	}
 	m := &Manifest{Format: Format, Engine: h.Engine, SchemaVersion: h.SchemaVersion, CreatedAt: h.CreatedAt}
-	// The rows are read and encoded by a goroutine (the driver's share of
-	// a backup is close to half) while this one hashes and frames them and
-	// zstd and age take them: a table's batches come in order on one channel.
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	batches, free := make(chan *rowBatch, 2), make(chan *rowBatch, 4)
-	for range cap(free) {
-		free <- new(rowBatch)
-	}
-	scanErr := make(chan error, 1)
-	go func() { scanErr <- scanTables(ctx, sn, h.Tables, batches, free) }()
-	consume := func() error {
-		for i, t := range h.Tables {
-			if err := fw.frame(kindTable, binary.BigEndian.AppendUint32(nil, uint32(i))); err != nil {
-				return fmt.Errorf("writing archive: %w", err)
-			}
-			var sum tableSum
-			for {
-				b, ok := <-batches
-				if !ok {
-					return errScanStopped
-				}
-				start := 0
-				for _, end := range b.ends {
-					row := b.buf[start:end]
-					start = end
-					sum.add(row)
-					if err := fw.frame(kindRow, row); err != nil {
-						return fmt.Errorf("writing archive: table %s: %w", t.Name, err)
-					}
-				}
-				last := b.last
-				b.reset()
-				free <- b
-				if last {
-					break
-				}
-			}
-			ts := TableSummary{Name: t.Name, Rows: sum.rows, Checksum: sum.hex()}
-			if err := writeJSON(fw, kindTableEnd, ts); err != nil {
-				return err
-			}
-			m.Tables = append(m.Tables, ts)
+	var buf []byte
+	for i, t := range h.Tables {
+		if err := fw.frame(kindTable, binary.BigEndian.AppendUint32(nil, uint32(i))); err != nil {
+			return nil, fmt.Errorf("writing archive: %w", err)
 		}
-		return nil
-	}
-	if err := consume(); err != nil {
-		cancel()
-		// Let the reader see the cancellation (or finish) before the
-		// snapshot's transaction ends under it.
-		for range batches {
+		var sum tableSum
+		err := sn.Scan(ctx, t, func(row []any) error {
+			var err error
+			if buf, err = appendRow(buf[:0], row); err != nil {
+				return fmt.Errorf("table %s: %w", t.Name, err)
+			}
+			sum.add(buf)
+			if err := fw.frame(kindRow, buf); err != nil {
+				return fmt.Errorf("writing archive: table %s: %w", t.Name, err)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
 		}
-		if serr := <-scanErr; serr != nil && errors.Is(err, errScanStopped) {
-			return nil, serr
+		ts := TableSummary{Name: t.Name, Rows: sum.rows, Checksum: sum.hex()}
+		if err := writeJSON(fw, kindTableEnd, ts); err != nil {
+			return nil, err
 		}
-		return nil, err
-	}
-	if err := <-scanErr; err != nil {
-		return nil, err
+		m.Tables = append(m.Tables, ts)
 	}
 	m.PlainBytes = fw.n // before the manifest frame, so that the manifest can state it
 	if err := writeJSON(fw, kindManifest, m); err != nil {
@@ -129,72 +95,6 @@ func writePlain(ctx context.Context, w io.Writer, sn *store.Snapshot, now time.T
 		return nil, fmt.Errorf("writing archive: %w", err)
 	}
 	return m, nil
-}
-
-// rowBatch is up to batchBytes of row encodings, one after the other, of one
-// table; last marks the table's final batch.
-type rowBatch struct {
-	buf  []byte
-	ends []int
-	last bool
-}
-
-func (b *rowBatch) reset() { b.buf, b.ends, b.last = b.buf[:0], b.ends[:0], false }
-
-const batchBytes = 1 << 20
-
-var errScanStopped = errors.New("backup: reading the snapshot stopped")
-
-// scanTables reads and encodes every table's rows into batches sent on out
-// (taken from free), in the tables' order, and closes out when done or when
-// it fails.
-func scanTables(ctx context.Context, sn *store.Snapshot, tables []store.TableSchema, out chan<- *rowBatch, free <-chan *rowBatch) error {
-	defer close(out)
-	take := func() (*rowBatch, error) {
-		select {
-		case b := <-free:
-			return b, nil
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-	}
-	send := func(b *rowBatch) error {
-		select {
-		case out <- b:
-			return nil
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-	for _, t := range tables {
-		b, err := take()
-		if err != nil {
-			return err
-		}
-		err = sn.Scan(ctx, t, func(row []any) error {
-			var err error
-			if b.buf, err = appendRow(b.buf, row); err != nil {
-				return fmt.Errorf("table %s: %w", t.Name, err)
-			}
-			b.ends = append(b.ends, len(b.buf))
-			if len(b.buf) < batchBytes {
-				return nil
-			}
-			if err := send(b); err != nil {
-				return err
-			}
-			b, err = take()
-			return err
-		})
-		if err != nil {
-			return err
-		}
-		b.last = true
-		if err := send(b); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 func writeJSON(fw *frameWriter, kind byte, v any) error {
