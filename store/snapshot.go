@@ -347,8 +347,9 @@ func (l *Loader) closeStmts() {
 const loadBatchParams = 1000
 
 // Load runs fn on a store that must hold no data rows and (on PostgreSQL) be
-// migrated to exactly schemaVersion, and makes what fn inserted visible only if fn and the
-// store's checks succeed: a failed load leaves the store empty.
+// migrated to exactly schemaVersion, and makes what fn inserted visible only
+// if fn and the store's checks succeed: a failed load leaves the store empty.
+// A row whose parent is missing fails the load with ErrForeignKey.
 //
 // On PostgreSQL it is one write transaction: rows must come parents first
 // (the order of Snapshot.Tables), and identity sequences are moved past the
@@ -356,10 +357,10 @@ const loadBatchParams = 1000
 //
 // On SQLite the rows go into a new database file beside the store's, built in
 // bulk at schemaVersion (no journal, secondary indexes created after the
-// rows, foreign keys checked at the end), synced and renamed over the store's
-// empty file, whatever its version, which the store then reopens
-// (bulkload.go). The caller must have the store to
-// itself for the duration: Load closes and reopens its connections.
+// rows, foreign keys deferred to the commit), synced and renamed over the
+// store's empty file, whatever its version, which the store then reopens
+// (bulkload.go). The caller must have the store to itself for the duration:
+// Load closes and reopens its connections.
 func (s *Store) Load(ctx context.Context, schemaVersion int, fn func(*Loader) error) error {
 	if s.engine == SQLite {
 		return s.loadSQLite(ctx, schemaVersion, fn)
