@@ -31,7 +31,7 @@ func (w *failingWriter) Write(p []byte) (int, error) {
 }
 
 // TestWriteStops: a backup whose destination fails, or whose context ends,
-// while rows are still being read (several batches of them) returns the
+// while rows are still being read returns the
 // error instead of hanging, on both engines; the same store backs up fine
 // afterwards.
 func TestWriteStops(t *testing.T) {
@@ -49,7 +49,7 @@ func TestWriteStops(t *testing.T) {
 				if err := tx.CreateCollection(ctx, &coll); err != nil {
 					return err
 				}
-				// 3 MiB of incompressible records: several read batches.
+				// 3 MiB of incompressible records: the failures come mid-read.
 				for range 768 {
 					data := make([]byte, 4096)
 					_, _ = rand.Read(data)
