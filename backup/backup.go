@@ -124,7 +124,7 @@ func Decrypt(r io.Reader, identities []age.Identity) (io.ReadCloser, error) {
 		}
 		return nil, fmt.Errorf("backup: opening the archive: %w", err)
 	}
-	zr, err := zstd.NewReader(ar, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(256<<20), zstd.WithDecoderMaxWindow(32<<20))
+	zr, err := zstd.NewReader(ar, zstd.WithDecoderConcurrency(2), zstd.WithDecoderMaxMemory(256<<20), zstd.WithDecoderMaxWindow(32<<20))
 	if err != nil {
 		return nil, fmt.Errorf("backup: starting decompression: %w", err)
 	}

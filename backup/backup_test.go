@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -291,15 +292,26 @@ func TestOlderSchema(t *testing.T) {
 	if m.SchemaVersion != old {
 		t.Fatalf("schema version %d, want %d", m.SchemaVersion, old)
 	}
-	// Into a fresh (unmigrated) store, as `strongroom restore` makes one. (A
-	// target already migrated past the backup's version is refused: the
-	// tables of two versions may differ.)
-	for _, engine := range []string{"sqlite"} {
-		dst, err := store.Open(ctx, store.Config{Path: t.TempDir() + "/strongroom.db"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer dst.Close()
+	// Into a fresh (unmigrated) store, as `strongroom restore` makes one, and
+	// into an empty SQLite store already migrated past the backup's version
+	// (the loaded file, built at the backup's version, replaces its file).
+	targets := []struct {
+		name string
+		open func(t *testing.T) *store.Store
+	}{
+		{"sqlite fresh", func(t *testing.T) *store.Store {
+			dst, err := store.Open(ctx, store.Config{Path: t.TempDir() + "/strongroom.db"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { dst.Close() })
+			return dst
+		}},
+		{"sqlite migrated past the backup", func(t *testing.T) *store.Store { return openSQLiteAt(t, len(ms)) }},
+	}
+	for _, target := range targets {
+		dst := target.open(t)
+		engine := target.name
 		if _, err := backup.Restore(ctx, dst, bytes.NewReader(b.Bytes()), []age.Identity{id}); err != nil {
 			t.Fatalf("%s: %v", engine, err)
 		}
@@ -315,6 +327,22 @@ func TestOlderSchema(t *testing.T) {
 			t.Errorf("%s: restored user %+v, %v", engine, got, err)
 		}
 	}
+	// A PostgreSQL database migrated past the backup's version cannot be
+	// taken back to it: refused, with what to do instead, and left as it was.
+	pg := openStore(t, "postgres")
+	before, err := pg.SchemaStatus(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = backup.Restore(ctx, pg, bytes.NewReader(b.Bytes()), []age.Identity{id})
+	if !errors.Is(err, backup.ErrTargetSchema) || !strings.Contains(err.Error(), fmt.Sprintf("schema version %d, past the backup's %d", before.Applied, old)) ||
+		!strings.Contains(err.Error(), "never migrated") {
+		t.Errorf("restore into a PostgreSQL database of a newer schema: %v", err)
+	}
+	if after, err := pg.SchemaStatus(ctx); err != nil || after != before {
+		t.Errorf("the refused target's schema went from %+v to %+v (%v)", before, after, err)
+	}
+	requireEmpty(t, pg)
 	// The old store itself is not empty: a restore into it is refused and
 	// leaves its schema where it was.
 	if _, err := backup.Restore(ctx, src, bytes.NewReader(b.Bytes()), []age.Identity{id}); !errors.Is(err, store.ErrNotEmpty) {

@@ -13,13 +13,24 @@ import (
 	"strongroom.dev/strongroom/store"
 )
 
+// ErrTargetSchema is returned when a PostgreSQL target was migrated past
+// the backup's schema version.
+var ErrTargetSchema = errors.New("the target's schema is newer than the backup's")
+
 // Restore decrypts an archive and loads it into st, which must hold no data
-// (a fresh database, or one migrated but never used). The whole load is one
-// transaction that commits only after the archive was read to its
-// authenticated end and every table's count and checksum matched: a
-// truncated, tampered, wrong-key or wrong-version archive leaves st empty.
+// (a fresh database, or one migrated but never used). The loaded rows become
+// visible only after the archive was read to its authenticated end and every
+// table's count and checksum matched (one transaction on PostgreSQL; on
+// SQLite a new file renamed into place): a truncated, tampered, wrong-key or
+// wrong-version archive leaves st empty.
 // st is migrated to the archive's schema version first and to the binary's
 // latest after, so a backup of an older schema restores into a newer binary.
+// An empty SQLite store already migrated past the backup's version is fine
+// (its file is replaced by one built at the backup's version); a PostgreSQL
+// database migrated past it is refused with ErrTargetSchema, unchanged.
+//
+// On SQLite the caller must have st to itself during the restore: the loaded
+// file is renamed over st's and st reopens it (store.Store.Load).
 func Restore(ctx context.Context, st *store.Store, r io.Reader, identities []age.Identity) (*Manifest, error) {
 	pr, err := Decrypt(r, identities)
 	if err != nil {
@@ -48,6 +59,18 @@ func RestorePlain(ctx context.Context, st *store.Store, r io.Reader) (*Manifest,
 		return nil, fmt.Errorf("restoring: %w", err)
 	} else if full {
 		return nil, fmt.Errorf("restoring: %w", store.ErrNotEmpty)
+	}
+	if st.Engine() == store.Postgres {
+		ss, err := st.SchemaStatus(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("restoring: %w", err)
+		}
+		if ss.Applied > h.SchemaVersion {
+			return nil, fmt.Errorf("restoring: %w: the target database is at schema version %d, past the backup's %d; "+
+				"a backup's rows load only into the schema of their version and migrations only go forward, so restore into a database "+
+				"that was never migrated (the restore migrates it to %d, loads the rows and migrates it to this binary's version)",
+				ErrTargetSchema, ss.Applied, h.SchemaVersion, h.SchemaVersion)
+		}
 	}
 	if _, err := st.MigrateTo(ctx, h.SchemaVersion); err != nil {
 		return nil, fmt.Errorf("preparing the target schema: %w", err)

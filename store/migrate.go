@@ -94,30 +94,9 @@ func (s *Store) Migrate(ctx context.Context) ([]int, error) {
 func (s *Store) applyMigration(ctx context.Context, m Migration) (bool, error) {
 	var did bool
 	apply := func(q querier) error {
-		if _, err := q.ExecContext(ctx, migrationsTable); err != nil {
-			return fmt.Errorf("creating schema_migrations: %w", err)
-		}
-		var sum string
-		err := q.QueryRowContext(ctx, "SELECT checksum FROM schema_migrations WHERE version = $1", m.Version).Scan(&sum)
-		switch {
-		case err == nil:
-			if sum != m.Checksum {
-				return fmt.Errorf("migration %d was changed after it was applied (checksum %s, embedded %s)", m.Version, sum, m.Checksum)
-			}
-			return nil
-		case err != sql.ErrNoRows:
-			return fmt.Errorf("reading schema_migrations: %w", err)
-		}
-		if _, err := q.ExecContext(ctx, m.SQL); err != nil {
-			return err
-		}
-		if _, err := q.ExecContext(ctx,
-			"INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES ($1, $2, $3, $4)",
-			m.Version, m.Name, m.Checksum, micros(s.now())); err != nil {
-			return fmt.Errorf("recording migration: %w", err)
-		}
-		did = true
-		return nil
+		var err error
+		did, err = s.applyMigrationIn(ctx, q, m)
+		return err
 	}
 	if s.engine == SQLite {
 		err := s.writer.submit(ctx, Scope{}, func(tx *Tx) error { return apply(tx.q) })
@@ -169,4 +148,32 @@ func (s *Store) SchemaStatus(ctx context.Context) (SchemaStatus, error) {
 	}
 	st.Applied = int(v.Int64)
 	return st, nil
+}
+
+// applyMigrationIn applies m with q (a transaction) unless it is applied
+// already, and reports whether it did.
+func (s *Store) applyMigrationIn(ctx context.Context, q querier, m Migration) (bool, error) {
+	if _, err := q.ExecContext(ctx, migrationsTable); err != nil {
+		return false, fmt.Errorf("creating schema_migrations: %w", err)
+	}
+	var sum string
+	err := q.QueryRowContext(ctx, "SELECT checksum FROM schema_migrations WHERE version = $1", m.Version).Scan(&sum)
+	switch {
+	case err == nil:
+		if sum != m.Checksum {
+			return false, fmt.Errorf("migration %d was changed after it was applied (checksum %s, embedded %s)", m.Version, sum, m.Checksum)
+		}
+		return false, nil
+	case err != sql.ErrNoRows:
+		return false, fmt.Errorf("reading schema_migrations: %w", err)
+	}
+	if _, err := q.ExecContext(ctx, m.SQL); err != nil {
+		return false, err
+	}
+	if _, err := q.ExecContext(ctx,
+		"INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES ($1, $2, $3, $4)",
+		m.Version, m.Name, m.Checksum, micros(s.now())); err != nil {
+		return false, fmt.Errorf("recording migration: %w", err)
+	}
+	return true, nil
 }

@@ -328,83 +328,104 @@ type Loader struct {
 	cols    []string
 	pending []any
 	nrows   int
+	// prepare, when set, prepares the batch statements, which are kept for
+	// the batches of the same shape (SQLite's parse of a 1,000-parameter
+	// INSERT is not free).
+	prepare func(context.Context, string) (*sql.Stmt, error)
+	stmts   map[string]*sql.Stmt
+}
+
+func (l *Loader) closeStmts() {
+	for _, st := range l.stmts {
+		st.Close()
+	}
+	l.stmts = nil
 }
 
 // loadBatchParams bounds the parameters of one multi-row INSERT (SQLite's
 // default limit is 32766, PostgreSQL's 65535).
 const loadBatchParams = 1000
 
-// Load runs fn in one write transaction on a store that must be migrated to
-// exactly schemaVersion and hold no data rows: anything fn or the store's
-// checks fail on rolls the whole load back, so a failed restore leaves the
-// store empty. On SQLite foreign keys are checked at commit; on PostgreSQL
-// rows must come parents first (the order of Snapshot.Tables), and identity
-// sequences are moved past the loaded values before commit.
+// Load runs fn on a store that must hold no data rows and (on PostgreSQL) be
+// migrated to exactly schemaVersion, and makes what fn inserted visible only
+// if fn and the store's checks succeed: a failed load leaves the store empty.
+// A row whose parent is missing fails the load with ErrForeignKey.
+//
+// On PostgreSQL it is one write transaction: rows must come parents first
+// (the order of Snapshot.Tables), and identity sequences are moved past the
+// loaded values before commit.
+//
+// On SQLite the rows go into a new database file beside the store's, built in
+// bulk at schemaVersion (no journal, secondary indexes created after the
+// rows, foreign keys deferred to the commit), synced and renamed over the
+// store's empty file, whatever its version, which the store then reopens
+// (bulkload.go). The caller must have the store to itself for the duration:
+// Load closes and reopens its connections.
 func (s *Store) Load(ctx context.Context, schemaVersion int, fn func(*Loader) error) error {
-	run := func(q querier) error {
-		if s.engine == SQLite {
-			if _, err := q.ExecContext(ctx, "PRAGMA defer_foreign_keys = ON"); err != nil {
-				return fmt.Errorf("deferring foreign keys: %w", err)
-			}
-			// Index pages of a large load stay in memory (256 MiB instead of
-			// SQLite's 2 MiB) rather than being written to the WAL again and
-			// again; the default comes back after the load.
-			if _, err := q.ExecContext(ctx, "PRAGMA cache_size = -262144"); err != nil {
-				return fmt.Errorf("sizing the page cache: %w", err)
-			}
-			defer func() { _, _ = q.ExecContext(context.WithoutCancel(ctx), "PRAGMA cache_size = -2000") }()
-		} else if _, err := q.ExecContext(ctx, "SET LOCAL row_security = off"); err != nil {
-			return fmt.Errorf("turning row security off: %w", err)
-		}
-		ts, err := listTables(ctx, s.engine, q)
-		if err != nil {
-			return err
-		}
-		l := &Loader{q: q, engine: s.engine, tables: map[string]TableSchema{}, order: ts}
-		for _, t := range ts {
-			l.tables[t.Name] = t
-			var one int
-			err := q.QueryRowContext(ctx, "SELECT 1 FROM "+quoteIdent(t.Name)+" LIMIT 1").Scan(&one)
-			if err == nil {
-				return fmt.Errorf("%w: table %s has rows", ErrNotEmpty, t.Name)
-			}
-			if !errors.Is(err, sql.ErrNoRows) {
-				return fmt.Errorf("checking table %s is empty: %w", t.Name, err)
-			}
-		}
-		var have int
-		if err := q.QueryRowContext(ctx, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations").Scan(&have); err != nil {
-			return fmt.Errorf("reading schema version: %w", err)
-		}
-		if have != schemaVersion {
-			return fmt.Errorf("store: the target schema is at version %d, the rows are of version %d", have, schemaVersion)
-		}
-		if err := fn(l); err != nil {
-			return err
-		}
-		if err := l.flush(ctx); err != nil {
-			return err
-		}
-		if s.engine == Postgres {
-			return resetIdentities(ctx, q)
-		}
-		return nil
-	}
 	if s.engine == SQLite {
-		return s.writer.submit(ctx, Scope{}, func(tx *Tx) error { return run(tx.q) })
+		return s.loadSQLite(ctx, schemaVersion, fn)
 	}
 	stx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("beginning load: %w", err)
 	}
 	defer func() { _ = stx.Rollback() }()
-	if err := run(stx); err != nil {
+	if _, err := stx.ExecContext(ctx, "SET LOCAL row_security = off"); err != nil {
+		return fmt.Errorf("turning row security off: %w", err)
+	}
+	ts, err := checkLoadTarget(ctx, s.engine, stx, schemaVersion)
+	if err != nil {
+		return err
+	}
+	l := newLoader(stx, s.engine, ts)
+	if err := fn(l); err != nil {
+		return err
+	}
+	if err := l.flush(ctx); err != nil {
+		return err
+	}
+	if err := resetIdentities(ctx, stx); err != nil {
 		return err
 	}
 	if err := stx.Commit(); err != nil {
 		return fmt.Errorf("committing load: %w", err)
 	}
 	return nil
+}
+
+// checkLoadTarget lists the target's data tables after checking that every
+// one is empty and the schema is at schemaVersion.
+func checkLoadTarget(ctx context.Context, e Engine, q querier, schemaVersion int) ([]TableSchema, error) {
+	ts, err := listTables(ctx, e, q)
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range ts {
+		var one int
+		err := q.QueryRowContext(ctx, "SELECT 1 FROM "+quoteIdent(t.Name)+" LIMIT 1").Scan(&one)
+		if err == nil {
+			return nil, fmt.Errorf("%w: table %s has rows", ErrNotEmpty, t.Name)
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return nil, fmt.Errorf("checking table %s is empty: %w", t.Name, err)
+		}
+	}
+	var have int
+	if err := q.QueryRowContext(ctx, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations").Scan(&have); err != nil {
+		return nil, fmt.Errorf("reading schema version: %w", err)
+	}
+	if have != schemaVersion {
+		return nil, fmt.Errorf("store: the target schema is at version %d, the rows are of version %d", have, schemaVersion)
+	}
+	return ts, nil
+}
+
+func newLoader(q querier, e Engine, ts []TableSchema) *Loader {
+	l := &Loader{q: q, engine: e, tables: map[string]TableSchema{}, order: ts}
+	for _, t := range ts {
+		l.tables[t.Name] = t
+	}
+	return l
 }
 
 // Tables lists the target's data tables, parents first.
@@ -474,12 +495,35 @@ func (l *Loader) flush(ctx context.Context) error {
 		}
 		b.WriteByte(')')
 	}
-	if _, err := l.q.ExecContext(ctx, b.String(), l.pending...); err != nil {
+	if err := l.exec(ctx, b.String()); err != nil {
+		if isForeignKeyViolation(err) {
+			return fmt.Errorf("%w: loading table %s: %w", ErrForeignKey, l.table, err)
+		}
 		return fmt.Errorf("loading table %s: %w", l.table, err)
 	}
 	clear(l.pending)
 	l.pending, l.nrows = l.pending[:0], 0
 	return nil
+}
+
+func (l *Loader) exec(ctx context.Context, query string) error {
+	if l.prepare == nil {
+		_, err := l.q.ExecContext(ctx, query, l.pending...)
+		return err
+	}
+	st, ok := l.stmts[query]
+	if !ok {
+		var err error
+		if st, err = l.prepare(ctx, query); err != nil {
+			return err
+		}
+		if l.stmts == nil {
+			l.stmts = map[string]*sql.Stmt{}
+		}
+		l.stmts[query] = st
+	}
+	_, err := st.ExecContext(ctx, l.pending...)
+	return err
 }
 
 // resetIdentities moves each identity column's sequence to the column's

@@ -39,33 +39,11 @@ func (s *Store) openSQLite(ctx context.Context, cfg Config) error {
 	if cfg.Path == "" {
 		return fmt.Errorf("opening sqlite: no database path")
 	}
-	w, err := sql.Open("sqlite", sqliteDSN(cfg.Path, false))
+	s.path, s.readConns = cfg.Path, cfg.ReadConns
+	r, w, err := openSQLiteData(ctx, cfg.Path, cfg.ReadConns)
 	if err != nil {
-		return fmt.Errorf("opening sqlite writer: %w", err)
+		return err
 	}
-	w.SetMaxOpenConns(1)
-	w.SetMaxIdleConns(1)
-	w.SetConnMaxLifetime(0)
-	w.SetConnMaxIdleTime(0)
-	// The writer connection creates the file and switches it to WAL before any
-	// reader opens it.
-	if err := w.PingContext(ctx); err != nil {
-		w.Close()
-		return fmt.Errorf("opening sqlite %s: %w", cfg.Path, err)
-	}
-	r, err := sql.Open("sqlite", sqliteDSN(cfg.Path, true))
-	if err != nil {
-		w.Close()
-		return fmt.Errorf("opening sqlite readers: %w", err)
-	}
-	n := cfg.ReadConns
-	if n <= 0 {
-		n = max(4, 2*runtime.GOMAXPROCS(0))
-	}
-	r.SetMaxOpenConns(n)
-	r.SetMaxIdleConns(n)
-	r.SetConnMaxLifetime(0)
-	r.SetConnMaxIdleTime(0)
 	s.read, s.write = r, w
 	s.stmts.db = r
 	kp := cfg.KeyringPath
@@ -86,4 +64,37 @@ func (s *Store) openSQLite(ctx context.Context, cfg Config) error {
 	}
 	s.writer = gw
 	return nil
+}
+
+// openSQLiteData opens the database file's writer (one connection) and read
+// pool.
+func openSQLiteData(ctx context.Context, path string, readConns int) (r, w *sql.DB, err error) {
+	w, err = sql.Open("sqlite", sqliteDSN(path, false))
+	if err != nil {
+		return nil, nil, fmt.Errorf("opening sqlite writer: %w", err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+	// The writer connection creates the file and switches it to WAL before any
+	// reader opens it.
+	if err := w.PingContext(ctx); err != nil {
+		w.Close()
+		return nil, nil, fmt.Errorf("opening sqlite %s: %w", path, err)
+	}
+	r, err = sql.Open("sqlite", sqliteDSN(path, true))
+	if err != nil {
+		w.Close()
+		return nil, nil, fmt.Errorf("opening sqlite readers: %w", err)
+	}
+	n := readConns
+	if n <= 0 {
+		n = max(4, 2*runtime.GOMAXPROCS(0))
+	}
+	r.SetMaxOpenConns(n)
+	r.SetMaxIdleConns(n)
+	r.SetConnMaxLifetime(0)
+	r.SetConnMaxIdleTime(0)
+	return r, w, nil
 }

@@ -51,10 +51,14 @@ type Config struct {
 // Store is an open database.
 type Store struct {
 	engine Engine
-	read   *sql.DB // read pool
-	write  *sql.DB // SQLite: the single writer connection; PostgreSQL: same as read
-	writer *groupWriter
-	stmts  stmtCache // SQLite: prepared statements of Lookup
+	// path and readConns are the SQLite database file and read pool size,
+	// kept to reopen the file after a bulk load replaced it (bulkload.go).
+	path      string
+	readConns int
+	read      *sql.DB // read pool
+	write     *sql.DB // SQLite: the single writer connection; PostgreSQL: same as read
+	writer    *groupWriter
+	stmts     stmtCache // SQLite: prepared statements of Lookup
 	// keys holds the keyring (see keys.go): a separate SQLite database, or the
 	// main PostgreSQL database with the table in schema strongroom_keyring.
 	keys      *sql.DB

@@ -328,6 +328,7 @@ func drillOutcome(r *backup.DrillResult) string {
 func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("restore", "Restore a backup into an EMPTY store of either engine (the data-dir's embedded database, or --database as a role that bypasses "+
 		"row-level security); a truncated, tampered, wrong-key or wrong-version archive is refused and nothing is written. "+
+		"The embedded store is loaded into a new file beside the database and renamed into place when complete (stop the server; the folder needs room for a second copy). "+
 		"Restore the keyring separately ('strongroom keys restore') and keep the same master key", stderr)
 	from := fs.String("from", "", "a backup file, or a folder or bucket URL of backups (then --name, default the newest)")
 	name := fs.String("name", "", "the backup's name in the folder or bucket (default: the newest)")

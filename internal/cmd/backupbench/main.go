@@ -10,8 +10,8 @@
 //   - copy: reading the database files and writing a copy, fsync'd;
 //   - backup: backup.Write of the store (snapshot, encode, zstd, age) to a
 //     file, fsync'd;
-//   - restore: backup.Restore of that file into a fresh store (one
-//     transaction, durable commit).
+//   - restore: backup.Restore of that file into a fresh store (on SQLite a
+//     new file built beside the database, synced and renamed into place).
 //
 // Ratios are throughput relative to the copy measured in the same round
 // (bytes of the database files divided by the time), so the machine's speed
