@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -96,6 +97,7 @@ func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		default:
 			report(true, "data folder", cfg.DataDir+" (mode 0700)")
 		}
+		doctorLoadFiles(cfg.DataDir, report)
 	}
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
@@ -206,6 +208,24 @@ func doctorKeys(ctx context.Context, cfg *Config, st *store.Store, report func(b
 
 // doctorAuditFolder reports the audit checkpoint folder, which must be private
 // (docs/audit-log.md).
+// doctorLoadFiles reports the files a restore into the embedded store builds
+// beside the database (strongroom.db.load-*) and renames into place when it
+// succeeds: one left behind means a restore was interrupted (a crash, a kill).
+// Nothing opens it, but it holds a copy of the restored rows and takes the
+// space of one, so the operator removes it once no restore is running.
+func doctorLoadFiles(dataDir string, report func(bool, string, string)) {
+	left, err := filepath.Glob(filepath.Join(dataDir, "strongroom.db.load-*"))
+	if err != nil {
+		report(false, "restore leftovers", err.Error())
+		return
+	}
+	if len(left) == 0 {
+		return
+	}
+	report(false, "restore leftovers", fmt.Sprintf("%s left by an interrupted restore; when no restore is running: rm %s",
+		strings.Join(left, ", "), strings.Join(left, " ")))
+}
+
 func doctorAuditFolder(cfg *Config, report func(bool, string, string)) {
 	dir := cfg.CheckpointDir()
 	fi, err := os.Stat(dir)

@@ -315,6 +315,26 @@ func TestDoctorEmbedded(t *testing.T) {
 	if !strings.Contains(out.String(), "chmod 700") {
 		t.Errorf("doctor does not say how to fix the folder:\n%s", out.String())
 	}
+	if strings.Contains(out.String(), "restore leftovers") {
+		t.Errorf("doctor reports restore leftovers in a folder without any:\n%s", out.String())
+	}
+
+	// A file an interrupted restore left beside the database is reported with
+	// the command that removes it.
+	if err := os.Chmod(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	left := filepath.Join(dir, "strongroom.db.load-0123456789abcdef")
+	if err := os.WriteFile(left, []byte("partial"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if code := run(context.Background(), []string{"doctor", "--data-dir", dir}, &out, io.Discard); code != 1 {
+		t.Fatalf("doctor with a restore leftover: exit %d, want 1:\n%s", code, out.String())
+	}
+	if !strings.Contains(out.String(), "FAIL restore leftovers: "+left) || !strings.Contains(out.String(), "rm "+left) {
+		t.Errorf("doctor does not report the restore leftover:\n%s", out.String())
+	}
 }
 
 // selfSigned writes a certificate for 127.0.0.1 and its key (0600) into dir.
