@@ -502,4 +502,3 @@ func TestFilesOnS3(t *testing.T) {
 		t.Fatalf("after the record's deletion and a sweep the bucket holds %v", keys)
 	}
 }
-
