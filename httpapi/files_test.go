@@ -502,3 +502,126 @@ func TestFilesOnS3(t *testing.T) {
 		t.Fatalf("after the record's deletion and a sweep the bucket holds %v", keys)
 	}
 }
+
+// TestFilesInOrgExport: the organization export lists every file in
+// files.jsonl and carries its content, decrypted, as files/<id>.
+func TestFilesInOrgExport(t *testing.T) {
+	for _, eng := range testkit.Engines() {
+		t.Run(eng.Name, func(t *testing.T) {
+			e := newFileEnv(t, eng.Open(t), nil)
+			want := map[string][]byte{}
+			for i, data := range [][]byte{[]byte("small one"), randomBytes(1<<20+3, 4), nil} {
+				f := e.mustUpload(t, e.record, "f"+string(rune('a'+i))+".bin", data)
+				want[f["id"].(string)] = data
+			}
+			r := testkit.MustStatus(t, e.srv.Do(t, testkit.Request{Method: "POST", Path: e.org + "/export", Token: e.admin.Token,
+				Body: map[string]string{"recipient": fixtureExportKey.Recipient().String()}}), http.StatusOK)
+			files := openArchive(t, r.Body, fixtureExportKey)
+			lines := jsonLines(t, files["files.jsonl"])
+			if len(lines) != len(want) {
+				t.Fatalf("files.jsonl has %d lines, want %d", len(lines), len(want))
+			}
+			for _, l := range lines {
+				id := l["id"].(string)
+				sum := sha256.Sum256(want[id])
+				if l["path"] != "files/"+id || l["sha256"] != hex.EncodeToString(sum[:]) || l["size"] != float64(len(want[id])) {
+					t.Errorf("files.jsonl line %v", l)
+				}
+				if !bytes.Equal(files["files/"+id], want[id]) {
+					t.Errorf("files/%s: %d bytes, want %d", id, len(files["files/"+id]), len(want[id]))
+				}
+			}
+		})
+	}
+}
+
+// TestFilesLifecycle: a data-subject export lists a record's files; a
+// data-subject deletion, the retention sweep and the termination purge
+// delete file rows with their records; the orphan sweeper then removes
+// every blob (and the purge's shredded keys already made them unreadable).
+func TestFilesLifecycle(t *testing.T) {
+	for _, eng := range testkit.Engines() {
+		t.Run(eng.Name, func(t *testing.T) {
+			st := eng.Open(t)
+			e := newRetentionEnv(t, st)
+			org := strongroom.TenantID(e.admin.OrgID)
+			e.collection(t, "people", map[string]any{"days": 10, "from": "created"})
+			fe := &fileEnv{srv: e.srv, admin: e.admin, org: e.org("")}
+			upload := func(t *testing.T, rec string) string {
+				t.Helper()
+				fe.admin.Token = e.admin.Token // e.at signs in again
+				return fe.mustUpload(t, e.org("/collections/people/records/"+rec), "id-card.png", []byte("\x89PNG\r\n\x1a\n...."))["id"].(string)
+			}
+			fileRows := func(t *testing.T) int64 {
+				t.Helper()
+				var n int64
+				if err := st.Read(t.Context(), store.TenantScope(org), func(tx *store.Tx) error {
+					counts, err := tx.TenantRowCounts(t.Context())
+					n = counts["record_files"]
+					return err
+				}); err != nil {
+					t.Fatal(err)
+				}
+				return n
+			}
+			a := e.record(t, "people", map[string]any{"email": "ann@x.example"})
+			b := e.record(t, "people", map[string]any{"email": "bob@x.example"})
+			c := e.record(t, "people", map[string]any{"email": "cid@x.example"})
+			fa := upload(t, a)
+			upload(t, b)
+			upload(t, c)
+
+			dsr := func(kind, email string) map[string]any {
+				d := testkit.MustStatus(t, e.call(t, "POST", "/dsr", map[string]any{"kind": kind,
+					"identifiers": []map[string]any{{"field": "email", "value": email}}}), http.StatusCreated).JSON(t)
+				return testkit.MustStatus(t, e.call(t, "POST", "/dsr/"+d["id"].(string)+"/execute", nil), http.StatusOK).JSON(t)
+			}
+			x := dsr("export", "ann@x.example")
+			recs := x["records"].([]any)
+			if len(recs) != 1 {
+				t.Fatalf("export: %v", x)
+			}
+			files := recs[0].(map[string]any)["files"].([]any)
+			if len(files) != 1 || files[0].(map[string]any)["id"] != fa || files[0].(map[string]any)["content_type"] != "image/png" {
+				t.Errorf("exported files %v", files)
+			}
+			dsr("delete", "bob@x.example")
+			if n := fileRows(t); n != 2 {
+				t.Errorf("%d file rows after a data-subject deletion, want 2", n)
+			}
+
+			e.at(t, t0.Add(11*24*time.Hour))
+			if rep, err := e.srv.Service.SweepRetention(t.Context(), service.SweepOptions{Holder: "r"}); err != nil || rep.Deleted != 2 { // ann and cid (bob went by the data-subject deletion)
+				t.Fatalf("retention sweep: %+v, %v", rep, err)
+			}
+			if n := fileRows(t); n != 0 {
+				t.Errorf("%d file rows after the retention sweep, want 0", n)
+			}
+			d := e.record(t, "people", map[string]any{"email": "dee@x.example"})
+			upload(t, d)
+			if n := fileRows(t); n != 1 {
+				t.Fatalf("%d file rows, want 1", n)
+			}
+
+			testkit.MustStatus(t, e.call(t, "POST", "/termination", map[string]string{"confirm": "Retention"}), http.StatusAccepted)
+			// The blob store's clock is the real one: sweep after it.
+			e.clock.set(time.Now().Add(time.Hour))
+			if _, err := e.srv.Service.PurgeTerminated(t.Context(), "replica-a", time.Minute); err != nil {
+				t.Fatal(err)
+			}
+			if n := fileRows(t); n != 0 {
+				t.Errorf("%d file rows after the termination purge, want 0", n)
+			}
+			if len(blobKeys(t, e.srv.Blobs)) != 4 {
+				t.Fatalf("blobs before the sweep: %v", blobKeys(t, e.srv.Blobs))
+			}
+			rep, err := e.srv.Service.SweepOrphanBlobs(t.Context(), service.BlobSweepOptions{Holder: "s", Grace: time.Nanosecond})
+			if err != nil || rep.Deleted != 4 {
+				t.Fatalf("blob sweep: %+v, %v", rep, err)
+			}
+			if keys := blobKeys(t, e.srv.Blobs); len(keys) != 0 {
+				t.Errorf("blobs left after the purge and a sweep: %v", keys)
+			}
+		})
+	}
+}

@@ -368,6 +368,9 @@ func (s *Service) OpenFile(ctx context.Context, org strongroom.TenantID, coll st
 
 // openBlob opens a file's blob and its first segment.
 func (s *Service) openBlob(ctx context.Context, keys *keyring.TenantKeys, f *strongroom.File) (io.ReadCloser, error) {
+	if s.files.Blobs == nil {
+		return nil, strongroom.Errorf(strongroom.EUNAVAILABLE, "files are not configured")
+	}
 	br, err := s.files.Blobs.NewReader(ctx, blobKey(keys.Tenant, f.ID))
 	if err != nil {
 		return nil, fmt.Errorf("file %s: %w", f.ID, err)
