@@ -375,7 +375,7 @@ func (s *Service) openBlob(ctx context.Context, keys *keyring.TenantKeys, f *str
 	if err != nil {
 		return nil, fmt.Errorf("file %s: %w", f.ID, err)
 	}
-	pr, err := openFileStream(br, keys, f)
+	pr, err := openFileStream(br, keys.Tenant, keys.Key, f)
 	if err != nil {
 		_ = br.Close()
 		return nil, fmt.Errorf("opening file %s: %w", f.ID, err)
@@ -383,19 +383,20 @@ func (s *Service) openBlob(ctx context.Context, keys *keyring.TenantKeys, f *str
 	return &fileReader{r: pr, c: br}, nil
 }
 
-// openFileStream opens the sealed stream src as file f's content under the
-// key its header names, and verifies its first segment.
-func openFileStream(src io.Reader, keys *keyring.TenantKeys, f *strongroom.File) (*bufio.Reader, error) {
+// openFileStream opens the sealed stream src as tenant's file f's content
+// under the key its header names (looked up by key), and verifies its first
+// segment.
+func openFileStream(src io.Reader, tenant strongroom.TenantID, key func(uint32) (envelope.Key, bool), f *strongroom.File) (*bufio.Reader, error) {
 	br := bufio.NewReader(src)
 	kid, err := envelope.PeekStreamKeyID(br)
 	if err != nil {
 		return nil, err
 	}
-	k, ok := keys.Key(kid)
+	k, ok := key(kid)
 	if !ok {
 		return nil, envelope.ErrOpen
 	}
-	dec, err := envelope.NewReader(br, k, fileAD(keys.Tenant, f.CollectionID, f.RecordID, f.ID))
+	dec, err := envelope.NewReader(br, k, fileAD(tenant, f.CollectionID, f.RecordID, f.ID))
 	if err != nil {
 		return nil, err
 	}
