@@ -40,9 +40,9 @@ type requestBody struct {
 	raw io.ReadCloser
 }
 
-// rawBody returns r's body capped at limit instead of the default cap; it
+// RawBody returns r's body capped at limit instead of the default cap; it
 // must be called before anything has read the body.
-func rawBody(w http.ResponseWriter, r *http.Request, limit int64) io.Reader {
+func RawBody(w http.ResponseWriter, r *http.Request, limit int64) io.Reader {
 	if b, ok := r.Body.(*requestBody); ok {
 		return http.MaxBytesReader(w, b.raw, limit)
 	}
@@ -81,7 +81,7 @@ func (s *Server) uploadFile(w http.ResponseWriter, r *http.Request) error {
 	if r.ContentLength > limit {
 		return strongroom.Errorf(strongroom.ETOOLARGE, "the file is larger than the limit of %d bytes", limit)
 	}
-	f, err := s.svc.UploadFile(r.Context(), orgID(r), collParam(r), recordParam(r), name, rawBody(w, r, limit))
+	f, err := s.svc.UploadFile(r.Context(), orgID(r), collParam(r), recordParam(r), name, RawBody(w, r, limit))
 	if err != nil {
 		return err
 	}
