@@ -41,12 +41,28 @@ type requestBody struct {
 }
 
 // RawBody returns r's body capped at limit instead of the default cap; it
-// must be called before anything has read the body.
+// must be called before anything has read the body. Each read moves the
+// connection's read deadline on by uploadReadTimeout, so a large upload is
+// not cut off by the server's overall ReadTimeout, and a stalled one still is.
 func RawBody(w http.ResponseWriter, r *http.Request, limit int64) io.Reader {
+	body := r.Body
 	if b, ok := r.Body.(*requestBody); ok {
-		return http.MaxBytesReader(w, b.raw, limit)
+		body = b.raw
 	}
-	return http.MaxBytesReader(w, r.Body, limit)
+	return deadlineReader{r: http.MaxBytesReader(w, body, limit), rc: http.NewResponseController(w)}
+}
+
+// uploadReadTimeout is how long one read of an upload may wait.
+const uploadReadTimeout = time.Minute
+
+type deadlineReader struct {
+	r  io.Reader
+	rc *http.ResponseController
+}
+
+func (d deadlineReader) Read(p []byte) (int, error) {
+	_ = d.rc.SetReadDeadline(time.Now().Add(uploadReadTimeout)) // not every writer has deadlines (tests)
+	return d.r.Read(p)
 }
 
 // uploadName reads the file name of a raw upload from its
