@@ -91,6 +91,25 @@ type Collection struct {
 	Retention *RetentionPolicy
 }
 
+// File is a blob attached to a record: its metadata. The content lives in the
+// blob store, sealed as an envelope stream under the tenant data key KeyID.
+type File struct {
+	TenantID     TenantID
+	CollectionID CollectionID
+	RecordID     RecordID
+	ID           FileID
+	Name         string // sanitised, at most 255 bytes
+	ContentType  string // sniffed by the server, never the uploader's claim
+	Size         int64  // bytes of plaintext
+	SHA256       []byte // of the plaintext
+	KeyID        uint32
+	CreatedBy    string // the principal's actor id
+	CreatedAt    time.Time
+}
+
+// FileID identifies a file within its organization (a UUIDv7).
+type FileID string
+
 // Record is a JSON document in a collection, optionally owned by a client.
 type Record struct {
 	TenantID     TenantID

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"regexp"
 	"testing"
@@ -29,14 +30,22 @@ import (
 func (f *fixture) send(t *testing.T, method, path, token string, body any) testkit.Response {
 	t.Helper()
 	var rd io.Reader
-	if body != nil {
+	up, isUpload := body.(fileUpload)
+	switch {
+	case isUpload:
+		rd = bytes.NewReader(up.data)
+	case body != nil:
 		rd = bytes.NewReader(mustJSON(t, body))
 	}
 	req, err := http.NewRequest(method, f.srv.URL+path, rd)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if body != nil {
+	switch {
+	case isUpload:
+		req.Header.Set("Content-Type", "application/octet-stream")
+		req.Header.Set("Content-Disposition", up.disposition())
+	case body != nil:
 		req.Header.Set("Content-Type", "application/json")
 	}
 	if token != "" {
@@ -57,6 +66,27 @@ func (f *fixture) send(t *testing.T, method, path, token string, body any) testk
 		t.Fatal(err)
 	}
 	return testkit.Response{Status: resp.StatusCode, Header: resp.Header, Body: b}
+}
+
+// fileUpload is the body of a file upload: raw bytes, named by the
+// Content-Disposition header.
+type fileUpload struct {
+	name string
+	data []byte
+}
+
+func (u fileUpload) disposition() string {
+	return mime.FormatMediaType("attachment", map[string]string{"filename": u.name})
+}
+
+// newFile attaches a small file to a fresh record as A's Admin and returns
+// both IDs.
+func (f *fixture) newFile(t *testing.T) (record, file string) {
+	t.Helper()
+	record = f.newRecord(t)
+	r := testkit.MustStatus(t, f.send(t, "POST", f.org("/collections/"+f.collection+"/records/"+record+"/files"), f.admin.Token,
+		fileUpload{name: "notes.txt", data: []byte("hello, file")}), http.StatusCreated)
+	return record, r.JSON(t)["id"].(string)
 }
 
 // redirects are the routes that answer success with a redirect.

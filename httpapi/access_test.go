@@ -73,6 +73,10 @@ const (
 
 func call(t *testing.T, srv *testkit.Server, token, method, path string, body any) testkit.Response {
 	t.Helper()
+	if up, ok := body.(fileUpload); ok {
+		return srv.Do(t, testkit.Request{Method: method, Path: path, Token: token, Body: up.data,
+			ContentType: "application/octet-stream", Header: map[string]string{"Content-Disposition": up.disposition()}})
+	}
 	return srv.Do(t, testkit.Request{Method: method, Path: path, Token: token, Body: body})
 }
 
@@ -227,6 +231,11 @@ func (f *fixture) request(t *testing.T, rt httpapi.Route, actor testkit.Account)
 	}
 	if strings.Contains(path, "{client}") {
 		sub("client", f.newClient(t))
+	}
+	if strings.Contains(path, "{file}") {
+		rec, file := f.newFile(t)
+		sub("id", rec)
+		sub("file", file)
 	}
 	if strings.Contains(path, "{id}") {
 		sub("id", f.newRecord(t))
@@ -444,6 +453,8 @@ func (f *fixture) request(t *testing.T, rt httpapi.Route, actor testkit.Account)
 		body = map[string]any{"data": map[string]any{"email": fmt.Sprintf("w%d@x.example", n), "n": n}}
 	case "PATCH /api/v1/orgs/{org}/collections/{collection}/records/{id}":
 		body = map[string]any{"n": n}
+	case "POST /api/v1/orgs/{org}/collections/{collection}/records/{id}/files":
+		body = fileUpload{name: fmt.Sprintf("upload %d.txt", n), data: []byte("some text")}
 	case "POST /api/v1/orgs/{org}/connections":
 		body = map[string]string{"provider": "testidp"}
 	case "POST /api/v1/disclosure/reports":
@@ -560,7 +571,7 @@ func TestCrossTenantMatrix(t *testing.T) {
 			st := e.Open(t)
 			f := newFixture(t, st)
 			client := f.newClient(t)
-			record := f.newRecord(t)
+			record, file := f.newFile(t)
 			member := f.newMember(t, "viewer")
 			conn := f.newConnection(t)
 			key := f.newAPIKey(t)
@@ -586,7 +597,7 @@ func TestCrossTenantMatrix(t *testing.T) {
 					fill := func(org string) string {
 						return strings.NewReplacer("{org}", org, "{collection}", f.collection, "{client}", client,
 							"{id}", record, "{user}", member.UserID, "{connection}", conn,
-							"{key}", key, "{invitation}", invitation, "{alert}", alert).Replace(rt.Path)
+							"{key}", key, "{invitation}", invitation, "{alert}", alert, "{file}", file).Replace(rt.Path)
 					}
 					body := map[string]any{"name": "x", "role": "admin", "email": f.outsider.Email,
 						"data": map[string]any{}, "client_ids": []string{}, "schema": map[string]any{}, "provider": "testidp",

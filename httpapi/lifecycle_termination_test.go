@@ -107,7 +107,7 @@ func TestOrgExportRoundTrip(t *testing.T) {
 				names = append(names, n)
 			}
 			slices.Sort(names)
-			wantNames := []string{"audit.jsonl", "clients.jsonl", "collections.jsonl", "manifest.json", "members.jsonl",
+			wantNames := []string{"audit.jsonl", "clients.jsonl", "collections.jsonl", "files.jsonl", "manifest.json", "members.jsonl",
 				"organization.json", "records/contacts.jsonl", "settings.json"}
 			if diff := cmp.Diff(wantNames, names); diff != "" {
 				t.Fatalf("archive files (-want +got):\n%s", diff)

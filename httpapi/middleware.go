@@ -95,7 +95,7 @@ func (s *Server) outer(next http.Handler) http.Handler {
 			return
 		}
 		if r.Body != nil {
-			r.Body = http.MaxBytesReader(sw, r.Body, s.opts.MaxBodyBytes)
+			r.Body = &requestBody{ReadCloser: http.MaxBytesReader(sw, r.Body, s.opts.MaxBodyBytes), raw: r.Body}
 		}
 		inner.ServeHTTP(sw, r)
 	})

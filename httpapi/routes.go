@@ -99,6 +99,10 @@ func (s *Server) routeTable() []Route {
 		{http.MethodPut, recs + "/{id}", access.RecordsWrite, "Replace a record", s.putRecord},
 		{http.MethodPatch, recs + "/{id}", access.RecordsWrite, "Merge-patch a record's data", s.patchRecord},
 		{http.MethodDelete, recs + "/{id}", access.RecordsWrite, "Delete a record", s.deleteRecord},
+		{http.MethodGet, recs + "/{id}/files", access.RecordsRead, "List a record's files", s.listFiles},
+		{http.MethodPost, recs + "/{id}/files", access.RecordsWrite, "Attach a file to a record (raw body, Content-Disposition names it)", s.uploadFile},
+		{http.MethodGet, recs + "/{id}/files/{file}", access.RecordsRead, "Download a file", s.downloadFile},
+		{http.MethodDelete, recs + "/{id}/files/{file}", access.RecordsWrite, "Delete a file", s.deleteFile},
 
 		{http.MethodGet, org + "/connection-providers", access.ConnectionsRead, "List the third-party providers that can be connected", s.listConnectionProviders},
 		{http.MethodGet, conns, access.ConnectionsRead, "List third-party connections", s.listConnections},

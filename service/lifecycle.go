@@ -554,6 +554,19 @@ type DSRRecord struct {
 	Data       json.RawMessage      `json:"data"`
 	CreatedAt  time.Time            `json:"created_at"`
 	UpdatedAt  time.Time            `json:"updated_at"`
+	// Files are the record's files (metadata; their content is downloaded
+	// through the file API, or taken from the organization export).
+	Files []DSRFile `json:"files"`
+}
+
+// DSRFile is a file of an exported record.
+type DSRFile struct {
+	ID          strongroom.FileID `json:"id"`
+	Name        string            `json:"name"`
+	ContentType string            `json:"content_type"`
+	Size        int64             `json:"size"`
+	SHA256      string            `json:"sha256"`
+	CreatedAt   time.Time         `json:"created_at"`
 }
 
 // ExecuteDSR carries out an open data-subject request on the records it
@@ -596,8 +609,17 @@ func (s *Service) ExecuteDSR(ctx context.Context, org strongroom.TenantID, id st
 				if err := s.open(keys, r); err != nil {
 					return err
 				}
+				fs, err := tx.Files(ctx, m.ID, r.ID)
+				if err != nil {
+					return err
+				}
+				files := make([]DSRFile, 0, len(fs))
+				for _, f := range fs {
+					files = append(files, DSRFile{ID: f.ID, Name: f.Name, ContentType: f.ContentType, Size: f.Size,
+						SHA256: hex.EncodeToString(f.SHA256), CreatedAt: f.CreatedAt})
+				}
 				export = append(export, DSRRecord{Collection: m.Collection, ID: r.ID, ClientID: r.ClientID,
-					Data: json.RawMessage(r.Data), CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt})
+					Data: json.RawMessage(r.Data), CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, Files: files})
 			case strongroom.DSRDelete:
 				if _, err := tx.DeleteRecordsByID(ctx, m.ID, []strongroom.RecordID{r.ID}); err != nil {
 					return err

@@ -81,6 +81,8 @@ type Config struct {
 	TrustPage TrustPageConfig
 	// Reviews configures access review campaigns (IAM-15).
 	Reviews ReviewConfig
+	// Files configures files attached to records (docs/files.md).
+	Files FilesConfig
 }
 
 // Service is Strongroom's application service.
@@ -133,6 +135,7 @@ type Service struct {
 	// purgeBatching tunes termination purges (SetPurgeBatching); nil: defaults.
 	purgeBatching atomic.Pointer[PurgeBatching]
 	reviews       ReviewConfig // access reviews (reviews.go)
+	files         FilesConfig  // files attached to records (files.go)
 }
 
 // New returns a Service.
@@ -199,6 +202,7 @@ func New(cfg Config) (*Service, error) {
 		return nil, err
 	}
 	s.trustPage = &trustPageState{cfg: cfg.TrustPage}
+	s.files = cfg.Files.withDefaults()
 	if s.reviews, err = cfg.Reviews.withDefaults(); err != nil {
 		return nil, err
 	}

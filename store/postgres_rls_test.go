@@ -35,6 +35,7 @@ var tenantTables = []struct{ name, tenantCol string }{
 	{"collections", "tenant_id"},
 	{"records", "tenant_id"},
 	{"record_terms", "tenant_id"},
+	{"record_files", "tenant_id"},
 	{"audit_events", "tenant_id"},
 	{"oauth_states", "tenant_id"},
 	{"connections", "tenant_id"},
@@ -73,6 +74,8 @@ func seedRLSTenant(t *testing.T, s *store.Store, name string) strongroom.TenantI
 			tx.SetClientAssignments(ctx, u.ID, []strongroom.ClientID{c.ID}),
 			tx.CreateCollection(ctx, &coll),
 			tx.CreateRecord(ctx, &r, []store.Term{{Field: "f", Term: []byte(name)}}),
+			tx.CreateFile(ctx, &strongroom.File{CollectionID: coll.ID, RecordID: r.ID, ID: strongroom.FileID(id("file")), Name: "f",
+				ContentType: "text/plain", SHA256: make([]byte, 32), CreatedBy: "u", CreatedAt: epochUTC}),
 			tx.AppendAudit(ctx, &e),
 			tx.CreateOAuthState(ctx, &st),
 			tx.CreateConnection(ctx, &conn),
@@ -259,6 +262,8 @@ func TestPostgresRowLevelSecurity(t *testing.T) {
 			{"collections", "INSERT INTO collections (tenant_id, id, name, schema, searchable, created_at) VALUES ($1, 'new-coll', 'planted', '{}', '[]', 0)"},
 			{"records", "INSERT INTO records (tenant_id, collection_id, id, version, data, created_at, updated_at) VALUES ($1, 'c', 'new-rec', 1, '\\x00', 0, 0)"},
 			{"record_terms", "INSERT INTO record_terms (tenant_id, collection_id, field, term, record_id) VALUES ($1, 'c', 'f', '\\x00', 'r')"},
+			{"record_files", "INSERT INTO record_files (tenant_id, collection_id, record_id, id, name, content_type, size, sha256, key_id, created_by, created_at) " +
+				"VALUES ($1, 'c', 'r', 'f', 'n', 't', 0, '\\x" + strings.Repeat("00", 32) + "', 1, 'u', 0)"},
 			{"audit_events", "INSERT INTO audit_events (tenant_id, time, actor_type, actor_id, ip, device_type, action, target_type, target_id, result, reason, request_id, metadata) " +
 				"VALUES ($1, 0, 'system', '', '', '', 'forged', '', '', 'success', '', '', '{}')"},
 			{"oauth_states", "INSERT INTO oauth_states (tenant_id, state_hash, user_id, provider, verifier, created_at, expires_at) " +

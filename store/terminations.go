@@ -144,7 +144,7 @@ func (tx *Tx) CancelTermination(ctx context.Context, at time.Time) error {
 
 // purgeOrder lists the tenant's tables, children before parents; the audit
 // log (audit_events, audit_seals, audit_checkpoints) is not among them.
-var purgeOrder = []string{"record_terms", "records", "retention_sweeps", "dsr_requests", "export_jobs", "collections",
+var purgeOrder = []string{"record_terms", "record_files", "records", "retention_sweeps", "dsr_requests", "export_jobs", "collections",
 	"review_entries", "review_campaigns", "policy_acks", "client_assignments", "api_keys", "connections", "oauth_states", "invitations", "memberships", "clients", "org_settings"}
 
 // RetainedTables are the tenant's tables a purge keeps: the append-only audit
@@ -155,6 +155,7 @@ var RetainedTables = []string{"audit_events", "audit_seals", "audit_checkpoints"
 // picks its rows (the same on both engines).
 var purgeKeys = map[string]string{
 	"record_terms": "tenant_id, collection_id, field, term, record_id", "records": "tenant_id, collection_id, id",
+	"record_files":     "tenant_id, collection_id, record_id, id",
 	"retention_sweeps": "tenant_id, collection_id", "dsr_requests": "tenant_id, id", "export_jobs": "tenant_id, id",
 	"collections": "tenant_id, id", "client_assignments": "tenant_id, user_id, client_id", "api_keys": "tenant_id, id",
 	"connections": "tenant_id, id", "oauth_states": "tenant_id, state_hash", "invitations": "tenant_id, id",

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"strongroom.dev/strongroom"
 	"strongroom.dev/strongroom/httpapi"
 	"strongroom.dev/strongroom/internal/testkit"
+	"strongroom.dev/strongroom/service"
 	"strongroom.dev/strongroom/store"
 )
 
@@ -48,7 +50,9 @@ func state(t *testing.T, srv *testkit.Server, acct testkit.Account) string {
 			}
 			invs, err := tx.Invitations(ctx)
 			keys, kerr := tx.APIKeys(ctx)
-			fmt.Fprintf(&out, " settings:%+v invitations:%d keys:%d", *set, len(invs), len(keys))
+			nf, fbytes, ferr := tx.FileUsage(ctx)
+			kerr = errors.Join(kerr, ferr)
+			fmt.Fprintf(&out, " settings:%+v invitations:%d keys:%d files:%d/%d", *set, len(invs), len(keys), nf, fbytes)
 			if err := errors.Join(err, kerr); err != nil {
 				return err
 			}
@@ -83,7 +87,23 @@ func state(t *testing.T, srv *testkit.Server, acct testkit.Account) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	objs, _, err := srv.Blobs.List(ctx, "", "", 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(&out, " blobs:%d", len(objs))
 	return out.String()
+}
+
+// multipartUpload is a multipart/form-data body with one file part (name
+// as its filename, data as its content) and its Content-Type.
+func multipartUpload(field, name string, data []byte) (body, contentType string) {
+	var b strings.Builder
+	mw := multipart.NewWriter(&b)
+	w, _ := mw.CreateFormFile(field, name)
+	_, _ = w.Write(data)
+	_ = mw.Close()
+	return b.String(), mw.FormDataContentType()
 }
 
 // TestFormBadInput sends malformed, oversized, hostile and incomplete forms to
@@ -104,6 +124,11 @@ func TestFormBadInput(t *testing.T) {
 	otherClient := seedClient(t, srv, other, "Elsewhere")
 	clients := "/orgs/" + acct.OrgID + "/clients"
 	members := "/orgs/" + acct.OrgID + "/members/" + acct.UserID + "/clients"
+	noFileBody, noFileCT := multipartUpload("note", "a.txt", []byte("x"))
+	namelessBody, namelessCT := multipartUpload("file", "", []byte("x"))
+	dotsBody, dotsCT := multipartUpload("file", "../..", []byte("x"))
+	hugeBody, hugeCT := multipartUpload("file", "big.bin", make([]byte, service.DefaultFileMaxBytes+1))
+	okBody, okCT := multipartUpload("file", "ok.txt", []byte("fine"))
 	hugeJSON := url.QueryEscape(`{"city": "` + strings.Repeat("z", 33<<10) + `"}`)
 	cases := []struct {
 		name, path, ct, body, cookie string
@@ -198,6 +223,15 @@ func TestFormBadInput(t *testing.T) {
 		{name: "delete stale version", path: coll + "/records/" + rec + "/delete", ct: form, body: "version=2", cookie: cookie, want: 412, says: "it was not deleted"},
 		{name: "delete another org's record", path: otherColl + "/records/" + otherRec + "/delete", ct: form, body: "version=1", cookie: cookie, want: 404, says: `role="alert"`},
 		{name: "delete unknown record", path: coll + "/records/nope/delete", ct: form, body: "version=1", cookie: cookie, want: 404, says: `role="alert"`},
+		{name: "file upload as a urlencoded form", path: coll + "/records/" + rec + "/files", ct: form, body: "file=x", cookie: cookie, want: 415, says: "multipart/form-data"},
+		{name: "file upload without a file part", path: coll + "/records/" + rec + "/files", ct: noFileCT, body: noFileBody, cookie: cookie, want: 422, says: "choose a file"},
+		{name: "file upload without a name", path: coll + "/records/" + rec + "/files", ct: namelessCT, body: namelessBody, cookie: cookie, want: 422, says: `role="alert"`},
+		{name: "file upload hostile name only", path: coll + "/records/" + rec + "/files", ct: dotsCT, body: dotsBody, cookie: cookie, want: 422, says: `role="alert"`},
+		{name: "file upload too large", path: coll + "/records/" + rec + "/files", ct: hugeCT, body: hugeBody, cookie: cookie, want: 413, says: "larger than the limit"},
+		{name: "file upload malformed multipart", path: coll + "/records/" + rec + "/files", ct: "multipart/form-data; boundary=zz", body: "--zz\r\nbroken", cookie: cookie, want: 400, says: "could not be read"},
+		{name: "file upload to another org's record", path: otherColl + "/records/" + otherRec + "/files", ct: okCT, body: okBody, cookie: cookie, want: 404, says: `role="alert"`},
+		{name: "file upload to an unknown record", path: coll + "/records/01a1fe00-0000-7000-8000-000000000000/files", ct: okCT, body: okBody, cookie: cookie, want: 404, says: `role="alert"`},
+		{name: "delete unknown file", path: coll + "/records/" + rec + "/files/01a1fe00-0000-7000-8000-000000000000/delete", ct: form, body: "", cookie: cookie, want: 404, says: `role="alert"`},
 		{name: "delete unknown factor", path: "/account/mfa/factors/nope/delete", ct: form, body: "back=/account/mfa", cookie: cookie, want: 404, says: "alert"},
 	}
 	for _, c := range cases {

@@ -82,6 +82,10 @@ func (c *Console) routes() {
 	c.private("GET /orgs/{org}/collections/{coll}/records/{record}/edit", c.editRecordPage)
 	c.private("GET /orgs/{org}/collections/{coll}/records/{record}/delete", c.deleteRecordPage)
 	c.private("POST /orgs/{org}/collections/{coll}/records/{record}/delete", c.deleteRecord)
+	c.private("POST /orgs/{org}/collections/{coll}/records/{record}/files", c.uploadFile)
+	c.private("GET /orgs/{org}/collections/{coll}/records/{record}/files/{file}", c.downloadFile)
+	c.private("GET /orgs/{org}/collections/{coll}/records/{record}/files/{file}/delete", c.deleteFilePage)
+	c.private("POST /orgs/{org}/collections/{coll}/records/{record}/files/{file}/delete", c.deleteFile)
 
 	// Audit log, alerts, notices and the operator's pages (web/audit.go,
 	// web/alerts.go, web/operator.go).

@@ -45,6 +45,9 @@ func TestEveryPageCSP(t *testing.T) {
 	coll := "/orgs/" + acct.OrgID + "/collections/people"
 	rec := seedRecords(t, srv, acct, 1)[0]
 	alert := seedAlert(t, srv, strongroom.TenantID(acct.OrgID))
+	file := testkit.MustStatus(t, srv.Do(t, testkit.Request{Method: "POST", Path: "/api/v1/orgs/" + acct.OrgID + "/collections/people/records/" + rec + "/files",
+		Token: acct.Token, Body: []byte("hello"), ContentType: "application/octet-stream",
+		Header: map[string]string{"Content-Disposition": `attachment; filename="a.txt"`}}), http.StatusCreated).JSON(t)["id"].(string)
 	notice := seedNotice(t, srv, strongroom.TenantID(acct.OrgID))
 	// An operator signed in with MFA, and something on every operator page.
 	op := operatorSession(t, srv, "op-csp@example.com")
@@ -125,6 +128,9 @@ func TestEveryPageCSP(t *testing.T) {
 		{path: coll + "/records/" + rec + "/edit", cookie: cookie, want: 200},
 		{path: coll + "/records/" + rec, cookie: cookie, method: "POST", body: "version=99&p0=Ada", want: 412},
 		{path: coll + "/records/" + rec + "/delete", cookie: cookie, want: 200},
+		{path: coll + "/records/" + rec + "/files/" + file + "/delete", cookie: cookie, want: 200},
+		{path: coll + "/records/" + rec + "/files/01a1fe00-0000-7000-8000-000000000000/delete", cookie: cookie, want: 404},
+		{path: coll + "/records/" + rec + "/files", cookie: cookie, method: "POST", body: "file=x", want: 415},
 		{path: "/orgs/" + acct.OrgID + "/collections/nosuch", cookie: cookie, want: 404},
 		{path: coll + "/retention", cookie: cookie, want: 200},
 		{path: coll + "/retention", cookie: cookie, method: "POST", body: "mode=own&retention_days=5&retention_from=nope", want: 422},

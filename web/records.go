@@ -156,6 +156,10 @@ type recordData struct {
 	Extra      string // properties the schema does not list, as JSON
 	CanWrite   bool
 	Conflict   bool // the record changed since the form was opened
+	// Files are the record's files (the record page only); MaxFileBytes
+	// is the upload limit shown beside the form.
+	Files        []strongroom.File
+	MaxFileBytes int64
 }
 
 // recordContext enters the organization and loads the collection; ok is
@@ -179,8 +183,14 @@ func (c *Console) recordPage(w http.ResponseWriter, r *http.Request) {
 		c.errorPage(w, r, err)
 		return
 	}
+	files, err := c.recordFiles(ctx, org, coll.Name, rec.ID)
+	if err != nil {
+		c.errorPage(w, r, err)
+		return
+	}
 	d := recordData{Collection: coll, Record: rec, Fields: formFromData(formProps(coll.Schema), rec.Data),
-		Extra: extraJSON(coll.Schema, rec.Data), CanWrite: can(ctx, access.RecordsWrite, org)}
+		Extra: extraJSON(coll.Schema, rec.Data), CanWrite: can(ctx, access.RecordsWrite, org), Files: files,
+		MaxFileBytes: c.svc.FileMaxBytes()}
 	c.render(w, r, http.StatusOK, "record", &view{Title: string(rec.ID) + " · " + coll.Name, Nav: "collections", Org: o, Data: d})
 }
 

@@ -61,6 +61,8 @@ var flashes = map[string]string{
 	"record-created":        "The record was created.",
 	"record-saved":          "The record was saved.",
 	"record-deleted":        "The record was deleted.",
+	"file-uploaded":         "The file was encrypted and attached to the record.",
+	"file-deleted":          "The file was deleted.",
 	"alert-acknowledged":    "The alert is acknowledged: it stays listed until you resolve it.",
 	"alert-resolved":        "The alert is resolved.",
 	"dsr-opened":            "The request is open with the records found. Check them, then carry it out before the deadline.",

@@ -104,7 +104,13 @@ type Config struct {
 	// Data lifecycle (docs/lifecycle.md): how often the retention sweeper
 	// runs, the legal minimum of audit retention, the deadline of
 	// data-subject requests and the return window after termination.
-	RetentionInterval     time.Duration
+	RetentionInterval time.Duration
+	// Files attached to records (docs/files.md): where their sealed blobs
+	// live (a folder or an s3:// URL; "" is the data dir's blobs folder),
+	// the size limit of one file and an organization's quota (0: none).
+	Blobs                 string
+	FileMaxBytes          int64
+	FileQuotaBytes        int64
 	AuditRetentionMinDays int
 	DSRDeadline           time.Duration
 	TerminationWindow     time.Duration
@@ -131,6 +137,14 @@ type Config struct {
 	AccessReviewCadenceMonths int
 	AccessReviewDueDays       int
 	AccessReviewRemindDays    int
+}
+
+// BlobsLocation is where files' blobs live, by setting or by default.
+func (c *Config) BlobsLocation() string {
+	if c.Blobs != "" {
+		return c.Blobs
+	}
+	return filepath.Join(c.DataDir, "blobs")
 }
 
 // CheckpointDir is the audit checkpoint folder, by setting or by default.
@@ -523,6 +537,26 @@ var settings = []setting{
 			return errors.New("must be a duration of at least 1m, such as 168h")
 		}
 		c.BackupDrillEvery = d
+		return nil
+	}},
+	{"blobs", "", "where files' encrypted blobs live: a folder (created 0700), or an s3://bucket?region=…&endpoint=… URL for S3-compatible storage (scale-out); empty: the data dir's blobs folder (see docs/files.md)", func(c *Config, v string) error {
+		c.Blobs = v
+		return nil
+	}},
+	{"file-max-bytes", "26214400", "largest file accepted for upload, in bytes (1 to 5368709120; 25 MiB by default)", func(c *Config, v string) error {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 1 || n > 5<<30 {
+			return errors.New("must be a number of bytes from 1 to 5368709120")
+		}
+		c.FileMaxBytes = n
+		return nil
+	}},
+	{"file-quota-bytes", "0", "total size of one organization's files, in bytes; 0 for no quota", func(c *Config, v string) error {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			return errors.New("must be a number of bytes, 0 or more")
+		}
+		c.FileQuotaBytes = n
 		return nil
 	}},
 	{"retention-interval", "1h", "how often the retention sweeper deletes expired records (one replica at a time, under a lease; Go duration, 1m to 24h; see docs/lifecycle.md)", func(c *Config, v string) error {

@@ -18,6 +18,7 @@ import (
 
 	"strongroom.dev/strongroom/authn"
 	"strongroom.dev/strongroom/authn/passkey"
+	"strongroom.dev/strongroom/blob"
 	"strongroom.dev/strongroom/certs"
 	"strongroom.dev/strongroom/httpapi"
 	"strongroom.dev/strongroom/keyring"
@@ -173,12 +174,23 @@ func openApp(ctx context.Context, cfg *Config, stderr io.Writer, serving bool) (
 		st.Close()
 		return nil, err
 	}
+	blobs, err := blob.Open(ctx, cfg.BlobsLocation())
+	if err != nil {
+		closeCatalog()
+		closeKeys()
+		st.Close()
+		return nil, err
+	}
+	closeCatalog = func(closeBackups func()) func() {
+		return func() { closeBackups(); _ = blobs.Close() }
+	}(closeCatalog)
 	svc, err := service.New(service.Config{Store: st, Keyring: keys, Hasher: hasher, Policy: policy,
 		SessionTTL: cfg.SessionTTL, SessionIdle: cfg.SessionIdle, Logger: log, Connections: conns, OIDC: signIn,
 		Mailer: sender, Outbox: outbox, BaseURL: cfg.consoleURL(), Passkeys: passkeys, Observer: mx.observer(),
 		BackupLocation: backupLoc.String(), Lifecycle: service.LifecycleConfig{AuditRetentionMinDays: cfg.AuditRetentionMinDays,
 			DSRDeadline: cfg.DSRDeadline, TerminationWindow: cfg.TerminationWindow}, Trust: cfg.trust(),
-		Status: statusCfg, TrustPage: cfg.trustPage(), Reviews: cfg.reviews()})
+		Status: statusCfg, TrustPage: cfg.trustPage(), Reviews: cfg.reviews(),
+		Files: service.FilesConfig{Blobs: blobs, MaxBytes: cfg.FileMaxBytes, OrgQuotaBytes: cfg.FileQuotaBytes}})
 	if err != nil {
 		closeCatalog()
 		closeKeys()
@@ -243,6 +255,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		defer close(retentionDone)
 		a.svc.RunRetention(retentionCtx, "", cfg.RetentionInterval)
 	}()
+	// The orphan-blob sweeper removes blobs no file row names (uploads cut
+	// off before their commit, files of deleted records and organizations).
+	blobSweepDone := make(chan struct{})
+	go func() {
+		defer close(blobSweepDone)
+		a.svc.RunBlobSweeper(retentionCtx, "", time.Hour)
+	}()
 	// The purge job deletes terminated organizations after their return
 	// window, destroys their keys and issues deletion certificates (LIF-03).
 	purgeDone := make(chan struct{})
@@ -254,6 +273,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		stopRetention()
 		<-retentionDone
 		<-purgeDone
+		<-blobSweepDone
 	}()
 	defer func() {
 		stopSweeper()

@@ -2,18 +2,21 @@ package testkit
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"strongroom.dev/strongroom"
 	"strongroom.dev/strongroom/authn"
+	"strongroom.dev/strongroom/blob"
 	"strongroom.dev/strongroom/disclosure"
 	"strongroom.dev/strongroom/httpapi"
 	"strongroom.dev/strongroom/keyring"
@@ -37,6 +40,9 @@ type Server struct {
 	// Outbox receives the service's e-mail unless ServerConfig.Service set
 	// another Mailer.
 	Outbox *mail.Outbox
+	// Blobs is the service's blob store (a temporary folder unless
+	// ServerConfig.Service set another).
+	Blobs  *blob.Store
 	client *http.Client
 }
 
@@ -99,6 +105,12 @@ func NewServerWithConfig(t testing.TB, st *store.Store, sc ServerConfig) *Server
 	outbox := mail.NewOutbox(mail.OutboxConfig{}, log)
 	cfg := service.Config{Store: st, Keyring: keys, Hasher: h, Logger: log, Limits: GenerousLimits,
 		Mailer: outbox, Outbox: outbox, BaseURL: url, Trust: TestTrust()}
+	blobs, err := blob.Open(context.Background(), filepath.Join(t.TempDir(), "blobs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = blobs.Close() })
+	cfg.Files.Blobs = blobs
 	if sc.Service != nil {
 		sc.Service(url, &cfg)
 	}
@@ -116,7 +128,7 @@ func NewServerWithConfig(t testing.TB, st *store.Store, sc ServerConfig) *Server
 	ts.Start()
 	t.Cleanup(ts.Close)
 	t.Cleanup(svc.WaitMail)
-	return &Server{URL: ts.URL, Store: st, Service: svc, API: api, Keyring: keys, Outbox: outbox, client: ts.Client()}
+	return &Server{URL: ts.URL, Store: st, Service: svc, API: api, Keyring: keys, Outbox: outbox, Blobs: cfg.Files.Blobs, client: ts.Client()}
 }
 
 // NewKeyring returns a keyring over st with a random in-memory master key.

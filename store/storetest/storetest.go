@@ -40,6 +40,7 @@ func Run(t *testing.T, open func(t testing.TB) *store.Store) {
 		{"Collections", testCollections},
 		{"Records", testRecords},
 		{"RecordLists", testRecordLists},
+		{"Files", testFiles},
 		{"Audit", testAudit},
 		{"AuditStream", testAuditStream},
 		{"Connections", testConnections},
