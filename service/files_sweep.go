@@ -125,24 +125,13 @@ func (s *Service) RunBlobSweeper(ctx context.Context, holder string, interval ti
 	if holder == "" {
 		holder = processHolder()
 	}
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			start := time.Now()
+	runEvery(ctx, interval, func() {
+		s.runJob(ctx, "blob_sweeper", "blob sweep", func(ctx context.Context) ([]any, error) {
 			rep, err := s.SweepOrphanBlobs(ctx, BlobSweepOptions{Holder: holder})
-			if ctx.Err() != nil {
-				return
+			if err != nil || rep.Deleted == 0 {
+				return nil, err
 			}
-			s.obs.Job("blob_sweeper", time.Since(start), err)
-			if err != nil {
-				s.log.Error("blob sweep", "err", err)
-			} else if rep.Deleted > 0 {
-				s.log.Info("blob sweep", "examined", rep.Examined, "deleted", rep.Deleted)
-			}
-		}
-	}
+			return []any{"examined", rep.Examined, "deleted", rep.Deleted}, nil
+		})
+	})
 }

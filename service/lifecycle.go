@@ -334,26 +334,15 @@ func (s *Service) RunRetention(ctx context.Context, holder string, interval time
 	if holder == "" {
 		holder = processHolder()
 	}
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			start := time.Now()
+	runEvery(ctx, interval, func() {
+		s.runJob(ctx, "retention_sweeper", "retention sweep", func(ctx context.Context) ([]any, error) {
 			rep, err := s.SweepRetention(ctx, SweepOptions{Holder: holder})
-			if ctx.Err() != nil {
-				return
+			if err != nil || rep.Deleted == 0 {
+				return nil, err
 			}
-			s.obs.Job("retention_sweeper", time.Since(start), err)
-			if err != nil {
-				s.log.Error("retention sweep", "err", err)
-			} else if rep.Deleted > 0 {
-				s.log.Info("retention sweep", "collections", rep.Collections, "examined", rep.Examined, "deleted", rep.Deleted)
-			}
-		}
-	}
+			return []any{"collections", rep.Collections, "examined", rep.Examined, "deleted", rep.Deleted}, nil
+		})
+	})
 }
 
 // processHolder names this process as a lease holder: host, process id and a

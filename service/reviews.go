@@ -478,14 +478,13 @@ func (s *Service) ReviewJobsOnce(ctx context.Context, interval time.Duration, ho
 		}
 		return false
 	}
-	start := time.Now()
-	opened, reminded, err := s.runReviewJobs(ctx)
-	s.obs.Job("access_reviews", time.Since(start), err)
-	if err != nil && ctx.Err() == nil {
-		s.log.Error("running access reviews", "err", err)
-	} else if opened+reminded > 0 {
-		s.log.Info("access reviews", "opened", opened, "reminded", reminded)
-	}
+	s.runJob(ctx, "access_reviews", "running access reviews", func(ctx context.Context) ([]any, error) {
+		opened, reminded, err := s.runReviewJobs(ctx)
+		if err != nil || opened+reminded == 0 {
+			return nil, err
+		}
+		return []any{"opened", opened, "reminded", reminded}, nil
+	})
 	return true
 }
 

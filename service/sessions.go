@@ -422,23 +422,13 @@ func (s *Service) SweepExpired(ctx context.Context) (sessions, challenges int64,
 // RunSweeper runs SweepExpired every interval until ctx ends, reporting each
 // run to the Observer as the job session_sweeper.
 func (s *Service) RunSweeper(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			start := time.Now()
+	runEvery(ctx, interval, func() {
+		s.runJob(ctx, "session_sweeper", "sweeping expired sessions and challenges", func(ctx context.Context) ([]any, error) {
 			n, c, err := s.SweepExpired(ctx)
-			if ctx.Err() == nil {
-				s.obs.Job("session_sweeper", time.Since(start), err)
+			if err != nil || n+c == 0 {
+				return nil, err
 			}
-			if err != nil && ctx.Err() == nil {
-				s.log.Error("sweeping expired sessions and challenges", "err", err)
-			} else if n+c > 0 {
-				s.log.Info("swept expired sessions and challenges", "sessions", n, "challenges", c)
-			}
-		}
-	}
+			return []any{"sessions", n, "challenges", c}, nil
+		})
+	})
 }

@@ -393,24 +393,13 @@ func (s *Service) RunPurger(ctx context.Context, holder string, interval time.Du
 	if holder == "" {
 		holder = processHolder()
 	}
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			start := time.Now()
+	runEvery(ctx, interval, func() {
+		s.runJob(ctx, "termination_purger", "purging terminated organizations", func(ctx context.Context) ([]any, error) {
 			rep, err := s.PurgeTerminated(ctx, holder, 0)
-			if ctx.Err() != nil {
-				return
+			if err != nil || len(rep.Purged) == 0 {
+				return nil, err
 			}
-			s.obs.Job("termination_purger", time.Since(start), err)
-			if err != nil {
-				s.log.Error("purging terminated organizations", "err", err)
-			} else if len(rep.Purged) > 0 {
-				s.log.Info("purged terminated organizations", "count", len(rep.Purged))
-			}
-		}
-	}
+			return []any{"purged", len(rep.Purged)}, nil
+		})
+	})
 }

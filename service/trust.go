@@ -129,29 +129,8 @@ func (s *Service) TrustJobsOnce(ctx context.Context, interval time.Duration, hol
 		}
 		return false
 	}
-	start := time.Now()
-	n, err := s.RemindReports(ctx)
-	s.obs.Job("disclosure_reminders", time.Since(start), err)
-	if err != nil && ctx.Err() == nil {
-		s.log.Error("reminding operators of vulnerability reports", "err", err)
-	} else if n > 0 {
-		s.log.Info("reminded operators of vulnerability reports", "reports", n)
-	}
-	start = time.Now()
-	n, err = s.NotifySubprocessorChanges(ctx)
-	s.obs.Job("subprocessor_notices", time.Since(start), err)
-	if err != nil && ctx.Err() == nil {
-		s.log.Error("announcing subprocessor changes", "err", err)
-	} else if n > 0 {
-		s.log.Info("announced subprocessor changes", "changes", n)
-	}
-	start = time.Now()
-	n, err = s.AlertOverdueIncidents(ctx)
-	s.obs.Job("incident_overdue_alerts", time.Since(start), err)
-	if err != nil && ctx.Err() == nil {
-		s.log.Error("alerting overdue incident obligations", "err", err)
-	} else if n > 0 {
-		s.log.Warn("alerted overdue incident obligations", "alerts", n)
-	}
+	s.runJob(ctx, "disclosure_reminders", "reminding operators of vulnerability reports", counted("reports", s.RemindReports))
+	s.runJob(ctx, "subprocessor_notices", "announcing subprocessor changes", counted("changes", s.NotifySubprocessorChanges))
+	s.runJob(ctx, "incident_overdue_alerts", "alerting overdue incident obligations", counted("alerts", s.AlertOverdueIncidents))
 	return true
 }
