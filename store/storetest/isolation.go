@@ -317,8 +317,7 @@ func testTenantIsolation(t *testing.T, s *store.Store) {
 func derefMembers(ms []*strongroom.Membership) []strongroom.Membership {
 	out := make([]strongroom.Membership, len(ms))
 	for i, m := range ms {
-		out[i] = *m
-		out[i].Clients = nil // Members lists without assignments
+		out[i] = *m // Members lists client assignments as Member does
 	}
 	return out
 }
