@@ -405,3 +405,57 @@ func TestTrustPagesAudited(t *testing.T) {
 		}
 	}
 }
+
+// TestMaintenanceEditStartedWindow: a window in progress shows its start
+// read-only; saving the form as filled keeps the exact start (set to the
+// second, which the form cannot show) and moves the end; another start is
+// refused beside the field and nothing changes.
+func TestMaintenanceEditStartedWindow(t *testing.T) {
+	srv := testkit.NewServer(t, testkit.OpenSQLiteStore(t), httpapi.Options{})
+	op := operatorSession(t, srv, "op@example.com")
+	ctx := context.Background()
+	start := time.Now().UTC().Add(-30 * time.Minute).Truncate(time.Second)
+	if start.Second() == 0 {
+		start = start.Add(-17 * time.Second) // a time the minute-precision form cannot show
+	}
+	w := strongroom.StatusMaintenance{ID: "01900000-0000-7000-8000-000000000001", Title: "Upgrade", Body: "Under way.", Components: []string{"api"},
+		StartsAt: start, EndsAt: start.Add(time.Hour), CreatedAt: start.Add(-time.Hour)}
+	if err := srv.Store.Write(ctx, store.TenantScope(strongroom.PlatformTenant), func(tx *store.Tx) error { return tx.CreateMaintenance(ctx, &w) }); err != nil {
+		t.Fatal(err)
+	}
+	stored := func() strongroom.StatusMaintenance {
+		t.Helper()
+		var m *strongroom.StatusMaintenance
+		if err := srv.Store.Read(ctx, store.TenantScope(strongroom.PlatformTenant), func(tx *store.Tx) error {
+			var err error
+			m, err = tx.Maintenance(ctx, w.ID)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return *m
+	}
+	cookie := map[string]string{"Cookie": cookieOf(op)}
+	path := "/operator/status/maintenance/" + w.ID
+	page := testkit.MustStatus(t, srv.Do(t, testkit.Request{Method: "GET", Path: path + "/edit", Header: cookie}), http.StatusOK)
+	filled := start.Format("2006-01-02T15:04")
+	if !strings.Contains(string(page.Body), `name="starts_at" type="datetime-local" value="`+filled+`" readonly`) {
+		t.Errorf("the start is not shown read-only as %s:\n%.3000s", filled, page.Body)
+	}
+	at := func(t time.Time) string { return url.QueryEscape(t.Format("2006-01-02T15:04")) }
+	form := "title=Upgrade&body=Under+way.&components=api&starts_at="
+	send := func(body string) testkit.Response {
+		return srv.Do(t, testkit.Request{Method: "POST", Path: path, Body: body, ContentType: "application/x-www-form-urlencoded", Header: cookie})
+	}
+	r := send(form + at(start.Add(time.Minute)) + "&ends_at=" + at(start.Add(2*time.Hour)))
+	if r.Status != http.StatusUnprocessableEntity || !strings.Contains(string(r.Body), `id="m-starts_at-error">The window has started`) {
+		t.Errorf("a new start for a started window: status %d\n%.3000s", r.Status, r.Body)
+	}
+	if got := stored(); !got.EndsAt.Equal(w.EndsAt) || !got.StartsAt.Equal(start) {
+		t.Errorf("a refused edit changed the window: %+v", got)
+	}
+	testkit.MustStatus(t, send(form+url.QueryEscape(filled)+"&ends_at="+at(start.Add(2*time.Hour))), http.StatusOK)
+	if got := stored(); !got.StartsAt.Equal(start) || !got.EndsAt.Equal(start.Add(2*time.Hour).Truncate(time.Minute)) {
+		t.Errorf("after moving the end: %s to %s, want %s to %s", got.StartsAt, got.EndsAt, start, start.Add(2*time.Hour).Truncate(time.Minute))
+	}
+}
