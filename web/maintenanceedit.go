@@ -100,7 +100,8 @@ func (c *Console) updateMaintenance(w http.ResponseWriter, r *http.Request) {
 		c.errorPage(w, r, err)
 		return
 	}
-	err = readFormLong(w, r, statusOpsLong)
+	readErr := readFormLong(w, r, statusOpsLong)
+	err = readErr
 	if err == nil {
 		err = required(r, "title", "body")
 	}
@@ -117,7 +118,7 @@ func (c *Console) updateMaintenance(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		v := maintenanceEditView(win, time.Now())
-		if r.PostForm != nil {
+		if readErr == nil { // else the window's values: the form could not be read
 			v.Form = keep(r)
 		}
 		c.fail(w, r, "maintenanceedit", v, err)

@@ -249,7 +249,7 @@ func TestTrustFormsBadInput(t *testing.T) {
 		{name: "edit bad time keeps the values", path: "/operator/status/maintenance/" + win, body: strings.Replace(window, "title=Upgrade", "title=Kept+title", 1) + "&starts_at=soon&ends_at=" + at(soon), cookie: opCookie, want: 422, says: `value="Kept title"`},
 		{name: "edit unknown component", path: "/operator/status/maintenance/" + win, body: valid + "&components=mainframe", cookie: opCookie, want: 422, says: `id="m-components-error">Must be one of`},
 		{name: "edit hostile title", path: "/operator/status/maintenance/" + win, body: strings.Replace(valid, "title=Upgrade", "title=%3Cscript%3E%07", 1), cookie: opCookie, want: 422, says: `id="m-title-error">Must be 1 to 200 characters`},
-		{name: "edit form too large", path: "/operator/status/maintenance/" + win, body: valid + "&body=" + strings.Repeat("b", 70<<10), cookie: opCookie, want: 413, says: "too large"},
+		{name: "edit form too large", path: "/operator/status/maintenance/" + win, body: valid + "&body=" + strings.Repeat("b", 70<<10), cookie: opCookie, want: 413, says: `value="Database upgrade"`},
 		{name: "edit JSON body", path: "/operator/status/maintenance/" + win, body: `{"title":"x"}`, ct: "application/json", cookie: opCookie, want: 415, says: "x-www-form-urlencoded"},
 		{name: "edit cancelled window", path: "/operator/status/maintenance/" + gone, body: valid, cookie: opCookie, want: 409, says: "The maintenance window is cancelled."},
 		{name: "edit unknown window", path: "/operator/status/maintenance/nope", body: valid, cookie: opCookie, want: 404, says: `role="alert"`},
