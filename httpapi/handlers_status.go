@@ -85,23 +85,46 @@ func (s *Server) listMaintenance(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (s *Server) createMaintenance(w http.ResponseWriter, r *http.Request) error {
-	var in struct {
-		Title      string    `json:"title"`
-		Body       string    `json:"body"`
-		Components []string  `json:"components"`
-		StartsAt   time.Time `json:"starts_at"`
-		EndsAt     time.Time `json:"ends_at"`
-	}
+// maintenanceIn is the body that schedules a window and, whole, replaces one.
+type maintenanceIn struct {
+	Title      string    `json:"title"`
+	Body       string    `json:"body"`
+	Components []string  `json:"components"`
+	StartsAt   time.Time `json:"starts_at"`
+	EndsAt     time.Time `json:"ends_at"`
+}
+
+func decodeMaintenance(r *http.Request) (service.MaintenanceInput, error) {
+	var in maintenanceIn
 	if err := decodeJSON(r, &in); err != nil {
+		return service.MaintenanceInput{}, err
+	}
+	return service.MaintenanceInput{Title: in.Title, Body: in.Body, Components: in.Components, StartsAt: in.StartsAt, EndsAt: in.EndsAt}, nil
+}
+
+func (s *Server) createMaintenance(w http.ResponseWriter, r *http.Request) error {
+	in, err := decodeMaintenance(r)
+	if err != nil {
 		return err
 	}
-	m, err := s.svc.CreateMaintenance(r.Context(), service.MaintenanceInput{Title: in.Title, Body: in.Body, Components: in.Components,
-		StartsAt: in.StartsAt, EndsAt: in.EndsAt})
+	m, err := s.svc.CreateMaintenance(r.Context(), in)
 	if err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusCreated, toMaintenance(*m))
+	return nil
+}
+
+func (s *Server) updateMaintenance(w http.ResponseWriter, r *http.Request) error {
+	in, err := decodeMaintenance(r)
+	if err != nil {
+		return err
+	}
+	m, err := s.svc.UpdateMaintenance(r.Context(), r.PathValue("maintenance"), in)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, toMaintenance(*m))
 	return nil
 }
 

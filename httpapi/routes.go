@@ -173,6 +173,7 @@ func (s *Server) routeTable() []Route {
 		{http.MethodPost, "/api/v1/status/unsubscribe", access.Public, "End a status subscription with its token", s.unsubscribeStatus},
 		{http.MethodGet, "/api/v1/operator/status/maintenance", access.Operator, "List the maintenance windows not ended yet", s.listMaintenance},
 		{http.MethodPost, "/api/v1/operator/status/maintenance", access.Operator, "Schedule a maintenance window", s.createMaintenance},
+		{http.MethodPut, "/api/v1/operator/status/maintenance/{maintenance}", access.Operator, "Edit a maintenance window", s.updateMaintenance},
 		{http.MethodPost, "/api/v1/operator/status/maintenance/{maintenance}/cancel", access.Operator, "Cancel a maintenance window", s.cancelMaintenance},
 		{http.MethodPost, "/api/v1/operator/status/updates", access.Operator, "Post a public status update", s.postStatusUpdate},
 		// The public trust page's data and questionnaire (docs/trust.md, "Trust page").

@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -61,6 +62,36 @@ func (s *Service) CreateMaintenance(ctx context.Context, in MaintenanceInput) (*
 	if err := s.operator(ctx); err != nil {
 		return nil, err
 	}
+	m, err := validMaintenance(in)
+	if err != nil {
+		return nil, err
+	}
+	now := s.clock()
+	if err := checkMaintenanceTimes(m, nil, now); err != nil {
+		return nil, err
+	}
+	if m.ID, err = s.newID(); err != nil {
+		return nil, err
+	}
+	m.CreatedAt = now
+	err = s.store.Write(ctx, store.TenantScope(strongroom.PlatformTenant), func(tx *store.Tx) error {
+		if err := tx.CreateMaintenance(ctx, m); err != nil {
+			return err
+		}
+		return audit(ctx, tx, "status.maintenance.create", "status_maintenance", m.ID,
+			map[string]any{"components": m.Components, "starts_at": m.StartsAt, "ends_at": m.EndsAt})
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.notifyStatusSubscribers(ctx, "Scheduled maintenance: "+m.Title, maintenanceNotice("Scheduled maintenance", m))
+	return m, nil
+}
+
+// validMaintenance checks a window's title, text and components, and takes
+// its times in UTC at the store's precision; checkMaintenanceTimes checks
+// the times.
+func validMaintenance(in MaintenanceInput) (*strongroom.StatusMaintenance, error) {
 	var m strongroom.StatusMaintenance
 	var err error
 	if m.Title, err = validName("/title", in.Title, 200); err != nil {
@@ -72,36 +103,103 @@ func (s *Service) CreateMaintenance(ctx context.Context, in MaintenanceInput) (*
 	if m.Components, err = validComponents("/components", in.Components, true); err != nil {
 		return nil, err
 	}
-	now := s.clock()
 	m.StartsAt, m.EndsAt = in.StartsAt.UTC().Truncate(time.Microsecond), in.EndsAt.UTC().Truncate(time.Microsecond)
-	switch {
-	case m.StartsAt.Before(now.Add(-time.Minute)):
-		return nil, validation("/starts_at", "must not be in the past")
-	case m.StartsAt.After(now.AddDate(1, 0, 0)):
-		return nil, validation("/starts_at", "must be within a year")
-	case !m.EndsAt.After(m.StartsAt):
-		return nil, validation("/ends_at", "must be after starts_at")
-	case m.EndsAt.Sub(m.StartsAt) > 7*24*time.Hour:
-		return nil, validation("/ends_at", "a window lasts at most 7 days")
+	return &m, nil
+}
+
+// checkMaintenanceTimes checks a window's times at now: it ends after it
+// starts and lasts at most 7 days; a new window (old nil) or one not started
+// yet starts now or later, within a year; a window that has started keeps
+// its start and may only be moved to end in the future.
+func checkMaintenanceTimes(m, old *strongroom.StatusMaintenance, now time.Time) error {
+	if old != nil && !now.Before(old.StartsAt) {
+		switch {
+		case !m.StartsAt.Equal(old.StartsAt):
+			return validation("/starts_at", "the window has started: its start cannot change")
+		case !m.EndsAt.After(now):
+			return validation("/ends_at", "must be in the future: the window has started")
+		}
+	} else {
+		switch {
+		case m.StartsAt.Before(now.Add(-time.Minute)):
+			return validation("/starts_at", "must not be in the past")
+		case m.StartsAt.After(now.AddDate(1, 0, 0)):
+			return validation("/starts_at", "must be within a year")
+		}
 	}
-	if m.ID, err = s.newID(); err != nil {
+	switch {
+	case !m.EndsAt.After(m.StartsAt):
+		return validation("/ends_at", "must be after starts_at")
+	case m.EndsAt.Sub(m.StartsAt) > 7*24*time.Hour:
+		return validation("/ends_at", "a window lasts at most 7 days")
+	}
+	return nil
+}
+
+// maintenanceNotice is the text of the e-mail about a window.
+func maintenanceNotice(what string, m *strongroom.StatusMaintenance) string {
+	return fmt.Sprintf("%s of %s\nfrom %s\nto   %s (UTC).\n\n%s\n", what, componentLabels(m.Components),
+		m.StartsAt.Format("Mon 2 Jan 2006 15:04"), m.EndsAt.Format("Mon 2 Jan 2006 15:04"), m.Body)
+}
+
+// sameComponents reports whether a and b name the same components, in any
+// order (each names a component once).
+func sameComponents(a, b []string) bool {
+	return len(a) == len(b) && !slices.ContainsFunc(a, func(c string) bool { return !slices.Contains(b, c) })
+}
+
+// UpdateMaintenance replaces a window's title, text, components and times,
+// checked as when scheduling, except that a window that has started keeps
+// its start (its end may move, to the future). A cancelled or ended window
+// is ECONFLICT. Audited with the times and components before and after (not
+// the text). Subscribers are e-mailed only when the times or components
+// changed: a corrected wording is not worth a message.
+func (s *Service) UpdateMaintenance(ctx context.Context, id string, in MaintenanceInput) (*strongroom.StatusMaintenance, error) {
+	if err := s.operator(ctx); err != nil {
 		return nil, err
 	}
-	m.CreatedAt = now
+	if !ValidID(id) {
+		return nil, strongroom.Errorf(strongroom.ENOTFOUND, "maintenance window not found")
+	}
+	m, err := validMaintenance(in)
+	if err != nil {
+		return nil, err
+	}
+	m.ID = id
+	now := s.clock()
+	var old *strongroom.StatusMaintenance
 	err = s.store.Write(ctx, store.TenantScope(strongroom.PlatformTenant), func(tx *store.Tx) error {
-		if err := tx.CreateMaintenance(ctx, &m); err != nil {
+		var err error
+		if old, err = tx.Maintenance(ctx, id); err != nil {
 			return err
 		}
-		return audit(ctx, tx, "status.maintenance.create", "status_maintenance", m.ID,
-			map[string]any{"components": m.Components, "starts_at": m.StartsAt, "ends_at": m.EndsAt})
+		switch {
+		case old.CancelledAt != nil:
+			return strongroom.Errorf(strongroom.ECONFLICT, "the maintenance window is cancelled")
+		case !old.EndsAt.After(now):
+			return strongroom.Errorf(strongroom.ECONFLICT, "the maintenance window has ended")
+		}
+		if err := checkMaintenanceTimes(m, old, now); err != nil {
+			return err
+		}
+		m.CreatedAt = old.CreatedAt
+		if err := tx.UpdateMaintenance(ctx, m); err != nil {
+			return err
+		}
+		return audit(ctx, tx, "status.maintenance.update", "status_maintenance", id, map[string]any{
+			"before": map[string]any{"components": old.Components, "starts_at": old.StartsAt, "ends_at": old.EndsAt},
+			"after":  map[string]any{"components": m.Components, "starts_at": m.StartsAt, "ends_at": m.EndsAt}})
 	})
 	if err != nil {
 		return nil, err
 	}
-	s.notifyStatusSubscribers(ctx, "Scheduled maintenance: "+m.Title,
-		fmt.Sprintf("Scheduled maintenance of %s\nfrom %s\nto   %s (UTC).\n\n%s\n", componentLabels(m.Components),
-			m.StartsAt.Format("Mon 2 Jan 2006 15:04"), m.EndsAt.Format("Mon 2 Jan 2006 15:04"), m.Body))
-	return &m, nil
+	switch {
+	case !m.StartsAt.Equal(old.StartsAt) || !m.EndsAt.Equal(old.EndsAt):
+		s.notifyStatusSubscribers(ctx, "Maintenance rescheduled: "+m.Title, maintenanceNotice("Maintenance rescheduled", m))
+	case !sameComponents(m.Components, old.Components):
+		s.notifyStatusSubscribers(ctx, "Maintenance updated: "+m.Title, maintenanceNotice("Maintenance updated", m))
+	}
+	return m, nil
 }
 
 func componentLabels(cs []string) string {

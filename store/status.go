@@ -187,6 +187,36 @@ func (tx *Tx) CancelMaintenance(ctx context.Context, id string, at time.Time) er
 	return nil
 }
 
+// UpdateMaintenance replaces a window's title, text, components and times
+// (not its cancellation nor creation time). A cancelled window is ECONFLICT,
+// an unknown one ENOTFOUND.
+func (tx *Tx) UpdateMaintenance(ctx context.Context, m *strongroom.StatusMaintenance) error {
+	t, err := tx.platform()
+	if err != nil {
+		return err
+	}
+	comps, err := json.Marshal(m.Components)
+	if err != nil {
+		return fmt.Errorf("encoding components: %w", err)
+	}
+	res, err := tx.exec(ctx, "UPDATE status_maintenance SET title = $1, body = $2, components = $3, starts_at = $4, ends_at = $5 WHERE tenant_id = $6 AND id = $7 AND cancelled_at IS NULL",
+		m.Title, m.Body, string(comps), micros(m.StartsAt), micros(m.EndsAt), string(t), m.ID)
+	if err != nil {
+		return fmt.Errorf("updating maintenance: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("updating maintenance: %w", err)
+	}
+	if n == 1 {
+		return nil
+	}
+	if _, err := tx.Maintenance(ctx, m.ID); err != nil {
+		return err
+	}
+	return strongroom.Errorf(strongroom.ECONFLICT, "the maintenance window is cancelled")
+}
+
 const statusUpdateColumns = "id, title, body, state, components, created_at"
 
 // CreateStatusUpdate inserts a status update.

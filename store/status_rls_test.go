@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/google/uuid"
 
 	"strongroom.dev/strongroom"
@@ -127,6 +128,74 @@ func TestStatusDayCounters(t *testing.T) {
 			read()
 			if len(days) != 1 || days[0].Day != 101 || days[0].Outage != 3 {
 				t.Errorf("after pruning %+v", days)
+			}
+		})
+	}
+}
+
+// TestUpdateMaintenance: a window's text, components and times are replaced
+// (its creation time kept); a cancelled window is a conflict, an unknown one
+// not found, and an organization-bound transaction cannot reach it. Both
+// engines.
+func TestUpdateMaintenance(t *testing.T) {
+	for _, e := range testkit.Engines() {
+		t.Run(e.Name, func(t *testing.T) {
+			s := e.Open(t)
+			ctx := context.Background()
+			t0 := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+			platform := store.TenantScope(strongroom.PlatformTenant)
+			m := strongroom.StatusMaintenance{ID: uuid.Must(uuid.NewV7()).String(), Title: "Upgrade", Body: "Planned.", Components: []string{"api"},
+				StartsAt: t0.Add(time.Hour), EndsAt: t0.Add(2 * time.Hour), CreatedAt: t0}
+			if err := s.Write(ctx, platform, func(tx *store.Tx) error { return tx.CreateMaintenance(ctx, &m) }); err != nil {
+				t.Fatal(err)
+			}
+			edited := m
+			edited.Title, edited.Body, edited.Components = "Upgrade, moved", "Later.", []string{"storage", "email"}
+			edited.StartsAt, edited.EndsAt = t0.Add(3*time.Hour), t0.Add(5*time.Hour+time.Microsecond)
+			edited.CreatedAt = t0.Add(time.Minute) // not written
+			if err := s.Write(ctx, platform, func(tx *store.Tx) error { return tx.UpdateMaintenance(ctx, &edited) }); err != nil {
+				t.Fatal(err)
+			}
+			var got *strongroom.StatusMaintenance
+			read := func() {
+				t.Helper()
+				if err := s.Read(ctx, platform, func(tx *store.Tx) error {
+					var err error
+					got, err = tx.Maintenance(ctx, m.ID)
+					return err
+				}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			read()
+			want := edited
+			want.CreatedAt = t0
+			if diff := cmp.Diff(want, *got); diff != "" {
+				t.Errorf("after the update (-want +got):\n%s", diff)
+			}
+
+			missing := edited
+			missing.ID = uuid.Must(uuid.NewV7()).String()
+			err := s.Write(ctx, platform, func(tx *store.Tx) error { return tx.UpdateMaintenance(ctx, &missing) })
+			if strongroom.ErrorCode(err) != strongroom.ENOTFOUND {
+				t.Errorf("unknown window: %v", err)
+			}
+			org := strongroom.TenantID(uuid.Must(uuid.NewV7()).String())
+			err = s.Write(ctx, store.TenantScope(org), func(tx *store.Tx) error { return tx.UpdateMaintenance(ctx, &m) })
+			if err == nil {
+				t.Error("an organization-bound transaction updated a maintenance window")
+			}
+
+			if err := s.Write(ctx, platform, func(tx *store.Tx) error { return tx.CancelMaintenance(ctx, m.ID, t0.Add(time.Minute)) }); err != nil {
+				t.Fatal(err)
+			}
+			err = s.Write(ctx, platform, func(tx *store.Tx) error { return tx.UpdateMaintenance(ctx, &m) })
+			if strongroom.ErrorCode(err) != strongroom.ECONFLICT {
+				t.Errorf("cancelled window: %v", err)
+			}
+			read()
+			if got.Title != edited.Title || got.CancelledAt == nil {
+				t.Errorf("a refused update changed the window: %+v", got)
 			}
 		})
 	}

@@ -135,6 +135,8 @@ func (c *Console) routes() {
 	// web/reviews.go, web/policy.go; docs/trust.md).
 	c.private("GET /operator/status", c.statusOpsPage)
 	c.private("POST /operator/status/maintenance", c.statusOpsForm("maintenance", "maintenance-scheduled", c.createMaintenance))
+	c.private("GET /operator/status/maintenance/{maintenance}/edit", c.maintenanceEditPage)
+	c.private("POST /operator/status/maintenance/{maintenance}", c.updateMaintenance)
 	c.private("POST /operator/status/maintenance/{maintenance}/cancel", c.statusOpsForm("", "maintenance-cancelled", c.cancelMaintenance))
 	c.private("POST /operator/status/updates", c.statusOpsForm("update", "status-update-posted", c.postStatusUpdate))
 	for _, base := range []string{"/orgs/{org}/access-reviews", "/operator/access-reviews"} {

@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -87,6 +88,23 @@ func TestConsoleStatusOps(t *testing.T) {
 		t.Errorf("after the cancel: %q", got)
 	}
 
+	// Edit the first window: two hours later, with E-mail too; an end
+	// before the start is refused beside the field first, values kept.
+	b.submit(`a[aria-label="Edit the window Database upgrade"]`, "#save-maintenance")
+	b.waitJS(fmt.Sprintf(`document.querySelector("#m-title").value === "Database upgrade" && document.querySelector("#m-comp-sign-in").checked &&
+		!document.querySelector("#m-comp-email").checked && document.querySelector("#m-starts_at").value === %q`, local(start)))
+	moved := start.Add(2 * time.Hour)
+	b.set("#m-starts_at", local(moved), "#m-ends_at", local(moved.Add(-time.Hour)))
+	b.do(chromedp.Click("#m-comp-email"))
+	b.submit("#save-maintenance", "#m-ends_at-error")
+	b.waitJS(fmt.Sprintf(`document.querySelector("#m-starts_at").value === %q && document.querySelector("#m-comp-email").checked`, local(moved)))
+	b.set("#m-ends_at", local(moved.Add(90*time.Minute)))
+	b.shot("status-maintenance-edit")
+	b.submit("#save-maintenance", ".flash")
+	if got := b.text(".maintenance-ops"); !strings.Contains(got, moved.Format("2 Jan 2006, 15:04 UTC")) || !strings.Contains(got, "E-mail") {
+		t.Errorf("windows after the edit: %q", got)
+	}
+
 	// A status update.
 	b.set("#u-title", "Slow sign-in", "#u-body", "Sign-in takes up to 20 seconds; we are looking into it.", "#u-state", "identified")
 	b.do(chromedp.Click("#u-comp-sign-in"))
@@ -100,7 +118,8 @@ func TestConsoleStatusOps(t *testing.T) {
 	b.open("/status")
 	b.waitJS(`!!document.querySelector("#upd-h")`)
 	page := b.text("main")
-	for _, want := range []string{"Database upgrade", "Sign-in and the API pause", "Slow sign-in", "identified"} {
+	for _, want := range []string{"Database upgrade", "Sign-in and the API pause", "Slow sign-in", "identified",
+		moved.Format("2 Jan 2006, 15:04 UTC") + " to " + moved.Add(90*time.Minute).Format("2 Jan 2006, 15:04 UTC")} {
 		if !strings.Contains(page, want) {
 			t.Errorf("/status does not show %q", want)
 		}

@@ -153,7 +153,17 @@ func trustState(t *testing.T, srv *testkit.Server, org, campaign string) string 
 	t.Helper()
 	ctx := context.Background()
 	out := fmt.Sprintf("platform:%v", platformCounts(t, srv))
-	err := srv.Store.Read(ctx, store.TenantScope(strongroom.TenantID(org)), func(tx *store.Tx) error {
+	err := srv.Store.Read(ctx, store.TenantScope(strongroom.PlatformTenant), func(tx *store.Tx) error {
+		ws, err := tx.MaintenanceEndingAfter(ctx, time.Now().AddDate(-1, 0, 0))
+		for _, w := range ws {
+			out += fmt.Sprintf(" window:%s:%q:%q:%v:%s:%s:%v", w.ID, w.Title, w.Body, w.Components, w.StartsAt, w.EndsAt, w.CancelledAt != nil)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = srv.Store.Read(ctx, store.TenantScope(strongroom.TenantID(org)), func(tx *store.Tx) error {
 		ms, err := tx.Members(ctx)
 		if err != nil {
 			return err
@@ -197,6 +207,9 @@ func TestTrustFormsBadInput(t *testing.T) {
 	campaign := apiID(t, srv, admin.Token, "/api/v1/orgs/"+admin.OrgID+"/access-reviews", map[string]any{})
 	otherCampaign := apiID(t, srv, other.Token, "/api/v1/orgs/"+other.OrgID+"/access-reviews", map[string]any{})
 	change := seedPolicyChange(t, srv, op, "Backups kept longer")
+	win := seedMaintenance(t, srv, op, "Database upgrade")
+	gone := seedMaintenance(t, srv, op, "Cancelled upgrade")
+	testkit.MustStatus(t, srv.Do(t, testkit.Request{Method: "POST", Path: "/api/v1/operator/status/maintenance/" + gone + "/cancel", Token: op.Token}), http.StatusNoContent)
 	cookie, opCookie := cookieOf(admin), cookieOf(op)
 	form := "application/x-www-form-urlencoded"
 	reviews := "/orgs/" + admin.OrgID + "/access-reviews/"
@@ -230,6 +243,17 @@ func TestTrustFormsBadInput(t *testing.T) {
 		{name: "maintenance JSON body", path: "/operator/status/maintenance", body: `{"title":"x"}`, ct: "application/json", cookie: opCookie, want: 415, says: "x-www-form-urlencoded"},
 		{name: "maintenance malformed encoding", path: "/operator/status/maintenance", body: "title=%zz", cookie: opCookie, want: 400, says: "could not be read"},
 		{name: "maintenance by a non-operator", path: "/operator/status/maintenance", body: valid, cookie: cookie, want: 403, says: `role="alert"`},
+		{name: "edit missing title", path: "/operator/status/maintenance/" + win, body: strings.Replace(valid, "title=Upgrade", "title=", 1), cookie: opCookie, want: 422, says: `id="m-title-error">Is required.`},
+		{name: "edit ends before it starts", path: "/operator/status/maintenance/" + win, body: window + "&starts_at=" + at(soon) + "&ends_at=" + at(soon.Add(-time.Hour)), cookie: opCookie, want: 422, says: `id="m-ends_at-error">Must be after starts_at.`},
+		{name: "edit in the past", path: "/operator/status/maintenance/" + win, body: window + "&starts_at=" + at(soon.AddDate(0, 0, -2)) + "&ends_at=" + at(soon), cookie: opCookie, want: 422, says: `id="m-starts_at-error">Must not be in the past.`},
+		{name: "edit bad time keeps the values", path: "/operator/status/maintenance/" + win, body: strings.Replace(window, "title=Upgrade", "title=Kept+title", 1) + "&starts_at=soon&ends_at=" + at(soon), cookie: opCookie, want: 422, says: `value="Kept title"`},
+		{name: "edit unknown component", path: "/operator/status/maintenance/" + win, body: valid + "&components=mainframe", cookie: opCookie, want: 422, says: `id="m-components-error">Must be one of`},
+		{name: "edit hostile title", path: "/operator/status/maintenance/" + win, body: strings.Replace(valid, "title=Upgrade", "title=%3Cscript%3E%07", 1), cookie: opCookie, want: 422, says: `id="m-title-error">Must be 1 to 200 characters`},
+		{name: "edit form too large", path: "/operator/status/maintenance/" + win, body: valid + "&body=" + strings.Repeat("b", 70<<10), cookie: opCookie, want: 413, says: `value="Database upgrade"`},
+		{name: "edit JSON body", path: "/operator/status/maintenance/" + win, body: `{"title":"x"}`, ct: "application/json", cookie: opCookie, want: 415, says: "x-www-form-urlencoded"},
+		{name: "edit cancelled window", path: "/operator/status/maintenance/" + gone, body: valid, cookie: opCookie, want: 409, says: "The maintenance window is cancelled."},
+		{name: "edit unknown window", path: "/operator/status/maintenance/nope", body: valid, cookie: opCookie, want: 404, says: `role="alert"`},
+		{name: "edit by a non-operator", path: "/operator/status/maintenance/" + win, body: valid, cookie: cookie, want: 403, says: `role="alert"`},
 		{name: "cancel unknown window", path: "/operator/status/maintenance/nope/cancel", body: "go=1", cookie: opCookie, want: 404, says: `role="alert"`},
 		{name: "update bad state", path: "/operator/status/updates", body: strings.Replace(update, "investigating", "panicking", 1), cookie: opCookie, want: 422, says: `id="u-state-error">Must be one of investigating`},
 		{name: "update missing text", path: "/operator/status/updates", body: strings.Replace(update, "body=Looking", "body=+", 1), cookie: opCookie, want: 422, says: `id="u-body-error">Is required.`},
@@ -310,6 +334,9 @@ func TestTrustPagesAudited(t *testing.T) {
 		{method: "GET", path: func() string { return "/operator/status" }, as: op, want: []string{"status.maintenance.list", "status.subscribers.count"}},
 		{method: "POST", path: func() string { return "/operator/status/maintenance" }, as: op, want: []string{"status.maintenance.create"},
 			body: "title=Upgrade&body=Brief&components=api&starts_at=" + at(soon) + "&ends_at=" + at(soon.Add(time.Hour))},
+		{method: "GET", path: func() string { return "/operator/status/maintenance/" + window + "/edit" }, as: op, want: []string{"status.maintenance.list"}},
+		{method: "POST", path: func() string { return "/operator/status/maintenance/" + window }, as: op, want: []string{"status.maintenance.update"},
+			body: "title=Upgrade&body=Brief&components=api&starts_at=" + at(soon) + "&ends_at=" + at(soon.Add(2*time.Hour))},
 		{method: "POST", path: func() string { return "/operator/status/maintenance/" + window + "/cancel" }, as: op, body: "go=1", want: []string{"status.maintenance.cancel"}},
 		{method: "POST", path: func() string { return "/operator/status/updates" }, as: op, body: "title=Slow&body=Looking&state=investigating", want: []string{"status.update.create"}},
 		{method: "POST", path: func() string { return "/operator/policy-changes" }, as: op, want: []string{"policy.publish", "policy.notice"},
@@ -376,5 +403,59 @@ func TestTrustPagesAudited(t *testing.T) {
 		}); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestMaintenanceEditStartedWindow: a window in progress shows its start
+// read-only; saving the form as filled keeps the exact start (set to the
+// second, which the form cannot show) and moves the end; another start is
+// refused beside the field and nothing changes.
+func TestMaintenanceEditStartedWindow(t *testing.T) {
+	srv := testkit.NewServer(t, testkit.OpenSQLiteStore(t), httpapi.Options{})
+	op := operatorSession(t, srv, "op@example.com")
+	ctx := context.Background()
+	start := time.Now().UTC().Add(-30 * time.Minute).Truncate(time.Second)
+	if start.Second() == 0 {
+		start = start.Add(-17 * time.Second) // a time the minute-precision form cannot show
+	}
+	w := strongroom.StatusMaintenance{ID: "01900000-0000-7000-8000-000000000001", Title: "Upgrade", Body: "Under way.", Components: []string{"api"},
+		StartsAt: start, EndsAt: start.Add(time.Hour), CreatedAt: start.Add(-time.Hour)}
+	if err := srv.Store.Write(ctx, store.TenantScope(strongroom.PlatformTenant), func(tx *store.Tx) error { return tx.CreateMaintenance(ctx, &w) }); err != nil {
+		t.Fatal(err)
+	}
+	stored := func() strongroom.StatusMaintenance {
+		t.Helper()
+		var m *strongroom.StatusMaintenance
+		if err := srv.Store.Read(ctx, store.TenantScope(strongroom.PlatformTenant), func(tx *store.Tx) error {
+			var err error
+			m, err = tx.Maintenance(ctx, w.ID)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return *m
+	}
+	cookie := map[string]string{"Cookie": cookieOf(op)}
+	path := "/operator/status/maintenance/" + w.ID
+	page := testkit.MustStatus(t, srv.Do(t, testkit.Request{Method: "GET", Path: path + "/edit", Header: cookie}), http.StatusOK)
+	filled := start.Format("2006-01-02T15:04")
+	if !strings.Contains(string(page.Body), `name="starts_at" type="datetime-local" value="`+filled+`" readonly`) {
+		t.Errorf("the start is not shown read-only as %s:\n%.3000s", filled, page.Body)
+	}
+	at := func(t time.Time) string { return url.QueryEscape(t.Format("2006-01-02T15:04")) }
+	form := "title=Upgrade&body=Under+way.&components=api&starts_at="
+	send := func(body string) testkit.Response {
+		return srv.Do(t, testkit.Request{Method: "POST", Path: path, Body: body, ContentType: "application/x-www-form-urlencoded", Header: cookie})
+	}
+	r := send(form + at(start.Add(time.Minute)) + "&ends_at=" + at(start.Add(2*time.Hour)))
+	if r.Status != http.StatusUnprocessableEntity || !strings.Contains(string(r.Body), `id="m-starts_at-error">The window has started`) {
+		t.Errorf("a new start for a started window: status %d\n%.3000s", r.Status, r.Body)
+	}
+	if got := stored(); !got.EndsAt.Equal(w.EndsAt) || !got.StartsAt.Equal(start) {
+		t.Errorf("a refused edit changed the window: %+v", got)
+	}
+	testkit.MustStatus(t, send(form+url.QueryEscape(filled)+"&ends_at="+at(start.Add(2*time.Hour))), http.StatusOK)
+	if got := stored(); !got.StartsAt.Equal(start) || !got.EndsAt.Equal(start.Add(2*time.Hour).Truncate(time.Minute)) {
+		t.Errorf("after moving the end: %s to %s, want %s to %s", got.StartsAt, got.EndsAt, start, start.Add(2*time.Hour).Truncate(time.Minute))
 	}
 }
