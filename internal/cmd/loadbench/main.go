@@ -19,7 +19,8 @@
 //
 // Usage:
 //
-//	go run ./internal/cmd/loadbench [-c 32] [-d 5s] [-rounds 3] [-out FILE] [-cpuprofile FILE]
+//	go run ./internal/cmd/loadbench [-c 32] [-d 5s] [-rounds 3] [-out FILE]
+//	    [-cpuprofile FILE] [-memprofile FILE] [-blockprofile FILE] [-mutexprofile FILE] [-profile TARGET]
 package main
 
 import (
@@ -64,6 +65,17 @@ type config struct {
 	deadline    time.Duration
 	out         string
 	cpuprofile  string
+	// memprofile, blockprofile and mutexprofile are written after the same
+	// extra phase as cpuprofile; profileTarget names its target.
+	memprofile    string
+	blockprofile  string
+	mutexprofile  string
+	profileTarget string
+}
+
+// profiling reports whether any profile was asked for.
+func (c *config) profiling() bool {
+	return c.cpuprofile != "" || c.memprofile != "" || c.blockprofile != "" || c.mutexprofile != ""
 }
 
 func main() {
@@ -83,7 +95,11 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.IntVar(&c.rounds, "rounds", 3, "rounds; each measures the bare handler and then one target, back to back (1 to 99)")
 	fs.DurationVar(&c.deadline, "deadline", 0, "stop everything after this long (0: enough for the phases plus a minute)")
 	fs.StringVar(&c.out, "out", "", "also write the Markdown table to this file")
-	fs.StringVar(&c.cpuprofile, "cpuprofile", "", "after the rounds, run one more record GET phase with the CPU profile written to this file")
+	fs.StringVar(&c.cpuprofile, "cpuprofile", "", "after the rounds, run one more phase of the -profile target with the CPU profile written to this file")
+	fs.StringVar(&c.memprofile, "memprofile", "", "write the allocation profile after the profiled phase to this file, and the one before it to FILE.before (go tool pprof -sample_index=alloc_space -diff_base FILE.before FILE)")
+	fs.StringVar(&c.blockprofile, "blockprofile", "", "write where goroutines blocked during the profiled phase to this file (every blocking event)")
+	fs.StringVar(&c.mutexprofile, "mutexprofile", "", "write mutex contention during the profiled phase to this file (every event)")
+	fs.StringVar(&c.profileTarget, "profile", targetGet, "the target of the profiled phase: "+strings.Join(quoted(targetNames), ", "))
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), `Usage: loadbench [flags]
 
@@ -112,6 +128,8 @@ Flags:
 		return nil, errors.New("-rounds must be from 1 to 99")
 	case c.deadline < 0:
 		return nil, errors.New("-deadline must not be negative")
+	case !slices.Contains(targetNames, c.profileTarget):
+		return nil, fmt.Errorf("-profile must be one of %s", strings.Join(quoted(targetNames), ", "))
 	}
 	if c.deadline == 0 {
 		phases := time.Duration(c.rounds*2*len(targetNames) + 1)
@@ -271,31 +289,87 @@ func bench(ctx context.Context, cfg *config, stderr io.Writer) (*report, error) 
 			rep.add(name, b, t)
 		}
 	}
-	if cfg.cpuprofile != "" {
-		if err := profile(cfg.cpuprofile, func() error { _, err := phase(targetGet); return err }); err != nil {
+	if cfg.profiling() {
+		if err := profile(cfg, func() error { _, err := phase(cfg.profileTarget); return err }); err != nil {
 			return nil, err
 		}
-		fmt.Fprintf(stderr, "loadbench: CPU profile of one record GET phase (server and load generator) in %s\n", cfg.cpuprofile)
+		fmt.Fprintf(stderr, "loadbench: profiles of one %s phase (server and load generator) written\n", cfg.profileTarget)
 	}
 	return rep, nil
 }
 
-// profile runs fn with the CPU profile written to path.
-func profile(path string, fn func() error) error {
+func quoted(names []string) []string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = strconv.Quote(n)
+	}
+	return out
+}
+
+// profile runs fn with the profiles cfg asks for: the CPU profile during fn,
+// and the allocation, block and mutex profiles of what happened during fn
+// (sampled at every event; the alloc profile at the runtime's default rate).
+func profile(cfg *config, fn func() error) (err error) {
+	if cfg.cpuprofile != "" {
+		f, err := os.Create(cfg.cpuprofile)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			f.Close()
+			return err
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+		}()
+	}
+	if cfg.blockprofile != "" {
+		runtime.SetBlockProfileRate(1)
+		defer runtime.SetBlockProfileRate(0)
+	}
+	if cfg.mutexprofile != "" {
+		runtime.SetMutexProfileFraction(1)
+		defer runtime.SetMutexProfileFraction(0)
+	}
+	// The allocation profile counts from the start of the process: the one
+	// written before the phase is the base to subtract (pprof -diff_base).
+	if cfg.memprofile != "" {
+		if err := writeProfile("allocs", cfg.memprofile+".before"); err != nil {
+			return err
+		}
+	}
+	if err := fn(); err != nil {
+		return err
+	}
+	for _, p := range []struct{ name, path string }{
+		{"allocs", cfg.memprofile}, {"block", cfg.blockprofile}, {"mutex", cfg.mutexprofile},
+	} {
+		if p.path == "" {
+			continue
+		}
+		if err := writeProfile(p.name, p.path); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func writeProfile(name, path string) error {
+	if name == "allocs" {
+		runtime.GC() // the allocation profile is as of the last completed collection
+	}
 	f, err := os.Create(path)
 	if err != nil {
 		return err
 	}
-	if err := pprof.StartCPUProfile(f); err != nil {
+	if err := pprof.Lookup(name).WriteTo(f, 0); err != nil {
 		f.Close()
-		return err
+		return fmt.Errorf("writing the %s profile: %w", name, err)
 	}
-	err = fn()
-	pprof.StopCPUProfile()
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
+	return f.Close()
 }
 
 // server is a running http.Server on 127.0.0.1.
