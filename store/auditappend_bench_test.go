@@ -4,6 +4,7 @@ import (
 	"context"
 	"runtime"
 	"testing"
+	"time"
 
 	"strongroom.dev/strongroom"
 	"strongroom.dev/strongroom/internal/testkit"
@@ -32,4 +33,44 @@ func BenchmarkAuditAppend(b *testing.B) {
 	})
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}
+
+// BenchmarkLookupAfterAppend measures, one goroutine at a time, what an audited
+// read costs the store: a point read alone (lookup), a durable audit append
+// alone (append: one group commit each), and both in turn (append+lookup). The
+// last minus the second is a read that follows a commit: every commit makes
+// the readers' page caches stale (SQLite drops a reader's cache when the WAL
+// changed), so it costs more than a lookup alone. Count instructions rather
+// than time on a shared machine (docs/benchmarks.md).
+func BenchmarkLookupAfterAppend(b *testing.B) {
+	for _, mode := range []string{"lookup", "append", "append+lookup"} {
+		b.Run(mode, func(b *testing.B) {
+			st := testkit.OpenSQLiteStore(b)
+			ctx := context.Background()
+			const org = strongroom.TenantID("01900000-0000-7000-8000-0000000000a1")
+			if err := st.Write(ctx, store.TenantScope(org), func(tx *store.Tx) error {
+				return tx.CreateOrganization(ctx, &strongroom.Organization{ID: org, Name: "Org", CreatedAt: time.Now().UTC().Truncate(time.Microsecond)})
+			}); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if mode != "lookup" {
+					e := strongroom.NewAuditEvent(nil, org, "record.read", "record", "01900000-0000-7000-8000-0000000000bb", strongroom.ResultSuccess)
+					if err := st.Write(ctx, store.TenantScope(org), func(tx *store.Tx) error { return tx.AppendAudit(ctx, &e) }); err != nil {
+						b.Fatal(err)
+					}
+				}
+				if mode != "append" {
+					var o *strongroom.Organization
+					if err := st.Lookup(ctx, store.TenantScope(org), func(tx *store.Tx) (err error) { o, err = tx.Organization(ctx); return err }); err != nil {
+						b.Fatal(err)
+					}
+					if o.ID != org {
+						b.Fatalf("looked up %s, want %s", o.ID, org)
+					}
+				}
+			}
+		})
+	}
 }
