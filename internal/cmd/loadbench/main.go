@@ -48,6 +48,7 @@ import (
 	"syscall"
 	"time"
 
+	"strongroom.dev/strongroom/audit"
 	"strongroom.dev/strongroom/authn"
 	"strongroom.dev/strongroom/httpapi"
 	"strongroom.dev/strongroom/keyring"
@@ -451,12 +452,35 @@ func startStrongroom(ctx context.Context, dir string, log *slog.Logger, unaudite
 		st.Close()
 		return nil, nil, err
 	}
-	srv, err := startServer(api, log)
+	// The audit sequencer seals every event into its chain as `serve` has it do
+	// (the default intervals, checkpoint copies in a folder): sealing the read
+	// events is part of what auditing reads costs.
+	signer, err := keys.SigningKey(ctx)
+	if err != nil {
+		st.Close()
+		return nil, nil, fmt.Errorf("audit signing key: %w", err)
+	}
+	folder, err := audit.OpenFolder(filepath.Join(dir, "checkpoints"))
 	if err != nil {
 		st.Close()
 		return nil, nil, err
 	}
-	return srv, func() { srv.stop(); st.Close() }, nil
+	seq, err := audit.NewSequencer(audit.Config{Store: st, Signer: signer, Folder: folder, Logger: log})
+	if err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	sctx, cancelSeq := context.WithCancel(context.WithoutCancel(ctx))
+	seqDone := make(chan struct{})
+	go func() { seq.Run(sctx); close(seqDone) }()
+	srv, err := startServer(api, log)
+	if err != nil {
+		cancelSeq()
+		<-seqDone
+		st.Close()
+		return nil, nil, err
+	}
+	return srv, func() { srv.stop(); cancelSeq(); <-seqDone; st.Close() }, nil
 }
 
 // newClient returns the one client all workers share: keep-alive connections
