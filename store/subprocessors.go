@@ -64,21 +64,13 @@ func scanSubprocessor(row interface{ Scan(...any) error }) (*strongroom.Subproce
 
 // Subprocessor returns one subprocessor.
 func (tx *Tx) Subprocessor(ctx context.Context, id string) (*strongroom.Subprocessor, error) {
-	t, err := tx.platform()
-	if err != nil {
-		return nil, err
-	}
-	return scanSubprocessor(tx.q.QueryRowContext(ctx, "SELECT "+subprocessorColumns+" FROM subprocessors WHERE tenant_id = $1 AND id = $2", string(t), id))
+	return platformRow(ctx, tx, scanSubprocessor, "SELECT "+subprocessorColumns+" FROM subprocessors WHERE tenant_id = $1 AND id = $2", id)
 }
 
 // Subprocessors lists every subprocessor row, by effective date then name.
 func (tx *Tx) Subprocessors(ctx context.Context) ([]strongroom.Subprocessor, error) {
-	t, err := tx.platform()
-	if err != nil {
-		return nil, err
-	}
-	return list(ctx, tx.q, "subprocessors", scanSubprocessor,
-		"SELECT "+subprocessorColumns+" FROM subprocessors WHERE tenant_id = $1 ORDER BY effective_at, name, id", string(t))
+	return platformList(ctx, tx, "subprocessors", scanSubprocessor,
+		"SELECT "+subprocessorColumns+" FROM subprocessors WHERE tenant_id = $1 ORDER BY effective_at, name, id")
 }
 
 // EndSubprocessor sets when a subprocessor stops (once: ECONFLICT after).
@@ -143,20 +135,12 @@ func scanSubscriber(row interface{ Scan(...any) error }) (*strongroom.Subprocess
 
 // SubscriberByEmail returns the subscription of an address.
 func (tx *Tx) SubscriberByEmail(ctx context.Context, email string) (*strongroom.SubprocessorSubscriber, error) {
-	t, err := tx.platform()
-	if err != nil {
-		return nil, err
-	}
-	return scanSubscriber(tx.q.QueryRowContext(ctx, "SELECT "+subscriberColumns+" FROM subprocessor_subscribers WHERE tenant_id = $1 AND email = $2", string(t), email))
+	return platformRow(ctx, tx, scanSubscriber, "SELECT "+subscriberColumns+" FROM subprocessor_subscribers WHERE tenant_id = $1 AND email = $2", email)
 }
 
 // SubscriberByToken returns the subscription whose token hashes to hash.
 func (tx *Tx) SubscriberByToken(ctx context.Context, hash []byte) (*strongroom.SubprocessorSubscriber, error) {
-	t, err := tx.platform()
-	if err != nil {
-		return nil, err
-	}
-	return scanSubscriber(tx.q.QueryRowContext(ctx, "SELECT "+subscriberColumns+" FROM subprocessor_subscribers WHERE tenant_id = $1 AND token_hash = $2", string(t), hash))
+	return platformRow(ctx, tx, scanSubscriber, "SELECT "+subscriberColumns+" FROM subprocessor_subscribers WHERE tenant_id = $1 AND token_hash = $2", hash)
 }
 
 // PutSubscriber inserts a subscription or, for an unconfirmed one, replaces
@@ -201,10 +185,6 @@ func (tx *Tx) DeleteSubscriber(ctx context.Context, id string) error {
 
 // ConfirmedSubscribers lists the confirmed subscriptions.
 func (tx *Tx) ConfirmedSubscribers(ctx context.Context) ([]strongroom.SubprocessorSubscriber, error) {
-	t, err := tx.platform()
-	if err != nil {
-		return nil, err
-	}
-	return list(ctx, tx.q, "subscribers", scanSubscriber,
-		"SELECT "+subscriberColumns+" FROM subprocessor_subscribers WHERE tenant_id = $1 AND confirmed_at IS NOT NULL ORDER BY id", string(t))
+	return platformList(ctx, tx, "subscribers", scanSubscriber,
+		"SELECT "+subscriberColumns+" FROM subprocessor_subscribers WHERE tenant_id = $1 AND confirmed_at IS NOT NULL ORDER BY id")
 }
