@@ -37,13 +37,13 @@ func TestPostgresStatusRowLevelSecurity(t *testing.T) {
 		if err := tx.CreateStatusUpdate(ctx, &strongroom.StatusUpdate{ID: id(), Title: "t", Body: "b", State: "resolved", Components: []string{}, CreatedAt: now}); err != nil {
 			return err
 		}
-		return tx.PutStatusSubscriber(ctx, &strongroom.StatusSubscriber{ID: id(), Email: "a@example.com", TokenHash: []byte(id()), CreatedAt: now})
+		return tx.PutSubscription(ctx, &strongroom.Subscriber{ID: id(), Topic: strongroom.TopicStatus, Email: "a@example.com", TokenHash: []byte(id()), CreatedAt: now})
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	app := openRaw(t, pdb.AppURL)
-	for _, table := range []string{"status_components", "status_days", "status_maintenance", "status_updates", "status_subscribers"} {
+	for _, table := range []string{"status_components", "status_days", "status_maintenance", "status_updates", "subscriptions"} {
 		for tenant, want := range map[strongroom.TenantID]int{strongroom.PlatformTenant: 1, org.ID: 0} {
 			var n int
 			if err := inTx(t, app, tenant, func(tx *sql.Tx) error {

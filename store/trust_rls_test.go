@@ -49,7 +49,7 @@ func TestPostgresTrustRowLevelSecurity(t *testing.T) {
 			DataCategories: []string{"x"}, EffectiveAt: now, CreatedAt: now, UpdatedAt: now}); err != nil {
 			return err
 		}
-		return tx.PutSubscriber(ctx, &strongroom.SubprocessorSubscriber{ID: id(), Email: "a@example.com", TokenHash: []byte(id()), CreatedAt: now})
+		return tx.PutSubscription(ctx, &strongroom.Subscriber{ID: id(), Topic: strongroom.TopicSubprocessors, Email: "a@example.com", TokenHash: []byte(id()), CreatedAt: now})
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -61,7 +61,7 @@ func TestPostgresTrustRowLevelSecurity(t *testing.T) {
 	}
 
 	app := openRaw(t, pdb.AppURL)
-	platformTables := []string{"incidents", "incident_updates", "incident_orgs", "vuln_reports", "vuln_attachments", "subprocessors", "subprocessor_subscribers"}
+	platformTables := []string{"incidents", "incident_updates", "incident_orgs", "vuln_reports", "vuln_attachments", "subprocessors", "subscriptions"}
 	count := func(tenant strongroom.TenantID, table string) int {
 		var n int
 		if err := inTx(t, app, tenant, func(tx *sql.Tx) error {
