@@ -210,7 +210,8 @@ func componentLabels(cs []string) string {
 	return strings.Join(ls, ", ")
 }
 
-// CancelMaintenance cancels a window (it stops showing). Audited.
+// CancelMaintenance cancels a window (it stops showing) and e-mails the
+// confirmed subscribers, as scheduling does. Audited.
 func (s *Service) CancelMaintenance(ctx context.Context, id string) error {
 	if err := s.operator(ctx); err != nil {
 		return err
@@ -218,8 +219,10 @@ func (s *Service) CancelMaintenance(ctx context.Context, id string) error {
 	if !ValidID(id) {
 		return strongroom.Errorf(strongroom.ENOTFOUND, "maintenance window not found")
 	}
-	return s.store.Write(ctx, store.TenantScope(strongroom.PlatformTenant), func(tx *store.Tx) error {
-		if _, err := tx.Maintenance(ctx, id); err != nil {
+	var m *strongroom.StatusMaintenance
+	err := s.store.Write(ctx, store.TenantScope(strongroom.PlatformTenant), func(tx *store.Tx) error {
+		var err error
+		if m, err = tx.Maintenance(ctx, id); err != nil {
 			return err
 		}
 		if err := tx.CancelMaintenance(ctx, id, s.clock()); err != nil {
@@ -227,6 +230,12 @@ func (s *Service) CancelMaintenance(ctx context.Context, id string) error {
 		}
 		return audit(ctx, tx, "status.maintenance.cancel", "status_maintenance", id, nil)
 	})
+	if err != nil {
+		return err
+	}
+	// Subscribers were told when it was scheduled: they are told it is off.
+	s.notifyStatusSubscribers(ctx, "Maintenance cancelled: "+m.Title, maintenanceNotice("Cancelled: the maintenance", m))
+	return nil
 }
 
 // Maintenance lists the windows not ended yet (cancelled ones included) for
