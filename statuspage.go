@@ -43,7 +43,3 @@ type StatusUpdate struct {
 	Components []string
 	CreatedAt  time.Time
 }
-
-// StatusSubscriber is an address subscribed to status updates, by double
-// opt-in; the same shape as a subprocessor subscription.
-type StatusSubscriber = SubprocessorSubscriber

@@ -108,10 +108,18 @@ type Subprocessor struct {
 	UpdatedAt      time.Time
 }
 
-// SubprocessorSubscriber is an address subscribed to subprocessor changes,
-// by double opt-in: ConfirmedAt is set once the e-mailed link came back.
-type SubprocessorSubscriber struct {
+// The topics an address can subscribe to by e-mail (Subscriber.Topic).
+const (
+	TopicStatus        = "status"        // status updates and maintenance (INC-04)
+	TopicSubprocessors = "subprocessors" // subprocessor changes (INC-06)
+)
+
+// Subscriber is an address subscribed to one topic's notices by double
+// opt-in: ConfirmedAt is set once the e-mailed link came back. Only the
+// SHA-256 of the link's token is kept.
+type Subscriber struct {
 	ID          string
+	Topic       string
 	Email       string
 	TokenHash   []byte
 	ConfirmedAt *time.Time

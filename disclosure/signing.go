@@ -51,6 +51,32 @@ func NewSecurityTxtSigner(armored []byte, now time.Time) (*SecurityTxtSigner, er
 	return &SecurityTxtSigner{entity: e, key: k.PrivateKey}, nil
 }
 
+// Expires is when the signing key stops being usable: the earlier of the
+// primary key's and the signing subkey's expiry. false: it never expires.
+func (s *SecurityTxtSigner) Expires() (time.Time, bool) {
+	var out time.Time
+	add := func(created time.Time, life *uint32) {
+		if life == nil || *life == 0 {
+			return
+		}
+		if t := created.Add(time.Duration(*life) * time.Second); out.IsZero() || t.Before(out) {
+			out = t
+		}
+	}
+	if id := s.entity.PrimaryIdentity(); id != nil && id.SelfSignature != nil {
+		add(s.entity.PrimaryKey.CreationTime, id.SelfSignature.KeyLifetimeSecs)
+	}
+	if s.entity.SelfSignature != nil {
+		add(s.entity.PrimaryKey.CreationTime, s.entity.SelfSignature.KeyLifetimeSecs)
+	}
+	for _, sk := range s.entity.Subkeys {
+		if sk.PrivateKey == s.key && sk.Sig != nil {
+			add(sk.PublicKey.CreationTime, sk.Sig.KeyLifetimeSecs)
+		}
+	}
+	return out.UTC(), !out.IsZero()
+}
+
 // Fingerprint is the signing key's primary fingerprint in upper-case hex, as
 // an openpgp4fpr: URI of the Encryption field takes it.
 func (s *SecurityTxtSigner) Fingerprint() string {

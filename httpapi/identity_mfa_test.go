@@ -45,14 +45,16 @@ type mfaTEnv struct {
 	st     *store.Store
 	clock  *testClock
 	origin string
+	obs    *observed // what the service reports for metrics
 }
 
 func mfaTNew(t *testing.T, e testkit.Engine, passkeys bool) *mfaTEnv {
 	t.Helper()
-	env := &mfaTEnv{st: e.Open(t), clock: &testClock{}}
+	env := &mfaTEnv{st: e.Open(t), clock: &testClock{}, obs: newObserved()}
 	var pkErr error
 	env.srv = testkit.NewServerWithConfig(t, env.st, testkit.ServerConfig{Service: func(u string, cfg *service.Config) {
 		cfg.Now = env.clock.Now
+		cfg.Observer = env.obs
 		if !passkeys {
 			return
 		}

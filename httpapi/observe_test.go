@@ -24,10 +24,18 @@ type observed struct {
 	signIns  map[string]int // "method|result"
 	refusals map[string]int
 	jobs     map[string]int // "name|ok" or "name|error"
+	alerts   map[string]int // by kind
 }
 
 func newObserved() *observed {
-	return &observed{requests: map[string]int{}, signIns: map[string]int{}, refusals: map[string]int{}, jobs: map[string]int{}}
+	return &observed{requests: map[string]int{}, signIns: map[string]int{}, refusals: map[string]int{}, jobs: map[string]int{},
+		alerts: map[string]int{}}
+}
+
+func (o *observed) Alert(kind string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.alerts[kind]++
 }
 
 func (o *observed) request(pattern, method string, status int, _ time.Duration) {

@@ -169,6 +169,11 @@ func TestIncidentOverdueAlerts(t *testing.T) {
 			}
 			a.Token = mfaTParseGrant(t, env.signIn(t, a.Email, mfaTPassword), http.StatusOK).Token
 			testkit.MustStatus(t, env.do(t, a.Token, "GET", "/api/v1/operator/alerts?kind=incident_overdue", nil), http.StatusForbidden)
+			// The alert metric counted each raised alert once (not the reruns
+			// that raised nothing).
+			if got := env.obs.snapshot(env.obs.alerts)[string(strongroom.AlertIncidentOverdue)]; got != len(want) {
+				t.Errorf("security_alerts_total{kind=incident_overdue} counted %d, want %d", got, len(want))
+			}
 		})
 	}
 }

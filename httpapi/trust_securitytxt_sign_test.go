@@ -4,14 +4,10 @@ import (
 	"bytes"
 	"net/http"
 	"testing"
-	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
-	"github.com/ProtonMail/go-crypto/openpgp/armor"
 	"github.com/ProtonMail/go-crypto/openpgp/clearsign"
-	"github.com/ProtonMail/go-crypto/openpgp/packet"
 
-	"strongroom.dev/strongroom/disclosure"
 	"strongroom.dev/strongroom/internal/testkit"
 	"strongroom.dev/strongroom/service"
 )
@@ -19,20 +15,7 @@ import (
 // With a signing key, /.well-known/security.txt is served clear-signed at the
 // same URL and media type, and the signature verifies with the public key.
 func TestSecurityTxtServedSigned(t *testing.T) {
-	e, err := openpgp.NewEntity("Security", "", "security@strongroom.test", &packet.Config{Algorithm: packet.PubKeyAlgoEdDSA})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	w, _ := armor.Encode(&buf, openpgp.PrivateKeyType, nil)
-	if err := e.SerializePrivate(w, nil); err != nil {
-		t.Fatal(err)
-	}
-	_ = w.Close()
-	signer, err := disclosure.NewSecurityTxtSigner(buf.Bytes(), time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
+	signer, e := testkit.SecurityTxtSigner(t)
 	srv := testkit.NewServerWithConfig(t, testkit.OpenSQLiteStore(t), testkit.ServerConfig{Service: func(_ string, cfg *service.Config) {
 		st := *cfg.Trust.SecurityTxt
 		st.Signer, st.Encryption = signer, "openpgp4fpr:"+signer.Fingerprint()

@@ -227,6 +227,16 @@ func TestStatusMaintenanceUpdatesSubscriptions(t *testing.T) {
 			testkit.MustStatus(t, env.do(t, op, "POST", mbase+"/"+mid+"/cancel", nil), http.StatusNoContent)
 			mfaTProblem(t, env.do(t, op, "POST", mbase+"/"+mid+"/cancel", nil), http.StatusConflict, strongroom.ECONFLICT)
 			mfaTProblem(t, env.do(t, op, "POST", mbase+"/00000000-0000-7000-8000-000000000000/cancel", nil), http.StatusNotFound, strongroom.ENOTFOUND)
+			// Cancelling told the confirmed subscriber, once (the refused
+			// second cancel sent nothing), with the window and a fresh
+			// unsubscribe link; nobody else.
+			if cancel := env.mail(t, "alice@customer.example", "status-update", 2); cancel.Subject != "Maintenance cancelled: Database upgrade" ||
+				!containsAll(cancel.Text, "Cancelled", "PostgreSQL 17.", "Storage", "/status/unsubscribe?token=sts_") {
+				t.Errorf("cancellation notice %q: %q", cancel.Subject, cancel.Text)
+			}
+			if n := len(env.mails("bob@customer.example", "status-update")); n != 0 {
+				t.Errorf("an unconfirmed address got %d notices", n)
+			}
 			if _, err := env.srv.Service.StatusProbesOnce(ctx, "a"); err != nil {
 				t.Fatal(err)
 			}
@@ -240,7 +250,7 @@ func TestStatusMaintenanceUpdatesSubscriptions(t *testing.T) {
 			if ups := st["updates"].([]any); len(ups) != 1 || ups[0].(map[string]any)["title"] != "Slow sign-ins" {
 				t.Errorf("updates %v", st["updates"])
 			}
-			notice := env.mail(t, "alice@customer.example", "status-update", 2)
+			notice := env.mail(t, "alice@customer.example", "status-update", 3)
 			if !containsAll(notice.Text, "Slow sign-ins", "resolved", "Sign-in", "/status/unsubscribe?token=") {
 				t.Errorf("update notice %q", notice.Text)
 			}
@@ -268,7 +278,7 @@ func TestStatusMaintenanceUpdatesSubscriptions(t *testing.T) {
 			mfaTProblem(t, env.do(t, "", "POST", "/api/v1/status/unsubscribe", map[string]string{"token": unsub}), http.StatusNotFound, strongroom.ENOTFOUND)
 			testkit.MustStatus(t, env.do(t, op, "POST", "/api/v1/operator/status/updates", map[string]any{"title": "Another",
 				"body": "Nothing.", "state": "informational"}), http.StatusCreated)
-			env.mail(t, "alice@customer.example", "status-update", 2)
+			env.mail(t, "alice@customer.example", "status-update", 3)
 			for action, want := range map[string]int{"status.maintenance.create": 1, "status.maintenance.cancel": 1, "status.maintenance.list": 1,
 				"status.update.create": 2, "status.subscribe": 3, "status.subscription.confirm": 1, "status.unsubscribe": 1} {
 				if n := statusEvents(t, env.st, action); n != want {

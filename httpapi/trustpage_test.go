@@ -22,16 +22,12 @@ import (
 	"time"
 
 	"filippo.io/age"
-	"github.com/ProtonMail/go-crypto/openpgp"
-	"github.com/ProtonMail/go-crypto/openpgp/armor"
-	"github.com/ProtonMail/go-crypto/openpgp/packet"
 
 	"strongroom.dev/strongroom"
 	"strongroom.dev/strongroom/audit"
 	"strongroom.dev/strongroom/authn/passkey"
 	"strongroom.dev/strongroom/backup"
 	"strongroom.dev/strongroom/certs"
-	"strongroom.dev/strongroom/disclosure"
 	"strongroom.dev/strongroom/httpapi"
 	"strongroom.dev/strongroom/internal/testkit"
 	"strongroom.dev/strongroom/keyring"
@@ -175,35 +171,12 @@ func trustCertManager(opts certs.Options, days int) *certs.Manager {
 	return m
 }
 
-// trustSigner is a security.txt signer with a new OpenPGP key.
-func trustSigner() *disclosure.SecurityTxtSigner {
-	e, err := openpgp.NewEntity("Security", "", "security@strongroom.test", &packet.Config{Algorithm: packet.PubKeyAlgoEdDSA})
-	if err != nil {
-		panic(err)
-	}
-	var buf bytes.Buffer
-	w, err := armor.Encode(&buf, openpgp.PrivateKeyType, nil)
-	if err != nil {
-		panic(err)
-	}
-	if err := e.SerializePrivate(w, nil); err != nil {
-		panic(err)
-	}
-	if err := w.Close(); err != nil {
-		panic(err)
-	}
-	s, err := disclosure.NewSecurityTxtSigner(buf.Bytes(), time.Now())
-	if err != nil {
-		panic(err)
-	}
-	return s
-}
-
 // TestTrustPageTracesEveryClaim (issue 8 item 6): for every claim on /trust
 // there is a case that changes the setting it names or produces the evidence
 // it reads, and the claim changes (its source staying the same). A claim added
 // to the page without a case here fails the test.
 func TestTrustPageTracesEveryClaim(t *testing.T) {
+	signer, _ := testkit.SecurityTxtSigner(t)
 	ctx := context.Background()
 	cases := []traceCase{
 		{name: "TLS terminated with certificate files", claims: []string{"tls.mode", "tls.min_version", "tls.cipher_suites"},
@@ -231,7 +204,7 @@ func TestTrustPageTracesEveryClaim(t *testing.T) {
 		{name: "security.txt signed", claims: []string{"disclosure.security_txt"},
 			setting: func(_ string, cfg *service.Config) {
 				st := *cfg.Trust.SecurityTxt
-				st.Signer = trustSigner()
+				st.Signer = signer
 				cfg.Trust.SecurityTxt = &st
 			}},
 		{name: "backups not configured", claims: []string{"backup.last", "backup.last_drill"},

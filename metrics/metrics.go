@@ -84,7 +84,7 @@ func New() *Registry {
 		}, []string{"job"}),
 		alerts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "security_alerts_total",
-			Help: "Security alerts raised by the monitor, by kind (brute_force, credential_stuffing, mass_read); further evidence joining an open alert is not counted.",
+			Help: "Security alerts raised, by kind (the monitor's brute_force, credential_stuffing, mass_read, new_device; the trust jobs' incident_overdue); further evidence joining an open alert is not counted.",
 		}, []string{"kind"}),
 	}
 	r.reg.MustRegister(r.requests, r.latency, r.signIns, r.refusals, r.auditAppend, r.jobRuns, r.jobDuration, r.alerts,
@@ -121,7 +121,8 @@ func (r *Registry) Job(name string, d time.Duration, err error) {
 	r.jobDuration.WithLabelValues(name).Observe(d.Seconds())
 }
 
-// Alert counts a new alert of the security monitor (monitor.Config.Raised).
+// Alert counts a new alert: of the security monitor (monitor.Config.Raised)
+// or of the service (service.Observer: incident_overdue).
 func (r *Registry) Alert(kind string) { r.alerts.WithLabelValues(kind).Inc() }
 
 // AuditAppend records the duration of a store write that carried audit

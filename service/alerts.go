@@ -263,14 +263,19 @@ func (s *Service) NotifyAlert(ctx context.Context, a *strongroom.Alert) {
 // evidence. A failure is logged: the sign-in has succeeded already.
 func (s *Service) recordNewDevice(ctx context.Context, user *strongroom.User, sess *strongroom.Session, seq int64, what string) {
 	id, err := s.newID()
+	var fresh bool
 	if err == nil {
 		network := ratelimit.Network(sess.IP)
 		err = s.store.Write(ctx, store.TenantScope(strongroom.PlatformTenant), func(tx *store.Tx) error {
-			_, _, err := tx.RecordAlert(ctx, id, store.AlertHit{Kind: strongroom.AlertNewDevice, Severity: strongroom.SeverityLow,
+			var err error
+			_, fresh, err = tx.RecordAlert(ctx, id, store.AlertHit{Kind: strongroom.AlertNewDevice, Severity: strongroom.SeverityLow,
 				Subject: string(user.ID), Summary: fmt.Sprintf("sign-in from a new device or network: %s from %s", what, network),
 				Seqs: []int64{seq}, First: sess.CreatedAt, Last: sess.CreatedAt, Window: NewDeviceAlertWindow})
 			return err
 		})
+	}
+	if err == nil && fresh {
+		s.obs.Alert(string(strongroom.AlertNewDevice))
 	}
 	if err != nil {
 		s.log.Error("recording a new-device alert", "err", err, "request_id", strongroom.PrincipalFrom(ctx).RequestID)

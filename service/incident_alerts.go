@@ -73,6 +73,7 @@ func (s *Service) AlertOverdueIncidents(ctx context.Context) (int, error) {
 		}
 		if a != nil {
 			raised++
+			s.obs.Alert(string(strongroom.AlertIncidentOverdue))
 			s.NotifyAlert(ctx, a)
 		}
 	}

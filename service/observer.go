@@ -19,6 +19,9 @@ type Observer interface {
 	RateLimited(what string)
 	// Job records one run of a background job (session_sweeper).
 	Job(name string, d time.Duration, err error)
+	// Alert counts a new alert the service raised itself: kind is
+	// incident_overdue or new_device (the monitor counts its own kinds).
+	Alert(kind string)
 }
 
 // Sign-in results reported to the Observer.
@@ -34,6 +37,7 @@ type nopObserver struct{}
 func (nopObserver) SignIn(string, string)            {}
 func (nopObserver) RateLimited(string)               {}
 func (nopObserver) Job(string, time.Duration, error) {}
+func (nopObserver) Alert(string)                     {}
 
 // observeSignIn reports a sign-in attempt by its audit action: the actions of
 // first factors ("auth.signin.<method>") and of the MFA step ("auth.mfa").

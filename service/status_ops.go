@@ -210,7 +210,8 @@ func componentLabels(cs []string) string {
 	return strings.Join(ls, ", ")
 }
 
-// CancelMaintenance cancels a window (it stops showing). Audited.
+// CancelMaintenance cancels a window (it stops showing) and e-mails the
+// confirmed subscribers, as scheduling does. Audited.
 func (s *Service) CancelMaintenance(ctx context.Context, id string) error {
 	if err := s.operator(ctx); err != nil {
 		return err
@@ -218,8 +219,10 @@ func (s *Service) CancelMaintenance(ctx context.Context, id string) error {
 	if !ValidID(id) {
 		return strongroom.Errorf(strongroom.ENOTFOUND, "maintenance window not found")
 	}
-	return s.store.Write(ctx, store.TenantScope(strongroom.PlatformTenant), func(tx *store.Tx) error {
-		if _, err := tx.Maintenance(ctx, id); err != nil {
+	var m *strongroom.StatusMaintenance
+	err := s.store.Write(ctx, store.TenantScope(strongroom.PlatformTenant), func(tx *store.Tx) error {
+		var err error
+		if m, err = tx.Maintenance(ctx, id); err != nil {
 			return err
 		}
 		if err := tx.CancelMaintenance(ctx, id, s.clock()); err != nil {
@@ -227,6 +230,12 @@ func (s *Service) CancelMaintenance(ctx context.Context, id string) error {
 		}
 		return audit(ctx, tx, "status.maintenance.cancel", "status_maintenance", id, nil)
 	})
+	if err != nil {
+		return err
+	}
+	// Subscribers were told when it was scheduled: they are told it is off.
+	s.notifyStatusSubscribers(ctx, "Maintenance cancelled: "+m.Title, maintenanceNotice("Cancelled: the maintenance", m))
+	return nil
 }
 
 // Maintenance lists the windows not ended yet (cancelled ones included) for
@@ -255,7 +264,7 @@ func (s *Service) StatusSubscribers(ctx context.Context) (confirmed, pending int
 	}
 	err = s.store.Write(ctx, store.TenantScope(strongroom.PlatformTenant), func(tx *store.Tx) error {
 		var err error
-		if confirmed, pending, err = tx.StatusSubscriberCounts(ctx); err != nil {
+		if confirmed, pending, err = tx.SubscriptionCounts(ctx, strongroom.TopicStatus); err != nil {
 			return err
 		}
 		return audit(ctx, tx, "status.subscribers.count", "status_subscriber", "", map[string]int{"confirmed": confirmed, "pending": pending})
@@ -325,12 +334,7 @@ func (s *Service) PostStatusUpdate(ctx context.Context, in StatusUpdateInput) (*
 // and e-mails a new link). Failures are logged, never returned: the update is
 // published already.
 func (s *Service) notifyStatusSubscribers(ctx context.Context, subject, text string) {
-	var subs []strongroom.StatusSubscriber
-	err := s.store.Read(ctx, store.TenantScope(strongroom.PlatformTenant), func(tx *store.Tx) error {
-		var err error
-		subs, err = tx.ConfirmedStatusSubscribers(ctx)
-		return err
-	})
+	subs, err := s.confirmedSubscribers(ctx, statusTopic)
 	if err != nil {
 		s.log.Error("listing status subscribers", "err", err)
 		return
@@ -339,7 +343,7 @@ func (s *Service) notifyStatusSubscribers(ctx context.Context, subject, text str
 		token, hash, err := authn.NewToken(s.rand, StatusTokenPrefix)
 		if err == nil {
 			err = s.store.Write(ctx, store.TenantScope(strongroom.PlatformTenant), func(tx *store.Tx) error {
-				return tx.SetStatusSubscriberToken(ctx, sub.ID, hash)
+				return tx.SetSubscriptionToken(ctx, strongroom.TopicStatus, sub.ID, hash)
 			})
 		}
 		if err != nil {
@@ -357,86 +361,16 @@ func (s *Service) notifyStatusSubscribers(ctx context.Context, subject, text str
 // Rate limited per client address and per address. Audited without the
 // address.
 func (s *Service) SubscribeStatus(ctx context.Context, email string) error {
-	p := strongroom.PrincipalFrom(ctx)
-	if ok, wait := s.trust.reports.Allow("status-subscribe:" + ipKey(p.IP)); !ok {
-		s.obs.RateLimited("status_subscribe")
-		return strongroom.RateLimited(wait, "too many requests from your address: wait before trying again")
-	}
-	email, err := NormalizeEmail("/email", email)
-	if err != nil {
-		return err
-	}
-	if ok, wait := s.guards.email.Allow("status:" + email); !ok {
-		return strongroom.RateLimited(wait, "too many messages to this address: wait before trying again")
-	}
-	id, err := s.newID()
-	if err != nil {
-		return err
-	}
-	token, hash, err := authn.NewToken(s.rand, StatusTokenPrefix)
-	if err != nil {
-		return err
-	}
-	var confirmed bool
-	err = s.store.Write(ctx, store.TenantScope(strongroom.PlatformTenant), func(tx *store.Tx) error {
-		if err := tx.PutStatusSubscriber(ctx, &strongroom.StatusSubscriber{ID: id, Email: email, TokenHash: hash, CreatedAt: s.clock()}); err != nil {
-			return err
-		}
-		sub, err := tx.StatusSubscriberByEmail(ctx, email)
-		if err != nil {
-			return err
-		}
-		if confirmed = sub.ConfirmedAt != nil; confirmed {
-			if err := tx.SetStatusSubscriberToken(ctx, sub.ID, hash); err != nil {
-				return err
-			}
-		}
-		return audit(ctx, tx, "status.subscribe", "status_subscriber", sub.ID, map[string]bool{"already_confirmed": confirmed})
-	})
-	if err != nil {
-		return err
-	}
-	if confirmed {
-		s.deliver(mail.Message{To: email, Kind: "status-unsubscribe-link", Subject: "Your status subscription",
-			Text: fmt.Sprintf("This address is subscribed to status updates already.\nTo unsubscribe, use this link:\n\n%s/status/unsubscribe?token=%s\n", s.baseURL, token)})
-		return nil
-	}
-	s.deliver(mail.Message{To: email, Kind: "status-confirm", Subject: "Confirm your subscription to status updates",
-		Text: fmt.Sprintf("Someone (we hope you) asked to be told of incidents and maintenance.\nConfirm with this link, or ignore this message:\n\n%s/status/confirm?token=%s\n\nTo unsubscribe later, use\n\n%s/status/unsubscribe?token=%s\n",
-			s.baseURL, token, s.baseURL, token)})
-	return nil
+	return s.subscribe(ctx, statusTopic, email)
 }
 
 // ConfirmStatusSubscription confirms a subscription by its e-mailed token.
 // Audited.
 func (s *Service) ConfirmStatusSubscription(ctx context.Context, token string) error {
-	return s.statusSubscriptionByToken(ctx, token, func(tx *store.Tx, sub *strongroom.StatusSubscriber) error {
-		if err := tx.ConfirmStatusSubscriber(ctx, sub.ID, s.clock()); err != nil {
-			return err
-		}
-		return audit(ctx, tx, "status.subscription.confirm", "status_subscriber", sub.ID, nil)
-	})
+	return s.confirmSubscription(ctx, statusTopic, token)
 }
 
 // UnsubscribeStatus ends a subscription by its token. Audited.
 func (s *Service) UnsubscribeStatus(ctx context.Context, token string) error {
-	return s.statusSubscriptionByToken(ctx, token, func(tx *store.Tx, sub *strongroom.StatusSubscriber) error {
-		if err := tx.DeleteStatusSubscriber(ctx, sub.ID); err != nil {
-			return err
-		}
-		return audit(ctx, tx, "status.unsubscribe", "status_subscriber", sub.ID, nil)
-	})
-}
-
-func (s *Service) statusSubscriptionByToken(ctx context.Context, token string, fn func(*store.Tx, *strongroom.StatusSubscriber) error) error {
-	if !authn.WellFormed(token, StatusTokenPrefix) {
-		return strongroom.Errorf(strongroom.ENOTFOUND, "no such subscription")
-	}
-	return s.store.Write(ctx, store.TenantScope(strongroom.PlatformTenant), func(tx *store.Tx) error {
-		sub, err := tx.StatusSubscriberByToken(ctx, authn.HashToken(token))
-		if err != nil {
-			return strongroom.Errorf(strongroom.ENOTFOUND, "no such subscription")
-		}
-		return fn(tx, sub)
-	})
+	return s.unsubscribe(ctx, statusTopic, token)
 }

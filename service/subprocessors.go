@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"strongroom.dev/strongroom"
-	"strongroom.dev/strongroom/authn"
 	"strongroom.dev/strongroom/mail"
 	"strongroom.dev/strongroom/store"
 )
@@ -207,84 +206,25 @@ func (s *Service) PublishedSubprocessors(ctx context.Context) (*PublicSubprocess
 	return out, err
 }
 
-// SubscribeSubprocessors starts a subscription: a confirmation link is
-// e-mailed (double opt-in). The answer is the same whether the address was
-// subscribed already or not. Rate limited per client address. Audited
-// without the address.
+// SubscribeSubprocessors starts a subscription to subprocessor changes: a
+// confirmation link is e-mailed (double opt-in). The answer is the same
+// whether the address was subscribed already or not (a confirmed address is
+// sent nothing). Rate limited per client address. Audited without the
+// address.
 func (s *Service) SubscribeSubprocessors(ctx context.Context, email string) error {
-	p := strongroom.PrincipalFrom(ctx)
-	if ok, wait := s.trust.reports.Allow("subscribe:" + ipKey(p.IP)); !ok {
-		s.obs.RateLimited("subscribe")
-		return strongroom.RateLimited(wait, "too many requests from your address: wait before trying again")
-	}
-	email, err := NormalizeEmail("/email", email)
-	if err != nil {
-		return err
-	}
-	if ok, wait := s.guards.email.Allow("subprocessors:" + email); !ok {
-		return strongroom.RateLimited(wait, "too many messages to this address: wait before trying again")
-	}
-	id, err := s.newID()
-	if err != nil {
-		return err
-	}
-	token, hash, err := authn.NewToken(s.rand, SubscriptionTokenPrefix)
-	if err != nil {
-		return err
-	}
-	var confirmed bool
-	err = s.store.Write(ctx, store.TenantScope(strongroom.PlatformTenant), func(tx *store.Tx) error {
-		if err := tx.PutSubscriber(ctx, &strongroom.SubprocessorSubscriber{ID: id, Email: email, TokenHash: hash, CreatedAt: s.clock()}); err != nil {
-			return err
-		}
-		sub, err := tx.SubscriberByEmail(ctx, email)
-		if err != nil {
-			return err
-		}
-		confirmed = sub.ConfirmedAt != nil
-		return audit(ctx, tx, "subprocessor.subscribe", "subscriber", sub.ID, map[string]bool{"already_confirmed": confirmed})
-	})
-	if err != nil || confirmed {
-		return err
-	}
-	s.deliver(mail.Message{To: email, Kind: "subprocessor-confirm", Subject: "Confirm your subscription to subprocessor changes",
-		Text: fmt.Sprintf("Someone (we hope you) asked to be told of changes to our list of subprocessors.\nConfirm with this link, or ignore this message:\n\n%s/subprocessors/confirm?token=%s\n\nKeep this message: to unsubscribe later, use\n\n%s/subprocessors/unsubscribe?token=%s\n",
-			s.baseURL, token, s.baseURL, token)})
-	return nil
+	return s.subscribe(ctx, subprocessorTopic, email)
 }
 
-// ConfirmSubscription confirms a subscription by its e-mailed token.
-// Audited.
+// ConfirmSubscription confirms a subprocessor subscription by its e-mailed
+// token. Audited.
 func (s *Service) ConfirmSubscription(ctx context.Context, token string) error {
-	return s.subscriptionByToken(ctx, token, func(tx *store.Tx, sub *strongroom.SubprocessorSubscriber) error {
-		if err := tx.ConfirmSubscriber(ctx, sub.ID, s.clock()); err != nil {
-			return err
-		}
-		return audit(ctx, tx, "subprocessor.subscription.confirm", "subscriber", sub.ID, nil)
-	})
+	return s.confirmSubscription(ctx, subprocessorTopic, token)
 }
 
-// Unsubscribe ends a subscription by its token (in every message). Audited.
+// Unsubscribe ends a subprocessor subscription by its token (in the
+// confirmation message). Audited.
 func (s *Service) Unsubscribe(ctx context.Context, token string) error {
-	return s.subscriptionByToken(ctx, token, func(tx *store.Tx, sub *strongroom.SubprocessorSubscriber) error {
-		if err := tx.DeleteSubscriber(ctx, sub.ID); err != nil {
-			return err
-		}
-		return audit(ctx, tx, "subprocessor.unsubscribe", "subscriber", sub.ID, nil)
-	})
-}
-
-func (s *Service) subscriptionByToken(ctx context.Context, token string, fn func(*store.Tx, *strongroom.SubprocessorSubscriber) error) error {
-	if !authn.WellFormed(token, SubscriptionTokenPrefix) {
-		return strongroom.Errorf(strongroom.ENOTFOUND, "no such subscription")
-	}
-	return s.store.Write(ctx, store.TenantScope(strongroom.PlatformTenant), func(tx *store.Tx) error {
-		sub, err := tx.SubscriberByToken(ctx, authn.HashToken(token))
-		if err != nil {
-			return strongroom.Errorf(strongroom.ENOTFOUND, "no such subscription")
-		}
-		return fn(tx, sub)
-	})
+	return s.unsubscribe(ctx, subprocessorTopic, token)
 }
 
 // NotifySubprocessorChanges e-mails every confirmed subscriber about each
@@ -294,15 +234,15 @@ func (s *Service) subscriptionByToken(ctx context.Context, token string, fn func
 func (s *Service) NotifySubprocessorChanges(ctx context.Context) (int, error) {
 	now := s.clock()
 	var sps []strongroom.Subprocessor
-	var subs []strongroom.SubprocessorSubscriber
 	err := s.store.Read(ctx, store.TenantScope(strongroom.PlatformTenant), func(tx *store.Tx) error {
 		var err error
-		if sps, err = tx.Subprocessors(ctx); err != nil {
-			return err
-		}
-		subs, err = tx.ConfirmedSubscribers(ctx)
+		sps, err = tx.Subprocessors(ctx)
 		return err
 	})
+	if err != nil {
+		return 0, err
+	}
+	subs, err := s.confirmedSubscribers(ctx, subprocessorTopic)
 	if err != nil {
 		return 0, err
 	}

@@ -286,12 +286,8 @@ func scanPolicyChange(row interface{ Scan(...any) error }) (*strongroom.PolicyCh
 
 // PolicyChanges lists the published policy changes, newest first.
 func (tx *Tx) PolicyChanges(ctx context.Context) ([]strongroom.PolicyChange, error) {
-	t, err := tx.platform()
-	if err != nil {
-		return nil, err
-	}
-	return list(ctx, tx.q, "policy changes", scanPolicyChange,
-		"SELECT "+policyColumns+" FROM policy_changes WHERE tenant_id = $1 ORDER BY published_at DESC, id DESC", string(t))
+	return platformList(ctx, tx, "policy changes", scanPolicyChange,
+		"SELECT "+policyColumns+" FROM policy_changes WHERE tenant_id = $1 ORDER BY published_at DESC, id DESC")
 }
 
 // PolicyAck is an organization's acknowledgement of a policy change.

@@ -70,12 +70,8 @@ func scanStatusComponent(row interface{ Scan(...any) error }) (*strongroom.Statu
 
 // StatusComponents lists the components' latest results.
 func (tx *Tx) StatusComponents(ctx context.Context) ([]strongroom.StatusComponent, error) {
-	t, err := tx.platform()
-	if err != nil {
-		return nil, err
-	}
-	return list(ctx, tx.q, "component status", scanStatusComponent,
-		"SELECT component, state, detail, checked_at, since FROM status_components WHERE tenant_id = $1 ORDER BY component", string(t))
+	return platformList(ctx, tx, "component status", scanStatusComponent,
+		"SELECT component, state, detail, checked_at, since FROM status_components WHERE tenant_id = $1 ORDER BY component")
 }
 
 func scanStatusDay(row interface{ Scan(...any) error }) (*strongroom.StatusDay, error) {
@@ -88,13 +84,9 @@ func scanStatusDay(row interface{ Scan(...any) error }) (*strongroom.StatusDay, 
 
 // StatusDays lists the day counters from day since on.
 func (tx *Tx) StatusDays(ctx context.Context, since int64) ([]strongroom.StatusDay, error) {
-	t, err := tx.platform()
-	if err != nil {
-		return nil, err
-	}
-	return list(ctx, tx.q, "status days", scanStatusDay,
+	return platformList(ctx, tx, "status days", scanStatusDay,
 		"SELECT component, day, operational, degraded, outage, maintenance FROM status_days WHERE tenant_id = $1 AND day >= $2 ORDER BY component, day",
-		string(t), since)
+		since)
 }
 
 const maintenanceColumns = "id, title, body, components, starts_at, ends_at, cancelled_at, created_at"
@@ -138,33 +130,21 @@ func scanMaintenance(row interface{ Scan(...any) error }) (*strongroom.StatusMai
 
 // Maintenance returns one maintenance window.
 func (tx *Tx) Maintenance(ctx context.Context, id string) (*strongroom.StatusMaintenance, error) {
-	t, err := tx.platform()
-	if err != nil {
-		return nil, err
-	}
-	return scanMaintenance(tx.q.QueryRowContext(ctx, "SELECT "+maintenanceColumns+" FROM status_maintenance WHERE tenant_id = $1 AND id = $2", string(t), id))
+	return platformRow(ctx, tx, scanMaintenance, "SELECT "+maintenanceColumns+" FROM status_maintenance WHERE tenant_id = $1 AND id = $2", id)
 }
 
 // MaintenanceEndingAfter lists the windows ending after t (current and
 // future, cancelled ones included), by start.
 func (tx *Tx) MaintenanceEndingAfter(ctx context.Context, t0 time.Time) ([]strongroom.StatusMaintenance, error) {
-	t, err := tx.platform()
-	if err != nil {
-		return nil, err
-	}
-	return list(ctx, tx.q, "maintenance", scanMaintenance,
-		"SELECT "+maintenanceColumns+" FROM status_maintenance WHERE tenant_id = $1 AND ends_at > $2 ORDER BY starts_at, id", string(t), micros(t0))
+	return platformList(ctx, tx, "maintenance", scanMaintenance,
+		"SELECT "+maintenanceColumns+" FROM status_maintenance WHERE tenant_id = $1 AND ends_at > $2 ORDER BY starts_at, id", micros(t0))
 }
 
 // RecentMaintenance lists the windows created since t0, newest first, at most limit.
 func (tx *Tx) RecentMaintenance(ctx context.Context, t0 time.Time, limit int) ([]strongroom.StatusMaintenance, error) {
-	t, err := tx.platform()
-	if err != nil {
-		return nil, err
-	}
-	return list(ctx, tx.q, "maintenance", scanMaintenance,
+	return platformList(ctx, tx, "maintenance", scanMaintenance,
 		"SELECT "+maintenanceColumns+" FROM status_maintenance WHERE tenant_id = $1 AND created_at >= $2 ORDER BY created_at DESC, id LIMIT $3",
-		string(t), micros(t0), limit)
+		micros(t0), limit)
 }
 
 // CancelMaintenance cancels a window (once: ECONFLICT after).
@@ -253,107 +233,7 @@ func scanStatusUpdate(row interface{ Scan(...any) error }) (*strongroom.StatusUp
 
 // StatusUpdates lists the updates posted since t0, newest first, at most limit.
 func (tx *Tx) StatusUpdates(ctx context.Context, t0 time.Time, limit int) ([]strongroom.StatusUpdate, error) {
-	t, err := tx.platform()
-	if err != nil {
-		return nil, err
-	}
-	return list(ctx, tx.q, "status updates", scanStatusUpdate,
+	return platformList(ctx, tx, "status updates", scanStatusUpdate,
 		"SELECT "+statusUpdateColumns+" FROM status_updates WHERE tenant_id = $1 AND created_at >= $2 ORDER BY created_at DESC, id LIMIT $3",
-		string(t), micros(t0), limit)
-}
-
-// Status subscribers: the same rules as subprocessor subscribers, their own table.
-
-func (tx *Tx) statusSubscriber(ctx context.Context, where string, arg any) (*strongroom.StatusSubscriber, error) {
-	t, err := tx.platform()
-	if err != nil {
-		return nil, err
-	}
-	return scanSubscriber(tx.q.QueryRowContext(ctx, "SELECT "+subscriberColumns+" FROM status_subscribers WHERE tenant_id = $1 AND "+where+" = $2", string(t), arg))
-}
-
-// StatusSubscriberByEmail returns the status subscription of an address.
-func (tx *Tx) StatusSubscriberByEmail(ctx context.Context, email string) (*strongroom.StatusSubscriber, error) {
-	return tx.statusSubscriber(ctx, "email", email)
-}
-
-// StatusSubscriberByToken returns the status subscription whose token hashes to hash.
-func (tx *Tx) StatusSubscriberByToken(ctx context.Context, hash []byte) (*strongroom.StatusSubscriber, error) {
-	return tx.statusSubscriber(ctx, "token_hash", hash)
-}
-
-// PutStatusSubscriber inserts a subscription or, for an unconfirmed one,
-// replaces its token.
-func (tx *Tx) PutStatusSubscriber(ctx context.Context, s *strongroom.StatusSubscriber) error {
-	t, err := tx.platform()
-	if err != nil {
-		return err
-	}
-	_, err = tx.exec(ctx, `INSERT INTO status_subscribers (tenant_id, `+subscriberColumns+`) VALUES ($1, $2, $3, $4, NULL, $5)
-		ON CONFLICT (tenant_id, email) DO UPDATE SET token_hash = excluded.token_hash WHERE status_subscribers.confirmed_at IS NULL`,
-		string(t), s.ID, s.Email, s.TokenHash, micros(s.CreatedAt))
-	if err != nil {
-		return fmt.Errorf("storing status subscriber: %w", err)
-	}
-	return nil
-}
-
-// ConfirmStatusSubscriber marks a status subscription confirmed.
-func (tx *Tx) ConfirmStatusSubscriber(ctx context.Context, id string, at time.Time) error {
-	t, err := tx.platform()
-	if err != nil {
-		return err
-	}
-	_, err = tx.exec(ctx, "UPDATE status_subscribers SET confirmed_at = $1 WHERE tenant_id = $2 AND id = $3 AND confirmed_at IS NULL",
-		micros(at), string(t), id)
-	if err != nil {
-		return fmt.Errorf("confirming status subscriber: %w", err)
-	}
-	return nil
-}
-
-// DeleteStatusSubscriber removes a status subscription.
-func (tx *Tx) DeleteStatusSubscriber(ctx context.Context, id string) error {
-	t, err := tx.platform()
-	if err != nil {
-		return err
-	}
-	res, err := tx.exec(ctx, "DELETE FROM status_subscribers WHERE tenant_id = $1 AND id = $2", string(t), id)
-	return affectedOne(res, err, "status subscription")
-}
-
-// ConfirmedStatusSubscribers lists the confirmed status subscriptions.
-func (tx *Tx) ConfirmedStatusSubscribers(ctx context.Context) ([]strongroom.StatusSubscriber, error) {
-	t, err := tx.platform()
-	if err != nil {
-		return nil, err
-	}
-	return list(ctx, tx.q, "status subscribers", scanSubscriber,
-		"SELECT "+subscriberColumns+" FROM status_subscribers WHERE tenant_id = $1 AND confirmed_at IS NOT NULL ORDER BY id", string(t))
-}
-
-// SetStatusSubscriberToken replaces a subscription's token hash (a fresh
-// unsubscribe link in each message).
-func (tx *Tx) SetStatusSubscriberToken(ctx context.Context, id string, hash []byte) error {
-	t, err := tx.platform()
-	if err != nil {
-		return err
-	}
-	res, err := tx.exec(ctx, "UPDATE status_subscribers SET token_hash = $1 WHERE tenant_id = $2 AND id = $3", hash, string(t), id)
-	return affectedOne(res, err, "status subscription")
-}
-
-// StatusSubscriberCounts counts the status subscriptions: confirmed, and
-// pending (the confirmation link not followed yet).
-func (tx *Tx) StatusSubscriberCounts(ctx context.Context) (confirmed, pending int, err error) {
-	t, err := tx.platform()
-	if err != nil {
-		return 0, 0, err
-	}
-	err = tx.q.QueryRowContext(ctx, `SELECT COUNT(confirmed_at), COUNT(*) - COUNT(confirmed_at)
-		FROM status_subscribers WHERE tenant_id = $1`, string(t)).Scan(&confirmed, &pending)
-	if err != nil {
-		return 0, 0, fmt.Errorf("counting status subscribers: %w", err)
-	}
-	return confirmed, pending, nil
+		micros(t0), limit)
 }

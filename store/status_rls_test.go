@@ -2,7 +2,6 @@ package store_test
 
 import (
 	"context"
-	"database/sql"
 	"testing"
 	"time"
 
@@ -18,14 +17,9 @@ import (
 // platform tenant; the database hides them from an organization-bound
 // transaction and refuses planting one there.
 func TestPostgresStatusRowLevelSecurity(t *testing.T) {
-	s, pdb := testkit.OpenPostgresStore(t)
-	ctx := context.Background()
-	now := time.Now().UTC()
-	id := func() string { return uuid.Must(uuid.NewV7()).String() }
-	org := strongroom.Organization{ID: strongroom.TenantID(id()), Name: "alpha", CreatedAt: now}
-	if err := s.Write(ctx, store.TenantScope(org.ID), func(tx *store.Tx) error { return tx.CreateOrganization(ctx, &org) }); err != nil {
-		t.Fatal(err)
-	}
+	env := newRLSEnv(t, "alpha")
+	s, ctx, now, id := env.s, context.Background(), env.now, rlsID
+	org := env.orgs[0]
 	err := s.Write(ctx, store.TenantScope(strongroom.PlatformTenant), func(tx *store.Tx) error {
 		if err := tx.RecordStatus(ctx, strongroom.StatusComponent{Component: "api", State: "operational", Detail: "d", CheckedAt: now}, 20000); err != nil {
 			return err
@@ -37,34 +31,23 @@ func TestPostgresStatusRowLevelSecurity(t *testing.T) {
 		if err := tx.CreateStatusUpdate(ctx, &strongroom.StatusUpdate{ID: id(), Title: "t", Body: "b", State: "resolved", Components: []string{}, CreatedAt: now}); err != nil {
 			return err
 		}
-		return tx.PutStatusSubscriber(ctx, &strongroom.StatusSubscriber{ID: id(), Email: "a@example.com", TokenHash: []byte(id()), CreatedAt: now})
+		return tx.PutSubscription(ctx, &strongroom.Subscriber{ID: id(), Topic: strongroom.TopicStatus, Email: "a@example.com", TokenHash: []byte(id()), CreatedAt: now})
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	app := openRaw(t, pdb.AppURL)
-	for _, table := range []string{"status_components", "status_days", "status_maintenance", "status_updates", "status_subscribers"} {
-		for tenant, want := range map[strongroom.TenantID]int{strongroom.PlatformTenant: 1, org.ID: 0} {
-			var n int
-			if err := inTx(t, app, tenant, func(tx *sql.Tx) error {
-				return tx.QueryRowContext(ctx, "SELECT count(*) FROM "+table).Scan(&n)
-			}); err != nil {
-				t.Fatalf("%s: %v", table, err)
-			}
-			if n != want {
+	for _, table := range []string{"status_components", "status_days", "status_maintenance", "status_updates", "subscriptions"} {
+		for tenant, want := range map[strongroom.TenantID]int{strongroom.PlatformTenant: 1, org: 0} {
+			if n := env.count(t, tenant, table); n != want {
 				t.Errorf("%s: tenant %s sees %d rows, want %d", table, tenant, n, want)
 			}
 		}
 	}
-	err = inTx(t, app, org.ID, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, "INSERT INTO status_updates (tenant_id, id, title, body, state, components, created_at) VALUES ($1, 'planted', 't', 'b', 'resolved', '[]', 0)",
-			string(strongroom.PlatformTenant))
-		return err
-	})
-	if err == nil {
+	if !env.refused(t, org, "INSERT INTO status_updates (tenant_id, id, title, body, state, components, created_at) VALUES ($1, 'planted', 't', 'b', 'resolved', '[]', 0)",
+		string(strongroom.PlatformTenant)) {
 		t.Error("an organization-bound transaction planted a status update")
 	}
-	err = s.Read(ctx, store.TenantScope(org.ID), func(tx *store.Tx) error {
+	err = s.Read(ctx, store.TenantScope(org), func(tx *store.Tx) error {
 		_, err := tx.StatusComponents(ctx)
 		return err
 	})

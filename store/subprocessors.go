@@ -11,7 +11,8 @@ import (
 	"strongroom.dev/strongroom"
 )
 
-// Subprocessors and their subscribers (INC-06) are platform rows.
+// Subprocessors (INC-06) are platform rows; their subscribers are the
+// "subprocessors" topic of the subscriptions (subscriptions.go).
 
 const subprocessorColumns = "id, name, purpose, location, certifications, data_categories, effective_at, ends_at, " +
 	"announced_at, end_announced_at, created_at, updated_at"
@@ -64,21 +65,13 @@ func scanSubprocessor(row interface{ Scan(...any) error }) (*strongroom.Subproce
 
 // Subprocessor returns one subprocessor.
 func (tx *Tx) Subprocessor(ctx context.Context, id string) (*strongroom.Subprocessor, error) {
-	t, err := tx.platform()
-	if err != nil {
-		return nil, err
-	}
-	return scanSubprocessor(tx.q.QueryRowContext(ctx, "SELECT "+subprocessorColumns+" FROM subprocessors WHERE tenant_id = $1 AND id = $2", string(t), id))
+	return platformRow(ctx, tx, scanSubprocessor, "SELECT "+subprocessorColumns+" FROM subprocessors WHERE tenant_id = $1 AND id = $2", id)
 }
 
 // Subprocessors lists every subprocessor row, by effective date then name.
 func (tx *Tx) Subprocessors(ctx context.Context) ([]strongroom.Subprocessor, error) {
-	t, err := tx.platform()
-	if err != nil {
-		return nil, err
-	}
-	return list(ctx, tx.q, "subprocessors", scanSubprocessor,
-		"SELECT "+subprocessorColumns+" FROM subprocessors WHERE tenant_id = $1 ORDER BY effective_at, name, id", string(t))
+	return platformList(ctx, tx, "subprocessors", scanSubprocessor,
+		"SELECT "+subprocessorColumns+" FROM subprocessors WHERE tenant_id = $1 ORDER BY effective_at, name, id")
 }
 
 // EndSubprocessor sets when a subprocessor stops (once: ECONFLICT after).
@@ -122,89 +115,4 @@ func (tx *Tx) MarkSubprocessorAnnounced(ctx context.Context, id string, end bool
 		return false, fmt.Errorf("marking subprocessor announced: %w", err)
 	}
 	return n == 1, nil
-}
-
-const subscriberColumns = "id, email, token_hash, confirmed_at, created_at"
-
-func scanSubscriber(row interface{ Scan(...any) error }) (*strongroom.SubprocessorSubscriber, error) {
-	var s strongroom.SubprocessorSubscriber
-	var confirmed sql.NullInt64
-	var created int64
-	err := row.Scan(&s.ID, &s.Email, &s.TokenHash, &confirmed, &created)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, strongroom.Errorf(strongroom.ENOTFOUND, "subscription not found")
-	}
-	if err != nil {
-		return nil, fmt.Errorf("reading subscriber: %w", err)
-	}
-	s.ConfirmedAt, s.CreatedAt = optMicros(confirmed), fromMicros(created)
-	return &s, nil
-}
-
-// SubscriberByEmail returns the subscription of an address.
-func (tx *Tx) SubscriberByEmail(ctx context.Context, email string) (*strongroom.SubprocessorSubscriber, error) {
-	t, err := tx.platform()
-	if err != nil {
-		return nil, err
-	}
-	return scanSubscriber(tx.q.QueryRowContext(ctx, "SELECT "+subscriberColumns+" FROM subprocessor_subscribers WHERE tenant_id = $1 AND email = $2", string(t), email))
-}
-
-// SubscriberByToken returns the subscription whose token hashes to hash.
-func (tx *Tx) SubscriberByToken(ctx context.Context, hash []byte) (*strongroom.SubprocessorSubscriber, error) {
-	t, err := tx.platform()
-	if err != nil {
-		return nil, err
-	}
-	return scanSubscriber(tx.q.QueryRowContext(ctx, "SELECT "+subscriberColumns+" FROM subprocessor_subscribers WHERE tenant_id = $1 AND token_hash = $2", string(t), hash))
-}
-
-// PutSubscriber inserts a subscription or, for an unconfirmed one, replaces
-// its token.
-func (tx *Tx) PutSubscriber(ctx context.Context, s *strongroom.SubprocessorSubscriber) error {
-	t, err := tx.platform()
-	if err != nil {
-		return err
-	}
-	_, err = tx.exec(ctx, `INSERT INTO subprocessor_subscribers (tenant_id, `+subscriberColumns+`) VALUES ($1, $2, $3, $4, NULL, $5)
-		ON CONFLICT (tenant_id, email) DO UPDATE SET token_hash = excluded.token_hash WHERE subprocessor_subscribers.confirmed_at IS NULL`,
-		string(t), s.ID, s.Email, s.TokenHash, micros(s.CreatedAt))
-	if err != nil {
-		return fmt.Errorf("storing subscriber: %w", err)
-	}
-	return nil
-}
-
-// ConfirmSubscriber marks a subscription confirmed.
-func (tx *Tx) ConfirmSubscriber(ctx context.Context, id string, at time.Time) error {
-	t, err := tx.platform()
-	if err != nil {
-		return err
-	}
-	_, err = tx.exec(ctx, "UPDATE subprocessor_subscribers SET confirmed_at = $1 WHERE tenant_id = $2 AND id = $3 AND confirmed_at IS NULL",
-		micros(at), string(t), id)
-	if err != nil {
-		return fmt.Errorf("confirming subscriber: %w", err)
-	}
-	return nil
-}
-
-// DeleteSubscriber removes a subscription.
-func (tx *Tx) DeleteSubscriber(ctx context.Context, id string) error {
-	t, err := tx.platform()
-	if err != nil {
-		return err
-	}
-	res, err := tx.exec(ctx, "DELETE FROM subprocessor_subscribers WHERE tenant_id = $1 AND id = $2", string(t), id)
-	return affectedOne(res, err, "subscription")
-}
-
-// ConfirmedSubscribers lists the confirmed subscriptions.
-func (tx *Tx) ConfirmedSubscribers(ctx context.Context) ([]strongroom.SubprocessorSubscriber, error) {
-	t, err := tx.platform()
-	if err != nil {
-		return nil, err
-	}
-	return list(ctx, tx.q, "subscribers", scanSubscriber,
-		"SELECT "+subscriberColumns+" FROM subprocessor_subscribers WHERE tenant_id = $1 AND confirmed_at IS NOT NULL ORDER BY id", string(t))
 }

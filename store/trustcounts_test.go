@@ -79,7 +79,7 @@ func TestReviewProgressAndSubscriberCounts(t *testing.T) {
 				var c, p int
 				if err := s.Read(ctx, store.TenantScope(strongroom.PlatformTenant), func(tx *store.Tx) error {
 					var err error
-					c, p, err = tx.StatusSubscriberCounts(ctx)
+					c, p, err = tx.SubscriptionCounts(ctx, strongroom.TopicStatus)
 					return err
 				}); err != nil {
 					t.Fatal(err)
@@ -91,14 +91,25 @@ func TestReviewProgressAndSubscriberCounts(t *testing.T) {
 			}
 			var subs []string
 			for _, email := range []string{"a@example.com", "b@example.com", "c@example.com"} {
-				sub := strongroom.StatusSubscriber{ID: id(), Email: email, TokenHash: []byte(email), CreatedAt: now}
+				sub := strongroom.Subscriber{ID: id(), Topic: strongroom.TopicStatus, Email: email, TokenHash: []byte(email), CreatedAt: now}
 				subs = append(subs, sub.ID)
-				if err := s.Write(ctx, store.TenantScope(strongroom.PlatformTenant), func(tx *store.Tx) error { return tx.PutStatusSubscriber(ctx, &sub) }); err != nil {
+				if err := s.Write(ctx, store.TenantScope(strongroom.PlatformTenant), func(tx *store.Tx) error { return tx.PutSubscription(ctx, &sub) }); err != nil {
 					t.Fatal(err)
 				}
 			}
+			// The same address subscribed to subprocessor changes, confirmed:
+			// another topic, never counted with the status subscriptions.
+			spSub := strongroom.Subscriber{ID: id(), Topic: strongroom.TopicSubprocessors, Email: "b@example.com", TokenHash: []byte("sp-b"), CreatedAt: now}
 			if err := s.Write(ctx, store.TenantScope(strongroom.PlatformTenant), func(tx *store.Tx) error {
-				return tx.ConfirmStatusSubscriber(ctx, subs[0], now)
+				if err := tx.PutSubscription(ctx, &spSub); err != nil {
+					return err
+				}
+				return tx.ConfirmSubscription(ctx, strongroom.TopicSubprocessors, spSub.ID, now)
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Write(ctx, store.TenantScope(strongroom.PlatformTenant), func(tx *store.Tx) error {
+				return tx.ConfirmSubscription(ctx, strongroom.TopicStatus, subs[0], now)
 			}); err != nil {
 				t.Fatal(err)
 			}
@@ -107,7 +118,7 @@ func TestReviewProgressAndSubscriberCounts(t *testing.T) {
 			}
 			// Organizations cannot count the platform's subscribers.
 			if err := s.Read(ctx, store.TenantScope(orgs[0]), func(tx *store.Tx) error {
-				_, _, err := tx.StatusSubscriberCounts(ctx)
+				_, _, err := tx.SubscriptionCounts(ctx, strongroom.TopicStatus)
 				return err
 			}); err == nil {
 				t.Error("an organization-bound transaction counted the status subscribers")

@@ -70,31 +70,10 @@ func (c *Console) clientsPage(w http.ResponseWriter, r *http.Request) {
 }
 
 // clientAction runs one clients-page form: on a failure the page is shown
-// again with the message beside the field, on success the browser goes back
-// with flash.
+// again with the message beside the field (a rename's beside that client's),
+// on success the browser goes back with flash.
 func (c *Console) clientAction(flash string, act func(ctx context.Context, r *http.Request, org strongroom.TenantID) error) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		ctx, org, ok := c.enterOrg(w, r)
-		if !ok {
-			return
-		}
-		if err := readForm(w, r); err != nil {
-			c.errorPage(w, r, err)
-			return
-		}
-		if err := act(ctx, r, org); err != nil {
-			if v, ok := c.clientsView(w, r, ctx, org); ok {
-				v.Form = keep(r)
-				// A rename's message goes beside that client's field.
-				if id := r.PathValue("client"); id != "" {
-					v.Form.Set("client", id)
-				}
-				c.fail(w, r, "clients", v, err)
-			}
-			return
-		}
-		redirect(w, r, clientsPath(org), flash)
-	}
+	return c.formAction(orgFormPage{template: "clients", path: clientsPath, view: c.clientsView, rowParam: "client", rowField: "client"}, flash, act)
 }
 
 func (c *Console) createClient(ctx context.Context, r *http.Request, org strongroom.TenantID) error {

@@ -99,32 +99,10 @@ func membersPath(org strongroom.TenantID) string {
 }
 
 // memberAction runs one members-page form: on a failure the page is shown
-// again with the message, on success the browser goes back with flash.
+// again with the messages beside that member's row (or a step-up is asked
+// for), on success the browser goes back with flash.
 func (c *Console) memberAction(flash string, act func(ctx context.Context, r *http.Request, org strongroom.TenantID) error) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		ctx, org, ok := c.enterOrg(w, r)
-		if !ok {
-			return
-		}
-		if err := readForm(w, r); err != nil {
-			c.errorPage(w, r, err)
-			return
-		}
-		if err := act(ctx, r, org); err != nil {
-			c.stepUpOr(w, r, err, func() {
-				if v, ok := c.membersView(w, r, ctx, org); ok {
-					v.Form = keep(r)
-					// A member's form: its messages go beside that member's row.
-					if user := r.PathValue("user"); user != "" {
-						v.Form.Set("member", user)
-					}
-					c.fail(w, r, "members", v, err)
-				}
-			})
-			return
-		}
-		redirect(w, r, membersPath(org), flash)
-	}
+	return c.formAction(orgFormPage{template: "members", path: membersPath, view: c.membersView, rowParam: "user", rowField: "member", stepUp: true}, flash, act)
 }
 
 func (c *Console) invite(ctx context.Context, r *http.Request, org strongroom.TenantID) error {

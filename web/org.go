@@ -156,10 +156,12 @@ func (c *Console) routes() {
 	// The public status page (INC-04; docs/trust.md "Status").
 	c.page("GET /status", c.statusPage)
 	c.page("POST /status/subscribe", c.statusSubscribe)
-	c.page("GET /status/confirm", c.statusTokenPage("confirm"))
-	c.page("POST /status/confirm", c.statusToken("confirm"))
-	c.page("GET /status/unsubscribe", c.statusTokenPage("unsubscribe"))
-	c.page("POST /status/unsubscribe", c.statusToken("unsubscribe"))
+	for _, sp := range c.subscriptionPages() {
+		c.page("GET "+sp.path+"/confirm", c.subscriptionTokenPage(sp, "confirm"))
+		c.page("POST "+sp.path+"/confirm", c.subscriptionToken(sp, "confirm"))
+		c.page("GET "+sp.path+"/unsubscribe", c.subscriptionTokenPage(sp, "unsubscribe"))
+		c.page("POST "+sp.path+"/unsubscribe", c.subscriptionToken(sp, "unsubscribe"))
+	}
 	c.page("/", c.notFound)
 }
 

@@ -88,6 +88,9 @@ func TestEveryPageCSP(t *testing.T) {
 		{path: "/status/unsubscribe?token=x", want: 200},
 		{path: "/status/subscribe", method: "POST", body: "email=bad", want: 422},
 		{path: "/status/confirm", method: "POST", body: "token=sts_nonsense", want: 404},
+		{path: "/subprocessors/confirm?token=x", want: 200},
+		{path: "/subprocessors/unsubscribe?token=x", want: 200},
+		{path: "/subprocessors/unsubscribe", method: "POST", body: "token=srn_nonsense", want: 404},
 		{path: "/trust", want: 200, cache: "public, max-age=60"},
 		{path: "/trust", cookie: cookie, want: 200, cache: "public, max-age=60"}, // the same for everyone
 		{path: "/trust?x=1", want: 400},

@@ -80,7 +80,7 @@ var flashes = map[string]string{
 	"notice-acknowledged":   "The notice is acknowledged. The operators are told who acknowledged it and when.",
 	"maintenance-scheduled": "The maintenance window is scheduled: it is on the status page and confirmed subscribers were e-mailed.",
 	"maintenance-updated":   "The maintenance window is updated on the status page; confirmed subscribers were e-mailed if its times or components changed.",
-	"maintenance-cancelled": "The maintenance window is cancelled: it no longer shows on the status page.",
+	"maintenance-cancelled": "The maintenance window is cancelled: it no longer shows on the status page and confirmed subscribers were e-mailed.",
 	"status-update-posted":  "The update is posted on the status page and e-mailed to confirmed subscribers.",
 	"review-opened":         "The access review is open with a snapshot of who holds access now.",
 	"review-kept":           "The access is kept and the decision recorded.",

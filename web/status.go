@@ -103,55 +103,5 @@ func (c *Console) statusSubscribe(w http.ResponseWriter, r *http.Request) {
 	c.render(w, r, http.StatusOK, "status", v)
 }
 
-type tokenPage struct {
-	Action, Token, Done, Button, Lead string
-}
-
-func (c *Console) statusTokenPage(action string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		c.render(w, r, http.StatusOK, "statustoken", &view{Title: tokenTitle(action), Data: tokenPageFor(action, r.URL.Query().Get("token"))})
-	}
-}
-
-func tokenTitle(action string) string {
-	if action == "confirm" {
-		return "Confirm your subscription"
-	}
-	return "Unsubscribe from status updates"
-}
-
-func tokenPageFor(action, token string) *tokenPage {
-	if action == "confirm" {
-		return &tokenPage{Action: action, Token: token, Button: "Confirm my subscription", Lead: "Confirm that you want e-mail about incidents and maintenance."}
-	}
-	return &tokenPage{Action: action, Token: token, Button: "Unsubscribe", Lead: "Stop e-mail about incidents and maintenance."}
-}
-
-func (c *Console) statusToken(action string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		v := &view{Title: tokenTitle(action), Data: tokenPageFor(action, "")}
-		if err := readForm(w, r); err != nil {
-			c.fail(w, r, "statustoken", v, err)
-			return
-		}
-		p := tokenPageFor(action, r.PostFormValue("token"))
-		v.Data = p
-		var err error
-		if action == "confirm" {
-			err = c.svc.ConfirmStatusSubscription(r.Context(), p.Token)
-			p.Done = "Your subscription is confirmed: you will get an e-mail about each incident update and maintenance window."
-		} else {
-			err = c.svc.UnsubscribeStatus(r.Context(), p.Token)
-			p.Done = "You are unsubscribed: we will not e-mail you about the status again."
-		}
-		if err != nil {
-			p.Done = ""
-			c.fail(w, r, "statustoken", v, err)
-			return
-		}
-		c.render(w, r, http.StatusOK, "statustoken", v)
-	}
-}
-
 // Label is a component's name on the page.
 func (p *statusPage) Label(c string) string { return status.ComponentLabel(c) }

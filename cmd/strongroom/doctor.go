@@ -84,6 +84,7 @@ func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	report(true, "configuration", "valid")
 	doctorTLS(cfg, report)
+	doctorSecurityTxt(cfg, time.Now(), report)
 	doctorAuditFolder(cfg, report)
 	if cfg.Database == "" {
 		fi, err := os.Stat(cfg.DataDir)
@@ -249,7 +250,8 @@ func doctorAuditFolder(cfg *Config, report func(bool, string, string)) {
 func doctorTLS(cfg *Config, report func(bool, string, string)) {
 	switch {
 	case cfg.TLSProxy:
-		report(true, "TLS", fmt.Sprintf("terminated by trusted proxies %v; HSTS sent", cfg.TrustedProxies))
+		report(true, "TLS", fmt.Sprintf("terminated by trusted proxies %v", cfg.TrustedProxies))
+		doctorHSTS(cfg, report)
 		return
 	case !cfg.TLS():
 		host, _, _ := net.SplitHostPort(cfg.Addr)
@@ -268,6 +270,7 @@ func doctorTLS(cfg *Config, report func(bool, string, string)) {
 	}
 	st := m.Describe()
 	report(true, "TLS", fmt.Sprintf("%s; minimum %s; TLS 1.2 suites %v", st.Mode, st.MinVersion, st.CipherSuites))
+	doctorHSTS(cfg, report)
 	for _, c := range st.Certificates {
 		report(true, "certificate", fmt.Sprintf("%s %v expires %s (%d days)", c.Subject, c.DNSNames, c.NotAfter.Format(time.DateOnly), c.DaysToExpiry))
 	}
@@ -277,4 +280,47 @@ func doctorTLS(cfg *Config, report func(bool, string, string)) {
 		first := st.Mode == certs.ModeACME && len(st.Certificates) == 0 && strings.HasPrefix(w, "no ACME certificate obtained yet")
 		report(first, "TLS", w)
 	}
+}
+
+// doctorHSTS reports the Strict-Transport-Security policy sent over TLS.
+// max-age 0 tells browsers to forget the host: sent on purpose only while
+// moving away from HTTPS, so it is reported as a failure.
+func doctorHSTS(cfg *Config, report func(bool, string, string)) {
+	h := cfg.HSTS
+	if h.MaxAge == 0 {
+		report(false, "HSTS", h.Value()+": browsers are told to forget HTTPS for this host; set --hsts-max-age-days")
+		return
+	}
+	detail := fmt.Sprintf("%s (%d days", h.Value(), int64(h.MaxAge/(24*time.Hour)))
+	if h.Preload {
+		detail += "; preload asked: submit the domain at hstspreload.org, hard to undo"
+	}
+	report(true, "HSTS", detail+")")
+}
+
+// doctorSecurityTxt reports whether /.well-known/security.txt is served and
+// signed: the signing key's fingerprint and expiry, never the key. A key
+// expiring within 30 days gets a reminder in the detail; an expired key
+// cannot be configured (parseConfig refuses it).
+func doctorSecurityTxt(cfg *Config, now time.Time, report func(bool, string, string)) {
+	switch {
+	case len(cfg.SecurityContacts) == 0:
+		report(true, "security.txt", "not served (no --security-contacts)")
+		return
+	case cfg.securityTxtSigner == nil:
+		report(true, "security.txt", "served unsigned (no --security-txt-signing-key)")
+		return
+	}
+	s := cfg.securityTxtSigner
+	detail := "signed with key " + s.Fingerprint()
+	if exp, ok := s.Expires(); ok {
+		days := int(exp.Sub(now) / (24 * time.Hour))
+		detail += fmt.Sprintf(", expires %s (%d days)", exp.Format(time.DateOnly), days)
+		if days < 30 {
+			detail += "; renew it (or extend its expiry) and publish the public key again soon"
+		}
+	} else {
+		detail += ", no expiry"
+	}
+	report(true, "security.txt", detail)
 }

@@ -13,17 +13,15 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
 	"github.com/ProtonMail/go-crypto/openpgp/clearsign"
-	"github.com/ProtonMail/go-crypto/openpgp/packet"
+
+	"strongroom.dev/strongroom/internal/testkit"
 )
 
 // --security-txt-signing-key: a private key file signs the served file (the
 // signature verifies with the public key); a file others can read, a
 // passphrase-protected key, or a key without security.txt is refused at start.
 func TestConfigSecurityTxtSigningKey(t *testing.T) {
-	e, err := openpgp.NewEntity("Security", "", "security@strongroom.test", &packet.Config{Algorithm: packet.PubKeyAlgoEdDSA})
-	if err != nil {
-		t.Fatal(err)
-	}
+	e, _ := testkit.OpenPGPKey(t, 0)
 	write := func(name string, mode os.FileMode, protect bool) string {
 		t.Helper()
 		var buf bytes.Buffer

@@ -49,6 +49,22 @@ func adminURL() string {
 // reachable server it skips (or fails when RequirePostgresEnv=1).
 func NewPostgresDB(t testing.TB) PostgresDB {
 	t.Helper()
+	return newPostgresDB(t, 0)
+}
+
+// NewPostgresDBAt is NewPostgresDB with the schema migrated only up to
+// version, for tests of a later migration over rows of the older schema.
+func NewPostgresDBAt(t testing.TB, version int) PostgresDB {
+	t.Helper()
+	if version < 1 {
+		t.Fatalf("NewPostgresDBAt: version %d", version)
+	}
+	return newPostgresDB(t, version)
+}
+
+// newPostgresDB migrates to version, or fully when version is 0.
+func newPostgresDB(t testing.TB, version int) PostgresDB {
+	t.Helper()
 	admin, err := sql.Open("pgx", adminURL())
 	if err != nil {
 		t.Fatalf("opening admin connection: %v", err)
@@ -77,7 +93,11 @@ func NewPostgresDB(t testing.TB) PostgresDB {
 	if err != nil {
 		t.Fatalf("opening test database as owner: %v", err)
 	}
-	if _, err := owner.Migrate(ctx); err != nil {
+	migrate := owner.Migrate
+	if version > 0 {
+		migrate = func(ctx context.Context) ([]int, error) { return owner.MigrateTo(ctx, version) }
+	}
+	if _, err := migrate(ctx); err != nil {
 		owner.Close()
 		t.Fatalf("migrating test database: %v", err)
 	}
