@@ -93,7 +93,7 @@ func TestBackupNow(t *testing.T) {
 			mu.Lock()
 			now = now.Add(48 * time.Hour)
 			mu.Unlock()
-			other := &store.BackupRun{ID: "run-elsewhere", Trigger: store.BackupBySchedule, Location: loc.String(), StartedAt: clock(), Phase: "starting"}
+			other := &store.BackupRun{ID: "run-elsewhere", Trigger: store.BackupBySchedule, Location: loc.String(), StartedAt: clock().Add(-time.Minute), Phase: "starting"}
 			if err := src.st.Write(ctx, platform, func(tx *store.Tx) error { return tx.StartBackupRun(ctx, other, clock().Add(-time.Minute)) }); err != nil {
 				t.Fatal(err)
 			}
@@ -113,7 +113,7 @@ func TestBackupNow(t *testing.T) {
 				t.Fatal(err)
 			}
 			// Now the schedule's backup runs, and is a run too.
-			if res, err := a.Tick(ctx); err != nil || res.Backup == nil {
+			if res, err = a.Tick(ctx); err != nil || res.Backup == nil {
 				t.Fatalf("the scheduled backup: %+v %v", res, err)
 			}
 			if r := lastRun(); r.Trigger != store.BackupBySchedule || r.Outcome != store.OutcomeSucceeded || r.StartedBy != "" || r.Name != res.Backup.Name {
