@@ -3,6 +3,7 @@ package web
 import (
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"time"
 
 	"strongroom.dev/strongroom"
@@ -40,8 +41,10 @@ type backupRunView struct {
 	Size     string `json:"size"` // plaintext written so far
 	Name     string `json:"name"`
 	Error    string `json:"error"`
-	// Label is the status in words.
-	Label string `json:"label"`
+	// Label is the status in words; Detail the counts (and the phase while
+	// it runs).
+	Label  string `json:"label"`
+	Detail string `json:"detail"`
 }
 
 func toBackupRunView(st *service.BackupRunStatus, now time.Time) *backupRunView {
@@ -67,6 +70,13 @@ func toBackupRunView(st *service.BackupRunStatus, now time.Time) *backupRunView 
 		x.Stalled, x.Label = true, "Stalled: no progress since "+whenUTC(r.UpdatedAt)
 	default:
 		x.Label = "Running"
+	}
+	x.Detail = strconv.FormatInt(r.RowsDone, 10) + " rows, " + x.Size + " of plaintext"
+	if x.Status == "running" {
+		if r.RowsTotal > 0 {
+			x.Detail = strconv.FormatInt(r.RowsDone, 10) + " of about " + strconv.FormatInt(r.RowsTotal, 10) + " rows, " + x.Size + " of plaintext"
+		}
+		x.Detail += " · " + r.Phase
 	}
 	return x
 }

@@ -35,8 +35,7 @@
       bar.textContent = run.rows + " rows";
     }
     set("label", run.label);
-    set("rows", run.rows + " of about " + run.rows_total + " rows, " + run.size);
-    set("phase", run.phase);
+    set("detail", run.detail);
     set("started", run.started);
     set("by", run.by);
     set("finished", run.finished);
