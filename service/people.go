@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"strongroom.dev/strongroom"
+	"strongroom.dev/strongroom/access"
 	"strongroom.dev/strongroom/store"
 )
 
@@ -39,4 +40,16 @@ func (s *Service) emails(ctx context.Context, ids ...strongroom.UserID) (map[str
 		return nil, err
 	}
 	return out, nil
+}
+
+// Emails returns the e-mail address of each account among ids, for a page
+// that names the people who acted on what it shows (who opened a review,
+// acknowledged a notice, requested a termination), and DeletedAccount for an
+// account that no longer exists. The principal must be signed in, and the
+// caller passes only ids read from what the principal was allowed to see.
+func (s *Service) Emails(ctx context.Context, ids ...strongroom.UserID) (map[strongroom.UserID]string, error) {
+	if err := s.Authorize(ctx, access.Authenticated, access.Resource{}); err != nil {
+		return nil, err
+	}
+	return s.emails(ctx, ids...)
 }
