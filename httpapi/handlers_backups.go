@@ -114,6 +114,9 @@ func (s *Server) operatorBackupRun(w http.ResponseWriter, r *http.Request) error
 }
 
 func (s *Server) operatorStartBackup(w http.ResponseWriter, r *http.Request) error {
+	if err := emptyBody(r); err != nil { // nothing, or {}
+		return err
+	}
 	st, err := s.svc.StartBackup(r.Context())
 	if err != nil {
 		return err
