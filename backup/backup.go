@@ -62,7 +62,9 @@ func writePlain(ctx context.Context, w io.Writer, sn *store.Snapshot, now time.T
 	}
 	m := &Manifest{Format: Format, Engine: h.Engine, SchemaVersion: h.SchemaVersion, CreatedAt: h.CreatedAt}
 	var buf []byte
+	prog := progressFrom(ctx)
 	for i, t := range h.Tables {
+		prog.phase("table " + t.Name)
 		if err := fw.frame(kindTable, binary.BigEndian.AppendUint32(nil, uint32(i))); err != nil {
 			return nil, fmt.Errorf("writing archive: %w", err)
 		}
@@ -73,6 +75,7 @@ func writePlain(ctx context.Context, w io.Writer, sn *store.Snapshot, now time.T
 				return fmt.Errorf("table %s: %w", t.Name, err)
 			}
 			sum.add(buf)
+			prog.row(len(buf))
 			if err := fw.frame(kindRow, buf); err != nil {
 				return fmt.Errorf("writing archive: table %s: %w", t.Name, err)
 			}

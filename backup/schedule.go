@@ -44,7 +44,10 @@ type SchedulerConfig struct {
 // recorded in the store (any outcome; one that could not run is retried after
 // DrillRetry), so replicas and restarts agree; the lease makes one replica do
 // it.
-type Scheduler struct{ cfg SchedulerConfig }
+type Scheduler struct {
+	cfg    SchedulerConfig
+	manual manualRuns // backups started by operators (runs.go)
+}
 
 // NewScheduler checks cfg and returns a scheduler.
 func NewScheduler(cfg SchedulerConfig) (*Scheduler, error) {
@@ -90,7 +93,7 @@ func (s *Scheduler) Tick(ctx context.Context) (TickResult, error) {
 		return res, err
 	}
 	if latest == nil || now.Sub(latest.CreatedAt) >= c.Every {
-		if res.Backup, res.Pruned, err = s.backup(ctx, now); err != nil {
+		if res.Backup, res.Pruned, err = s.scheduledBackup(ctx, now); err != nil {
 			return res, err
 		}
 	}
@@ -164,6 +167,7 @@ func (s *Scheduler) Run(ctx context.Context) {
 		}
 		select {
 		case <-ctx.Done():
+			s.Close()
 			_ = s.cfg.Store.ReleaseLease(context.WithoutCancel(ctx), LeaseName, s.cfg.Holder)
 			return
 		case <-t.C:

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"time"
 
+	"strongroom.dev/strongroom/service"
 	"strongroom.dev/strongroom/store"
 )
 
@@ -70,5 +71,56 @@ func (s *Server) operatorDrills(w http.ResponseWriter, r *http.Request) error {
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, map[string]any{"configured": location != "", "location": location, "items": out})
+	return nil
+}
+
+// backupRunJSON is the running or last backup run.
+type backupRunJSON struct {
+	ID         string     `json:"id"`
+	Trigger    string     `json:"trigger"`
+	StartedBy  string     `json:"started_by,omitempty"` // the operator's e-mail address
+	Location   string     `json:"location"`
+	StartedAt  time.Time  `json:"started_at"`
+	UpdatedAt  time.Time  `json:"updated_at"`
+	Running    bool       `json:"running"`
+	Phase      string     `json:"phase"`
+	Rows       int64      `json:"rows"`
+	RowsTotal  int64      `json:"rows_total"`
+	Bytes      int64      `json:"plain_bytes"`
+	FinishedAt *time.Time `json:"finished_at,omitempty"`
+	Outcome    string     `json:"outcome,omitempty"`
+	Name       string     `json:"name,omitempty"`
+	Error      string     `json:"error,omitempty"`
+}
+
+func writeBackupRun(w http.ResponseWriter, status int, st *service.BackupRunStatus) {
+	out := map[string]any{"can_start": st.CanStart, "location": st.Location, "run": nil}
+	if r := st.Run; r != nil {
+		out["run"] = backupRunJSON{ID: r.ID, Trigger: r.Trigger, StartedBy: st.StartedBy, Location: r.Location, StartedAt: r.StartedAt,
+			UpdatedAt: r.UpdatedAt, Running: r.Running(), Phase: r.Phase, Rows: r.RowsDone, RowsTotal: r.RowsTotal, Bytes: r.BytesDone,
+			FinishedAt: r.FinishedAt, Outcome: r.Outcome, Name: r.Name, Error: r.Error}
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, status, out)
+}
+
+func (s *Server) operatorBackupRun(w http.ResponseWriter, r *http.Request) error {
+	st, err := s.svc.BackupRun(r.Context())
+	if err != nil {
+		return err
+	}
+	writeBackupRun(w, http.StatusOK, st)
+	return nil
+}
+
+func (s *Server) operatorStartBackup(w http.ResponseWriter, r *http.Request) error {
+	if err := emptyBody(r); err != nil { // nothing, or {}
+		return err
+	}
+	st, err := s.svc.StartBackup(r.Context())
+	if err != nil {
+		return err
+	}
+	writeBackupRun(w, http.StatusAccepted, st)
 	return nil
 }

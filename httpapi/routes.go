@@ -58,6 +58,8 @@ func (s *Server) routeTable() []Route {
 		{http.MethodGet, "/api/v1/operator/audit", access.Operator, "Query the platform's audit log", s.queryPlatformAudit},
 		{http.MethodGet, "/api/v1/operator/backups", access.Operator, "List the backups", s.operatorBackups},
 		{http.MethodGet, "/api/v1/operator/drills", access.Operator, "List the restore drills", s.operatorDrills},
+		{http.MethodGet, "/api/v1/operator/backup-run", access.Operator, "The running backup's progress, else the last backup run", s.operatorBackupRun},
+		{http.MethodPost, "/api/v1/operator/backup-run", access.Operator, "Start a backup now, to the configured location", s.operatorStartBackup},
 
 		{http.MethodGet, org, access.OrgRead, "One organization", s.getOrg},
 		{http.MethodGet, org + "/members", access.MembersRead, "List members", s.listMembers},

@@ -122,6 +122,7 @@ type Service struct {
 	apiKeys  *cache[string, *strongroom.APIKey]
 
 	backupLocation string
+	backupNow      atomic.Pointer[BackupStarter] // OnBackupNow; nil: none
 	// terminations: an organization's termination (nil: none), read on every
 	// request to it.
 	terminations *cache[strongroom.TenantID, *store.Termination]

@@ -47,8 +47,8 @@ type TableSchema struct {
 
 // notDumped are tables that belong to a database rather than its data: the
 // applied migrations (the target has its own), leases (who runs background
-// work now) and SQLite's own bookkeeping.
-var notDumped = map[string]bool{"schema_migrations": true, "leases": true, "sqlite_sequence": true, "sqlite_stat1": true}
+// work now), backup runs (the backup being taken) and SQLite's own bookkeeping.
+var notDumped = map[string]bool{"schema_migrations": true, "leases": true, "backup_runs": true, "sqlite_sequence": true, "sqlite_stat1": true}
 
 // Snapshot is a consistent, read-only view of the whole data schema.
 type Snapshot struct {

@@ -171,6 +171,9 @@ func (c *Console) alertPage(scope func(http.ResponseWriter, *http.Request) (*ale
 		v := s.view
 		v.Title = alertKindLabel(d.Alert.Kind) + " · " + v.Title
 		v.Data = alertData{Base: s.base, Detail: d, CanWrite: s.write}
+		if d.Alert.StatusBy != "" {
+			c.namePeople(r.Context(), v, strongroom.UserID(d.Alert.StatusBy))
+		}
 		c.render(w, r, http.StatusOK, "alert", v)
 	}
 }

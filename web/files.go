@@ -1,7 +1,6 @@
 package web
 
 import (
-	"context"
 	"errors"
 	"io"
 	"mime"
@@ -29,16 +28,6 @@ type fileDeleteData struct {
 
 func recordPath(org strongroom.TenantID, coll string, rec strongroom.RecordID) string {
 	return collPath(org, coll) + "/records/" + string(rec)
-}
-
-// recordFiles lists a record's files for the record page; files switched off
-// (no blob store) show as none.
-func (c *Console) recordFiles(ctx context.Context, org strongroom.TenantID, coll string, rec strongroom.RecordID) ([]strongroom.File, error) {
-	fs, err := c.svc.Files(ctx, org, coll, rec)
-	if strongroom.ErrorCode(err) == strongroom.EUNAVAILABLE {
-		return nil, nil
-	}
-	return fs, err
 }
 
 func (c *Console) uploadFile(w http.ResponseWriter, r *http.Request) {

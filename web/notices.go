@@ -82,7 +82,11 @@ func (c *Console) noticePage(w http.ResponseWriter, r *http.Request) {
 			d.Breach = &b
 		}
 	}
-	c.render(w, r, http.StatusOK, "notice", &view{Title: n.Title + " · " + o.Organization.Name, Nav: "notices", Org: o, Data: d})
+	v := &view{Title: n.Title + " · " + o.Organization.Name, Nav: "notices", Org: o, Data: d}
+	if n.AcknowledgedBy != nil {
+		c.namePeople(ctx, v, *n.AcknowledgedBy)
+	}
+	c.render(w, r, http.StatusOK, "notice", v)
 }
 
 func (c *Console) acknowledgeNotice(w http.ResponseWriter, r *http.Request) {

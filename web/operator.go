@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 	"slices"
+	"time"
 
 	"strongroom.dev/strongroom/store"
 )
@@ -34,33 +35,49 @@ func (c *Console) operatorIndex(w http.ResponseWriter, r *http.Request) {
 
 type backupsData struct {
 	Location  string               // the configured backup location; "" when none
+	Run       *backupRunView       // the running or last backup run; nil before the first
+	CanStart  bool                 // this server takes backups: show "Back up now"
 	Backups   []store.BackupRecord // newest first
 	Drills    []store.DrillRecord  // newest first
 	LastDrill *store.DrillRecord
 }
 
 // backupsPage lists the backups and the restore drills (LIF-05, LIF-06),
-// newest first; each list read is audited in the platform log.
+// newest first; each list read is audited in the platform log. It shows the
+// running or last backup run, with "Back up now" (backups.go).
 func (c *Console) backupsPage(w http.ResponseWriter, r *http.Request) {
-	ctx, ok := c.enterOperator(w, r)
+	v, ok := c.backupsView(w, r)
 	if !ok {
 		return
+	}
+	c.render(w, r, http.StatusOK, "backups", v)
+}
+
+func (c *Console) backupsView(w http.ResponseWriter, r *http.Request) (*view, bool) {
+	ctx, ok := c.enterOperator(w, r)
+	if !ok {
+		return nil, false
 	}
 	items, location, err := c.svc.OperatorBackups(ctx)
 	if err != nil {
 		c.errorPage(w, r, err)
-		return
+		return nil, false
 	}
 	drills, _, err := c.svc.OperatorDrills(ctx)
 	if err != nil {
 		c.errorPage(w, r, err)
-		return
+		return nil, false
+	}
+	run, err := c.svc.BackupRun(ctx)
+	if err != nil {
+		c.errorPage(w, r, err)
+		return nil, false
 	}
 	slices.Reverse(items)
 	slices.Reverse(drills)
-	d := backupsData{Location: location, Backups: items, Drills: drills}
+	d := backupsData{Location: location, Backups: items, Drills: drills, CanStart: run.CanStart, Run: toBackupRunView(run, time.Now())}
 	if len(drills) > 0 {
 		d.LastDrill = &drills[0]
 	}
-	c.render(w, r, http.StatusOK, "backups", &view{Title: "Backups", Nav: "backups", Wide: true, Data: d})
+	return &view{Title: "Backups", Nav: "backups", Wide: true, Data: d}, true
 }

@@ -181,6 +181,62 @@ func TestConsoleBackups(t *testing.T) {
 	}
 	b.shot("backups")
 
+	// Back up now: the backup runs, the page follows it to its end and lists
+	// it, naming who started it.
+	sched, err := backup.NewScheduler(backup.SchedulerConfig{Store: st, Source: st, Location: loc, Recipients: []age.Recipient{id.Recipient()},
+		Every: 24 * time.Hour, Holder: "console-test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sched.Close)
+	srv.Service.OnBackupNow(sched)
+	b.open("/operator/backups")
+	if n := b.count("#backup-run progress"); n != 0 {
+		t.Errorf("a progress bar before any run: %d", n)
+	}
+	b.submit("#backup-now", "#backup-run")
+	// Finished at once, or followed by the script to its end and reloaded.
+	b.waitJS(`document.querySelector("#backup-run").dataset.status === "succeeded" && document.querySelectorAll("table.backups tbody tr").length === 2`)
+	run := b.text("#backup-run")
+	if !strings.Contains(run, "Taken") || !strings.Contains(run, op.Email) || !strings.Contains(run, "strongroom-backup-") {
+		t.Errorf("the finished run: %q", run)
+	}
+	if got := b.attr("#backup-run progress", "value"); got == "" || got == "0" {
+		t.Errorf("the finished run's progress: %q", got)
+	}
+	list, err := loc.List(ctx)
+	if err != nil || len(list) != 2 {
+		t.Fatalf("%d backups in the location, want 2: %v", len(list), err)
+	}
+	if got := b.text("table.backups"); !strings.Contains(got, list[1].Name) {
+		t.Errorf("the new backup is not listed: %q", got)
+	}
+	b.shot("backups-run")
+
+	// A second click while a backup runs (here, one another replica
+	// started): refused with the reason, nothing taken.
+	other := &store.BackupRun{ID: "run-elsewhere", Trigger: store.BackupBySchedule, Location: loc.String(), StartedAt: time.Now(), Phase: "table records"}
+	platform := store.TenantScope(strongroom.PlatformTenant)
+	if err := st.Write(ctx, platform, func(tx *store.Tx) error { return tx.StartBackupRun(ctx, other, time.Now().Add(-time.Minute)) }); err != nil {
+		t.Fatal(err)
+	}
+	b.open("/operator/backups")
+	if got := b.attr("#backup-run", "data-status"); got != "running" {
+		t.Errorf("the running run's status: %q", got)
+	}
+	b.submit("#backup-now", "#form-error")
+	if got := b.text("#form-error"); !strings.Contains(got, "already running") {
+		t.Errorf("a second backup: %q", got)
+	}
+	if list, _ := loc.List(ctx); len(list) != 2 {
+		t.Errorf("%d backups after a refused start, want 2", len(list))
+	}
+	if err := st.Write(ctx, platform, func(tx *store.Tx) error {
+		return tx.FinishBackupRun(ctx, other.ID, store.OutcomeFailed, "", "test", 0, 0, time.Now())
+	}); err != nil {
+		t.Fatal(err)
+	}
+
 	// Without a backup location.
 	plain := consoleServer(t)
 	op2 := plain.Signup(t, "ben@example.com", "Ops Two")
@@ -190,6 +246,9 @@ func TestConsoleBackups(t *testing.T) {
 	b2.open("/operator/backups")
 	if got := b2.text("#no-backups"); !strings.Contains(got, "--backup-to") {
 		t.Errorf("unconfigured: %q", got)
+	}
+	if n := b2.count("#backup-now"); n != 0 {
+		t.Errorf("a Back up now button without a backup location: %d", n)
 	}
 }
 

@@ -115,6 +115,8 @@ func (c *Console) routes() {
 	c.private("POST /orgs/{org}/termination", c.terminate)
 	c.private("POST /orgs/{org}/termination/cancel", c.cancelTermination)
 	c.private("GET /operator/backups", c.backupsPage)
+	c.private("POST /operator/backups/run", c.startBackup)
+	c.private("GET /operator/backups/run", c.backupRunJSON)
 	c.private("GET /operator/subprocessors", c.subprocessorsPage)
 	c.private("POST /operator/subprocessors", c.subprocessorForm("subprocessor-added", c.createSubprocessor))
 	c.private("POST /operator/subprocessors/{subprocessor}/end", c.subprocessorForm("subprocessor-ending", c.endSubprocessor))

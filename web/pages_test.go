@@ -161,6 +161,8 @@ func TestEveryPageCSP(t *testing.T) {
 		{path: "/operator/alerts", cookie: cookie, want: 403},
 		{path: "/operator/incidents", cookie: cookie, want: 403},
 		{path: "/operator/backups", cookie: cookie, want: 403},
+		{path: "/operator/backups/run", cookie: cookie, want: 403},
+		{path: "/operator/backups/run", cookie: cookie, method: "POST", body: "go=1", want: 403},
 		{path: "/operator/reports", cookie: cookie, want: 403},
 		{path: "/operator/subprocessors", cookie: cookie, want: 403},
 		{path: "/operator/subprocessors", cookie: cookie, method: "POST", body: "name=x", want: 403},
@@ -198,6 +200,9 @@ func TestEveryPageCSP(t *testing.T) {
 		{path: "/operator/incidents/" + incident, cookie: opCookie, want: 200},
 		{path: "/operator/incidents/nope", cookie: opCookie, want: 404},
 		{path: "/operator/backups", cookie: opCookie, want: 200},
+		{path: "/operator/backups/run", cookie: opCookie, want: 200, ctype: "application/json"},
+		{path: "/operator/backups/run", cookie: opCookie, method: "POST", body: "go=1", want: 409}, // this server takes no backups
+		{path: "/operator/backups/run", cookie: opCookie, method: "POST", body: "go=" + strings.Repeat("x", 1<<20), want: 413},
 		{path: "/operator/reports", cookie: opCookie, want: 200},
 		{path: "/operator/reports/" + report, cookie: opCookie, want: 200},
 		{path: "/operator/subprocessors", cookie: opCookie, want: 200},

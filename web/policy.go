@@ -36,7 +36,13 @@ func (c *Console) policyOpsView(w http.ResponseWriter, r *http.Request) (*view, 
 		c.errorPage(w, r, err)
 		return nil, false
 	}
-	return &view{Title: "Policy changes", Nav: "oppolicy", Wide: true, Data: policyOpsData{Items: list, Now: time.Now()}}, true
+	v := &view{Title: "Policy changes", Nav: "oppolicy", Wide: true, Data: policyOpsData{Items: list, Now: time.Now()}}
+	people := make([]strongroom.UserID, 0, len(list))
+	for _, pc := range list {
+		people = append(people, pc.PublishedBy)
+	}
+	c.namePeople(ctx, v, people...)
+	return v, true
 }
 
 func (c *Console) policyOpsPage(w http.ResponseWriter, r *http.Request) {
@@ -131,6 +137,7 @@ func (c *Console) policyChangePage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v.Title = d.Change.Title + " · " + v.Title
+	c.namePeople(r.Context(), v, d.Change.AcknowledgedBy)
 	c.render(w, r, http.StatusOK, "policychange", v)
 }
 

@@ -178,12 +178,8 @@ func (c *Console) recordPage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	rec, err := c.svc.Record(ctx, org, coll.Name, strongroom.RecordID(r.PathValue("record")))
-	if err != nil {
-		c.errorPage(w, r, err)
-		return
-	}
-	files, err := c.recordFiles(ctx, org, coll.Name, rec.ID)
+	// One read, one audit event: the record with its files' count.
+	rec, files, err := c.svc.RecordWithFiles(ctx, org, coll.Name, strongroom.RecordID(r.PathValue("record")))
 	if err != nil {
 		c.errorPage(w, r, err)
 		return

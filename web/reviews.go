@@ -90,6 +90,11 @@ func (c *Console) showReviews(w http.ResponseWriter, r *http.Request, ctx contex
 		d.Items = append(d.Items, reviewRow{ReviewCampaign: cp, Overdue: cp.CompletedAt == nil && now.After(cp.DueAt)})
 	}
 	v := sc.view("Access reviews", d)
+	var people []strongroom.UserID
+	for _, cp := range list {
+		people = append(people, cp.OpenedBy, cp.CompletedBy)
+	}
+	c.namePeople(ctx, v, people...)
 	if failed != nil {
 		c.fail(w, r, "reviews", v, failed)
 		return
@@ -176,7 +181,13 @@ func (c *Console) reviewView(ctx context.Context, sc reviewScope, id string) (*v
 			d.Clients[cl.ID] = cl.Name
 		}
 	}
-	return sc.view("Access review "+rv.OpenedAt.UTC().Format("2 Jan 2006"), d), d, nil
+	v := sc.view("Access review "+rv.OpenedAt.UTC().Format("2 Jan 2006"), d)
+	people := []strongroom.UserID{rv.OpenedBy, rv.CompletedBy}
+	for _, e := range rv.Entries {
+		people = append(people, e.DecidedBy)
+	}
+	c.namePeople(ctx, v, people...)
+	return v, d, nil
 }
 
 func (c *Console) reviewPage(w http.ResponseWriter, r *http.Request) {

@@ -73,6 +73,7 @@ var flashes = map[string]string{
 	"breach-notified":       "The breach notice was sent to every affected organization not notified yet: in their console and by e-mail to their Admins.",
 	"report-published":      "The post-incident report was published to the affected organizations.",
 	"termination-cancelled": "The termination is cancelled: everyone has access again.",
+	"backup-started":        "The backup has started; its progress shows below.",
 	"subprocessor-added":    "The subprocessor was added; subscribers are told before it takes effect.",
 	"subprocessor-ending":   "The subprocessor's end is scheduled; subscribers are told before it takes effect.",
 	"report-updated":        "The report's status was changed.",

@@ -136,6 +136,8 @@ type view struct {
 	Form   url.Values        // values to fill back in (never secrets)
 	Data   any
 	Wide   bool // a page that uses the full width
+	// People names the accounts the page mentions (namePeople, Person).
+	People map[strongroom.UserID]string
 	// PendingNotices is how many breach notices of the organization in view
 	// no Admin has acknowledged (Admins only): the banner on its pages.
 	PendingNotices int

@@ -634,8 +634,10 @@ func startBackups(ctx context.Context, cfg *Config, a *app) (stop func(), err er
 	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	done := make(chan struct{})
 	go func() { s.Run(sctx); close(done) }()
+	a.svc.OnBackupNow(s) // operators' "Back up now" (docs/operations.md)
 	a.log.Info("scheduled backups started", "every", cfg.BackupEvery.String(), "keep", cfg.BackupKeep.String(), "drills", cfg.BackupDrillIdentity != "")
 	return func() {
+		a.svc.OnBackupNow(nil)
 		cancel()
 		<-done
 		closeAll()
