@@ -69,6 +69,7 @@ func TestEveryPageCSP(t *testing.T) {
 		want   int
 		cache  string // Cache-Control; default no-store
 		ctype  string // a download's Content-Type; default an HTML page
+		poll   bool   // JSON for the page's own script: no download, but never cached
 	}{
 		{path: "/", want: 200},
 		{path: "/signup", want: 200},
@@ -200,7 +201,7 @@ func TestEveryPageCSP(t *testing.T) {
 		{path: "/operator/incidents/" + incident, cookie: opCookie, want: 200},
 		{path: "/operator/incidents/nope", cookie: opCookie, want: 404},
 		{path: "/operator/backups", cookie: opCookie, want: 200},
-		{path: "/operator/backups/run", cookie: opCookie, want: 200, ctype: "application/json"},
+		{path: "/operator/backups/run", cookie: opCookie, want: 200, poll: true},
 		{path: "/operator/backups/run", cookie: opCookie, method: "POST", body: "go=1", want: 409}, // this server takes no backups
 		{path: "/operator/backups/run", cookie: opCookie, method: "POST", body: "go=" + strings.Repeat("x", 1<<20), want: 413},
 		{path: "/operator/reports", cookie: opCookie, want: 200},
@@ -241,6 +242,12 @@ func TestEveryPageCSP(t *testing.T) {
 				t.Fatalf("status %d, want %d: %.400s", r.Status, p.want, r.Body)
 			}
 			checkCSP(t, r.Header)
+			if p.poll {
+				if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") || r.Header.Get("Cache-Control") != "no-store" {
+					t.Errorf("poll: Content-Type %q, Cache-Control %q", ct, r.Header.Get("Cache-Control"))
+				}
+				return
+			}
 			if p.ctype != "" { // a download
 				if ct := r.Header.Get("Content-Type"); ct != p.ctype || r.Header.Get("Cache-Control") != "no-store" ||
 					!strings.HasPrefix(r.Header.Get("Content-Disposition"), "attachment;") {
