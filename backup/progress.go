@@ -11,6 +11,9 @@ type Progress struct {
 	Phase string
 	Rows  int64
 	Bytes int64
+	// BytesTotal is what Bytes grows to in this phase when the backup knows
+	// it (the database file of the sqlite-file layout); 0 when unknown.
+	BytesTotal int64
 }
 
 // ProgressFunc receives a running backup's progress, from the goroutine that

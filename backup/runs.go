@@ -239,7 +239,7 @@ func (t *runTracker) loop() {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		err := t.s.cfg.Store.Write(ctx, store.TenantScope(strongroom.PlatformTenant), func(tx *store.Tx) error {
-			return tx.UpdateBackupRun(ctx, t.id, p.Phase, p.Rows, p.Bytes, now)
+			return tx.UpdateBackupRun(ctx, t.id, p.Phase, p.Rows, p.Bytes, p.BytesTotal, now)
 		})
 		cancel()
 		if err != nil {

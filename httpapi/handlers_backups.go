@@ -87,6 +87,7 @@ type backupRunJSON struct {
 	Rows       int64      `json:"rows"`
 	RowsTotal  int64      `json:"rows_total"`
 	Bytes      int64      `json:"plain_bytes"`
+	BytesTotal int64      `json:"plain_bytes_total"`
 	FinishedAt *time.Time `json:"finished_at,omitempty"`
 	Outcome    string     `json:"outcome,omitempty"`
 	Name       string     `json:"name,omitempty"`
@@ -97,7 +98,7 @@ func writeBackupRun(w http.ResponseWriter, status int, st *service.BackupRunStat
 	out := map[string]any{"can_start": st.CanStart, "location": st.Location, "run": nil}
 	if r := st.Run; r != nil {
 		out["run"] = backupRunJSON{ID: r.ID, Trigger: r.Trigger, StartedBy: st.StartedBy, Location: r.Location, StartedAt: r.StartedAt,
-			UpdatedAt: r.UpdatedAt, Running: r.Running(), Phase: r.Phase, Rows: r.RowsDone, RowsTotal: r.RowsTotal, Bytes: r.BytesDone,
+			UpdatedAt: r.UpdatedAt, Running: r.Running(), Phase: r.Phase, Rows: r.RowsDone, RowsTotal: r.RowsTotal, Bytes: r.BytesDone, BytesTotal: r.BytesTotal,
 			FinishedAt: r.FinishedAt, Outcome: r.Outcome, Name: r.Name, Error: r.Error}
 	}
 	w.Header().Set("Cache-Control", "no-store")

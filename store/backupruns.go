@@ -33,6 +33,9 @@ type BackupRun struct {
 	RowsDone  int64
 	RowsTotal int64 // an estimate; 0 when unknown
 	BytesDone int64
+	// BytesTotal is what BytesDone grows to when the backup knows it (the
+	// database file of the sqlite-file layout); 0 when unknown.
+	BytesTotal int64
 	// FinishedAt is nil while the run is running.
 	FinishedAt *time.Time
 	Outcome    string // "" while running, then OutcomeSucceeded or OutcomeFailed
@@ -86,15 +89,15 @@ func (tx *Tx) StartBackupRun(ctx context.Context, r *BackupRun, staleBefore time
 
 // UpdateBackupRun records a running run's progress. A run already finished
 // (closed as abandoned) is ENOTFOUND.
-func (tx *Tx) UpdateBackupRun(ctx context.Context, id, phase string, rows, bytes int64, at time.Time) error {
+func (tx *Tx) UpdateBackupRun(ctx context.Context, id, phase string, rows, bytes, bytesTotal int64, at time.Time) error {
 	if _, err := tx.platform(); err != nil {
 		return err
 	}
-	if phase == "" || len(phase) > maxPhase || rows < 0 || bytes < 0 {
+	if phase == "" || len(phase) > maxPhase || rows < 0 || bytes < 0 || bytesTotal < 0 {
 		return errors.New("store: a backup run's progress needs a phase and counts")
 	}
-	res, err := tx.exec(ctx, `UPDATE backup_runs SET phase = $2, rows_done = $3, bytes_done = $4, updated_at = $5
-		WHERE id = $1 AND finished_at IS NULL`, id, phase, rows, bytes, micros(at))
+	res, err := tx.exec(ctx, `UPDATE backup_runs SET phase = $2, rows_done = $3, bytes_done = $4, bytes_total = $5, updated_at = $6
+		WHERE id = $1 AND finished_at IS NULL`, id, phase, rows, bytes, bytesTotal, micros(at))
 	if err != nil {
 		return fmt.Errorf("updating backup run: %w", err)
 	}
@@ -124,7 +127,7 @@ func (tx *Tx) FinishBackupRun(ctx context.Context, id, outcome, name, failure st
 	return nil
 }
 
-const backupRunColumns = "id, trigger, started_by, location, started_at, updated_at, phase, rows_done, rows_total, bytes_done, " +
+const backupRunColumns = "id, trigger, started_by, location, started_at, updated_at, phase, rows_done, rows_total, bytes_done, bytes_total, " +
 	"finished_at, outcome, name, error"
 
 func scanBackupRun(row interface{ Scan(...any) error }) (*BackupRun, error) {
@@ -132,7 +135,7 @@ func scanBackupRun(row interface{ Scan(...any) error }) (*BackupRun, error) {
 	var started, updated int64
 	var finished sql.NullInt64
 	var by string
-	if err := row.Scan(&r.ID, &r.Trigger, &by, &r.Location, &started, &updated, &r.Phase, &r.RowsDone, &r.RowsTotal, &r.BytesDone,
+	if err := row.Scan(&r.ID, &r.Trigger, &by, &r.Location, &started, &updated, &r.Phase, &r.RowsDone, &r.RowsTotal, &r.BytesDone, &r.BytesTotal,
 		&finished, &r.Outcome, &r.Name, &r.Error); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, strongroom.Errorf(strongroom.ENOTFOUND, "backup run not found")

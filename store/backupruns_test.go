@@ -53,7 +53,7 @@ func TestBackupRuns(t *testing.T) {
 					t.Errorf("%s binding started a run", name)
 				}
 				if err := st.Write(ctx, scope, func(tx *store.Tx) error {
-					return tx.UpdateBackupRun(ctx, "run-1", "table x", 1, 1, base)
+					return tx.UpdateBackupRun(ctx, "run-1", "table x", 1, 1, 0, base)
 				}); err == nil {
 					t.Errorf("%s binding updated a run", name)
 				}
@@ -79,15 +79,16 @@ func TestBackupRuns(t *testing.T) {
 			}
 			// Progress.
 			if err := write(func(tx *store.Tx) error {
-				return tx.UpdateBackupRun(ctx, "run-1", "table records", 120, 4096, base.Add(2*time.Second))
+				return tx.UpdateBackupRun(ctx, "run-1", "table records", 120, 4096, 1<<20, base.Add(2*time.Second))
 			}); err != nil {
 				t.Fatal(err)
 			}
 			for name, fn := range map[string]func(tx *store.Tx) error{
-				"no phase":       func(tx *store.Tx) error { return tx.UpdateBackupRun(ctx, "run-1", "", 1, 1, base) },
-				"negative rows":  func(tx *store.Tx) error { return tx.UpdateBackupRun(ctx, "run-1", "p", -1, 1, base) },
-				"negative bytes": func(tx *store.Tx) error { return tx.UpdateBackupRun(ctx, "run-1", "p", 1, -1, base) },
-				"unknown run":    func(tx *store.Tx) error { return tx.UpdateBackupRun(ctx, "run-9", "p", 1, 1, base) },
+				"no phase":       func(tx *store.Tx) error { return tx.UpdateBackupRun(ctx, "run-1", "", 1, 1, 0, base) },
+				"negative rows":  func(tx *store.Tx) error { return tx.UpdateBackupRun(ctx, "run-1", "p", -1, 1, 0, base) },
+				"negative bytes": func(tx *store.Tx) error { return tx.UpdateBackupRun(ctx, "run-1", "p", 1, -1, 0, base) },
+				"negative total": func(tx *store.Tx) error { return tx.UpdateBackupRun(ctx, "run-1", "p", 1, 1, -1, base) },
+				"unknown run":    func(tx *store.Tx) error { return tx.UpdateBackupRun(ctx, "run-9", "p", 1, 1, 0, base) },
 				"bad outcome":    func(tx *store.Tx) error { return tx.FinishBackupRun(ctx, "run-1", "error", "", "", 1, 1, base) },
 			} {
 				if err := write(fn); err == nil {
@@ -95,7 +96,7 @@ func TestBackupRuns(t *testing.T) {
 				}
 			}
 			r := last()
-			if r == nil || r.ID != "run-1" || !r.Running() || r.Phase != "table records" || r.RowsDone != 120 || r.BytesDone != 4096 ||
+			if r == nil || r.ID != "run-1" || !r.Running() || r.Phase != "table records" || r.RowsDone != 120 || r.BytesDone != 4096 || r.BytesTotal != 1<<20 ||
 				r.RowsTotal != 500 || r.StartedBy != one.StartedBy || r.Trigger != store.BackupByOperator || !r.UpdatedAt.Equal(base.Add(2*time.Second)) {
 				t.Fatalf("running run %+v", r)
 			}
@@ -110,7 +111,7 @@ func TestBackupRuns(t *testing.T) {
 			if r.Running() || r.Outcome != store.OutcomeSucceeded || r.Name != "strongroom-backup-1.srbk" || r.RowsDone != 510 || !r.FinishedAt.Equal(end) || r.Phase != "finished" {
 				t.Errorf("finished run %+v", r)
 			}
-			if err := write(func(tx *store.Tx) error { return tx.UpdateBackupRun(ctx, "run-1", "p", 1, 1, end) }); strongroom.ErrorCode(err) != strongroom.ENOTFOUND {
+			if err := write(func(tx *store.Tx) error { return tx.UpdateBackupRun(ctx, "run-1", "p", 1, 1, 0, end) }); strongroom.ErrorCode(err) != strongroom.ENOTFOUND {
 				t.Errorf("progress after the end: %v", err)
 			}
 			// The next run starts; its server dies; the one after finds it

@@ -73,7 +73,11 @@ func toBackupRunView(st *service.BackupRunStatus, now time.Time) *backupRunView 
 	}
 	x.Detail = strconv.FormatInt(r.RowsDone, 10) + " rows, " + x.Size + " of plaintext"
 	if x.Status == "running" {
-		if r.RowsTotal > 0 {
+		switch {
+		case r.BytesTotal > 0: // a database file being copied: the bar follows its bytes
+			x.Progress, x.Max = r.BytesDone, max(r.BytesTotal, r.BytesDone, 1)
+			x.Detail = x.Size + " of " + humanBytes(r.BytesTotal)
+		case r.RowsTotal > 0:
 			x.Detail = strconv.FormatInt(r.RowsDone, 10) + " of about " + strconv.FormatInt(r.RowsTotal, 10) + " rows, " + x.Size + " of plaintext"
 		}
 		x.Detail += " · " + r.Phase

@@ -29,6 +29,7 @@ CREATE TABLE backup_runs (
     rows_done   BIGINT  NOT NULL DEFAULT 0,
     rows_total  BIGINT  NOT NULL DEFAULT 0,
     bytes_done  BIGINT  NOT NULL DEFAULT 0,
+    bytes_total BIGINT  NOT NULL DEFAULT 0,
     finished_at BIGINT,
     outcome     TEXT    NOT NULL DEFAULT '' CHECK (outcome IN ('', 'succeeded', 'failed')),
     name        TEXT    NOT NULL DEFAULT '',

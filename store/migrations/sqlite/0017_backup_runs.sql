@@ -8,7 +8,8 @@
 -- (started_by is the user's id). The running backup updates phase, the rows
 -- and plaintext bytes written so far and updated_at every second or so (not
 -- per row); rows_total is an estimate (the last successful backup's row
--- count, 0 when unknown). finished_at and outcome are set when it ends;
+-- count, 0 when unknown); bytes_total, when not 0, is what bytes_done
+-- grows to (a database-file backup knows its file's size). finished_at and outcome are set when it ends;
 -- name is the archive's name, error why it failed.
 --
 -- At most one run is unfinished: the partial unique index below refuses a
@@ -29,6 +30,7 @@ CREATE TABLE backup_runs (
     rows_done   INTEGER NOT NULL DEFAULT 0,
     rows_total  INTEGER NOT NULL DEFAULT 0,
     bytes_done  INTEGER NOT NULL DEFAULT 0,
+    bytes_total INTEGER NOT NULL DEFAULT 0,
     finished_at INTEGER,
     outcome     TEXT    NOT NULL DEFAULT '' CHECK (outcome IN ('', 'succeeded', 'failed')),
     name        TEXT    NOT NULL DEFAULT '',
