@@ -223,8 +223,8 @@ func TestStatusMaintenanceEditBadInput(t *testing.T) {
 			if after := lastSeq(t, env.st); after != before {
 				t.Errorf("refused edits appended %d audit events", after-before)
 			}
-			if n := len(env.mails("alice@customer.example", "status-update")); n != 2 {
-				t.Errorf("alice got %d status e-mails, want the 2 of the scheduling", n)
+			if n := len(env.mails("alice@customer.example", "status-update")); n != 3 {
+				t.Errorf("alice got %d status e-mails, want the 2 of the scheduling and the cancellation's", n)
 			}
 			w := publicWindow(t, env, mid)
 			if w == nil || w["title"] != "Upgrade" || w["body"] != "Planned." || w["starts_at"] != now.Add(time.Hour).Format(time.RFC3339) ||
