@@ -139,6 +139,9 @@ func (ar *Reader) File(w io.Writer) (*Manifest, error) {
 	if h.Layout != LayoutSQLiteFile {
 		return nil, errors.New("backup: the archive holds rows, not a SQLite database file (read it with Rows)")
 	}
+	if h.Engine != string(store.SQLite) {
+		return nil, formatErr("a %s archive of a %q store", h.Layout, h.Engine)
+	}
 	sum := sha256.New()
 	var (
 		n     int64

@@ -280,6 +280,9 @@ func TestSQLiteFileRefused(t *testing.T) {
 		{"unknown layout", sealed(editFrames(frames, 'H', func(p []byte) []byte {
 			return editJSON(t, p, func(m map[string]any) { m["layout"] = "tarball" })
 		})), src.id, "unknown layout"},
+		{"not of a SQLite store", sealed(editFrames(frames, 'H', func(p []byte) []byte {
+			return editJSON(t, p, func(m map[string]any) { m["engine"] = "postgres" })
+		})), src.id, `sqlite-file archive of a "postgres" store`},
 		{"layout in a format 1 archive", seal(t, joinFrames(1, editFrames(frames, 'H', func(p []byte) []byte {
 			return editJSON(t, p, func(m map[string]any) { m["format"] = 1 })
 		})), src.id.Recipient()), src.id, "format 1 header names a layout"},
