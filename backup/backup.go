@@ -18,10 +18,10 @@ import (
 )
 
 // Write takes a consistent snapshot of st and writes it to w as an encrypted
-// archive for the recipients, in constant memory (one row at a time). It
-// returns the manifest, which is also the archive's last frame.
-// A SQLite store is written in the sqlite-file layout, a PostgreSQL one in
-// the logical layout (WriteLayout chooses).
+// archive for the recipients, in constant memory (a row, or a MiB of the
+// database file, at a time). It returns the manifest, which is also the
+// archive's last frame. A SQLite store is written in the sqlite-file layout,
+// a PostgreSQL one in the logical layout (WriteLayout chooses).
 func Write(ctx context.Context, st *store.Store, w io.Writer, recipients []age.Recipient, now time.Time) (*Manifest, error) {
 	return WriteLayout(ctx, st, w, recipients, now, LayoutAuto)
 }
