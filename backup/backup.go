@@ -18,9 +18,22 @@ import (
 )
 
 // Write takes a consistent snapshot of st and writes it to w as an encrypted
-// archive for the recipients, in constant memory (one row at a time). It
-// returns the manifest, which is also the archive's last frame.
+// archive for the recipients, in constant memory (a row, or a MiB of the
+// database file, at a time). It returns the manifest, which is also the
+// archive's last frame. A SQLite store is written in the sqlite-file layout,
+// a PostgreSQL one in the logical layout (WriteLayout chooses).
 func Write(ctx context.Context, st *store.Store, w io.Writer, recipients []age.Recipient, now time.Time) (*Manifest, error) {
+	return WriteLayout(ctx, st, w, recipients, now, LayoutAuto)
+}
+
+// WriteLayout is Write in the given layout: LayoutAuto (the file of a
+// SQLite store, the rows of a PostgreSQL one), LayoutLogical, or
+// LayoutSQLiteFile (SQLite stores only).
+func WriteLayout(ctx context.Context, st *store.Store, w io.Writer, recipients []age.Recipient, now time.Time, layout Layout) (*Manifest, error) {
+	layout, err := layout.resolve(st.Engine())
+	if err != nil {
+		return nil, err
+	}
 	if len(recipients) == 0 {
 		return nil, errors.New("backup: no recipient to encrypt to")
 	}
@@ -28,14 +41,20 @@ func Write(ctx context.Context, st *store.Store, w io.Writer, recipients []age.R
 	if err != nil {
 		return nil, fmt.Errorf("starting encryption: %w", err)
 	}
-	zw, err := zstd.NewWriter(aw, zstd.WithEncoderLevel(zstd.SpeedFastest))
+	// The database file is mostly sealed ciphertext, which entropy coding
+	// cannot shrink: only matches (page structure, text) are looked for.
+	zw, err := zstd.NewWriter(aw, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithNoEntropyCompression(layout == LayoutSQLiteFile))
 	if err != nil {
 		return nil, fmt.Errorf("starting compression: %w", err)
 	}
 	var m *Manifest
 	err = st.Snapshot(ctx, func(sn *store.Snapshot) error {
 		var err error
-		m, err = writePlain(ctx, zw, sn, now)
+		if layout == LayoutSQLiteFile {
+			m, err = writeSQLiteFile(ctx, zw, sn, now)
+		} else {
+			m, err = writePlain(ctx, zw, sn, now)
+		}
 		return err
 	})
 	if err != nil {
@@ -56,11 +75,11 @@ func writePlain(ctx context.Context, w io.Writer, sn *store.Snapshot, now time.T
 	if err := fw.raw(append([]byte(magic), Format)); err != nil {
 		return nil, fmt.Errorf("writing archive: %w", err)
 	}
-	h := Header{Format: Format, Engine: string(sn.Engine()), SchemaVersion: sn.SchemaVersion(), CreatedAt: now.UTC(), Tables: sn.Tables()}
+	h := Header{Format: Format, Engine: string(sn.Engine()), SchemaVersion: sn.SchemaVersion(), CreatedAt: now.UTC(), Layout: LayoutLogical, Tables: sn.Tables()}
 	if err := writeJSON(fw, kindHeader, h); err != nil {
 		return nil, err
 	}
-	m := &Manifest{Format: Format, Engine: h.Engine, SchemaVersion: h.SchemaVersion, CreatedAt: h.CreatedAt}
+	m := &Manifest{Format: Format, Engine: h.Engine, SchemaVersion: h.SchemaVersion, CreatedAt: h.CreatedAt, Layout: h.Layout}
 	var buf []byte
 	for i, t := range h.Tables {
 		if err := fw.frame(kindTable, binary.BigEndian.AppendUint32(nil, uint32(i))); err != nil {
@@ -155,8 +174,11 @@ func NewReader(r io.Reader) (*Reader, error) {
 	if err := strictJSON(p, &h); err != nil {
 		return nil, formatErr("header: %v", err)
 	}
-	if h.Format != Format {
-		return nil, formatErr("header says format %d, this binary reads %d", h.Format, Format)
+	if h.Format != fr.format {
+		return nil, formatErr("header says format %d, the magic %d", h.Format, fr.format)
+	}
+	if err := h.Layout.check(h.Format); err != nil {
+		return nil, err
 	}
 	if h.SchemaVersion < 1 {
 		return nil, formatErr("header has no schema version")
@@ -191,6 +213,9 @@ func (ar *Reader) Rows(fn func(t *store.TableSchema, row []any) error) (*Manifes
 	}
 	ar.done = true
 	h := ar.header
+	if h.Layout == LayoutSQLiteFile {
+		return nil, fmt.Errorf("backup: the archive holds a SQLite database file, not rows (read it with File)")
+	}
 	var (
 		cur     = -1 // current table index
 		next    = 0  // the next table expected
@@ -253,7 +278,7 @@ func (ar *Reader) Rows(fn func(t *store.TableSchema, row []any) error) (*Manifes
 			if err := strictJSON(p, m); err != nil {
 				return nil, formatErr("manifest: %v", err)
 			}
-			if m.Format != h.Format || m.Engine != h.Engine || m.SchemaVersion != h.SchemaVersion ||
+			if m.Format != h.Format || m.Engine != h.Engine || m.SchemaVersion != h.SchemaVersion || m.Layout != h.Layout || m.File != nil ||
 				!m.CreatedAt.Equal(h.CreatedAt) || !slices.Equal(m.Tables, summary) || m.PlainBytes != plain {
 				return nil, formatErr("the manifest does not match the archive's contents")
 			}

@@ -34,6 +34,10 @@ type Location struct {
 	bucket *blob.Bucket
 	kind   objectKind
 	label  string
+
+	// Layout is the layout Put writes data backups in (WriteLayout);
+	// LayoutAuto by default.
+	Layout Layout
 }
 
 // objectKind names the objects of one kind of backup.
@@ -169,7 +173,7 @@ func (l *Location) Put(ctx context.Context, st *store.Store, recipients []age.Re
 		return nil, fmt.Errorf("creating %s: %w", name, err)
 	}
 	ch := &countingHash{h: sha256.New()}
-	m, err := Write(ctx, st, io.MultiWriter(w, ch), recipients, now)
+	m, err := WriteLayout(ctx, st, io.MultiWriter(w, ch), recipients, now, l.Layout)
 	if err != nil {
 		cancel() // abandons the upload
 		_ = w.Close()

@@ -117,7 +117,7 @@ func editJSON(t testing.TB, p []byte, change func(map[string]any)) []byte {
 // inconsistent archives are refused with a clear error, and the target store
 // stays empty, on both engines.
 func TestRefused(t *testing.T) {
-	src := newSource(t, "sqlite")
+	src := newSourceLayout(t, "sqlite", backup.LayoutLogical)
 	plain := plaintext(t, src.archive, src.id)
 	other := newIdentity(t)
 	n := len(src.archive)
@@ -237,18 +237,22 @@ func fuzzSeeds(t testing.TB) map[string][]byte {
 		t.Fatal(err)
 	}
 	plain := plaintext(t, b.Bytes(), id)
+	file := fileSeed(t)
 	return map[string][]byte{
-		"valid":     plain,
-		"truncated": plain[:len(plain)/2],
-		"no-end":    plain[:len(plain)-37],
-		"magic":     plain[:magicLen],
+		"valid":       plain,
+		"valid-file":  file,
+		"file-no-end": file[:len(file)-37],
+		"file-short":  file[:len(file)-200],
+		"truncated":   plain[:len(plain)/2],
+		"no-end":      plain[:len(plain)-37],
+		"magic":       plain[:magicLen],
 		"huge-frame": append(append([]byte(nil), plain[:magicLen]...),
 			'H', 0xff, 0xff, 0xff, 0xff),
 	}
 }
 
 // TestFuzzSeeds keeps the committed corpus in step (-update rewrites it) and
-// checks that only the valid seed reads.
+// checks that only the valid seeds read.
 func TestFuzzSeeds(t *testing.T) {
 	seeds := fuzzSeeds(t)
 	dir := filepath.Join("testdata", "fuzz", "FuzzReadArchive")
@@ -264,7 +268,7 @@ func TestFuzzSeeds(t *testing.T) {
 	}
 	for name, b := range seeds {
 		_, err := readAll(b)
-		if (err == nil) != (name == "valid") {
+		if (err == nil) != strings.HasPrefix(name, "valid") {
 			t.Errorf("seed %s: %v", name, err)
 		}
 		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
@@ -277,6 +281,9 @@ func readAll(b []byte) (*backup.Manifest, error) {
 	r, err := backup.NewReader(bytes.NewReader(b))
 	if err != nil {
 		return nil, err
+	}
+	if r.Header().Layout == backup.LayoutSQLiteFile {
+		return r.File(io.Discard)
 	}
 	return r.Rows(func(*store.TableSchema, []any) error { return nil })
 }

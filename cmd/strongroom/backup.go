@@ -52,6 +52,8 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	recips := fs.String("recipient", "", "age recipients to encrypt to: public keys (age1…) separated by commas, or a file of them one a line (default: the backup-recipients setting)")
 	passEnv := fs.String("passphrase-env", "", "name of an environment variable holding a passphrase to encrypt to instead (scrypt; default: the backup-passphrase-env setting)")
 	keep := fs.Duration("keep", 0, "delete backups older than this from the location after the backup succeeds (default: the backup-keep setting)")
+	logical := fs.Bool("logical", false, "write the rows in the engine-neutral logical layout even from the embedded (SQLite) store, "+
+		"whose backups otherwise carry its database file (faster to take and to restore into SQLite; both restore into either engine)")
 	cfg, err := loadSubcommandConfig("backup", fs, args, stderr)
 	if err != nil {
 		return err
@@ -80,6 +82,9 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer loc.Close()
+	if *logical {
+		loc.Layout = backup.LayoutLogical
+	}
 	res, err := takeBackup(cliContext(ctx), st, loc, recipients, *keep, time.Now())
 	if err != nil {
 		return err
