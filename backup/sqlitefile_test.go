@@ -545,3 +545,32 @@ func TestFileSeedReads(t *testing.T) {
 		t.Fatalf("a changed page read: %v", err)
 	}
 }
+
+// TestSQLiteFileHoldsNoDeletedRows: what was deleted before a backup is not in
+// the database file the backup carries (the store deletes securely), while the
+// same bytes, still live, are: the check can fail.
+func TestSQLiteFileHoldsNoDeletedRows(t *testing.T) {
+	id := newIdentity(t)
+	st := openStore(t, "sqlite")
+	org := strongroom.Organization{ID: strongroom.TenantID(newID()), Name: "org", CreatedAt: created}
+	scope := store.TenantScope(org.ID)
+	write(t, st, scope, func(ctx context.Context, tx *store.Tx) error { return tx.CreateOrganization(ctx, &org) })
+	marker := "erased-client-" + newID()
+	c := strongroom.Client{ID: strongroom.ClientID(newID()), Name: marker, CreatedAt: created}
+	write(t, st, scope, func(ctx context.Context, tx *store.Tx) error { return tx.CreateClient(ctx, &c) })
+	file := func() []byte {
+		t.Helper()
+		var b bytes.Buffer
+		if _, err := backup.WriteLayout(context.Background(), st, &b, []age.Recipient{id.Recipient()}, created, backup.LayoutSQLiteFile); err != nil {
+			t.Fatal(err)
+		}
+		return fileOf(splitFrames(t, plaintext(t, b.Bytes(), id)))
+	}
+	if !bytes.Contains(file(), []byte(marker)) {
+		t.Fatal("a live row's bytes are not in the backup's file: the check below proves nothing")
+	}
+	write(t, st, scope, func(ctx context.Context, tx *store.Tx) error { return tx.DeleteClient(ctx, c.ID) })
+	if bytes.Contains(file(), []byte(marker)) {
+		t.Fatal("a deleted row's bytes are still in the backup's database file")
+	}
+}
