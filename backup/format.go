@@ -9,13 +9,17 @@
 // The archive (the plaintext inside zstd inside age) is a sequence of frames:
 //
 //	archive = magic frame* end
-//	magic   = "STRONGROOM-BACKUP" 0x0A u8(format)        format is 1
+//	magic   = "STRONGROOM-BACKUP" 0x0A u8(format)        format is 2 (1 is still read)
 //	frame   = u8(kind) u32(len) payload[len]             len ≤ MaxFrame
 //	kinds   'H' header JSON (engine, schema version, created at, tables and columns)
 //	        'T' u32(table index)                         starts a table's rows
 //	        'R' row                                      one row of the current table
 //	        'E' table end JSON (rows, checksum)
-//	        'M' manifest JSON (the header's facts and every table's count and checksum)
+//	        'F' blob start JSON (key)                    format 2, after the last table
+//	        'D' bytes (≤ 1 MiB)                          the next bytes of the current blob
+//	        'G' blob end JSON (key, bytes, SHA-256)
+//	        'M' manifest JSON (the header's facts, every table's count and checksum,
+//	            and in format 2 the blob section's count, bytes, checksum and missing keys)
 //	end     = 'Z' u32(32) SHA-256(the magic and every frame before this one but the 'R' frames)
 //	row     = value*  (one per column)
 //	value   = 0x00 (null) | 0x01 i64 | 0x02 u32(len) utf8 | 0x03 u32(len) bytes | 0x04 f64 bits
@@ -23,6 +27,15 @@
 // Row frames are left out of the end's hash: each table's checksum covers its
 // rows (a row changed, dropped, added or moved to another table changes a
 // checksum), and hashing them twice would cost a quarter of a backup's time.
+//
+// The blob section (format 2; blobs.go) holds, by key, the blob of every
+// record_files row of the snapshot the tables come from, as the blob store
+// holds it: sealed with its organization's data key, so the archive holds no
+// plaintext file content and a shredded organization's blobs stay unreadable.
+// A blob gone from the store when the backup copies it (its file was deleted
+// after the snapshot) is listed in the manifest as missing. The section's
+// checksum is the SHA-256 of each blob's "key NUL bytes NUL sha256-hex LF" in
+// order. Format 1 archives have no blob section.
 //
 // Integers are big-endian. A table's checksum is the sum modulo 2^256 of the
 // SHA-256 of each row's encoding: it does not depend on the order rows are
@@ -47,8 +60,9 @@ import (
 	"strongroom.dev/strongroom/store"
 )
 
-// Format is the archive format version this package writes and reads.
-const Format = 1
+// Format is the archive format version this package writes; it reads it and
+// format 1 (no blob section).
+const Format = 2
 
 // MaxFrame bounds one frame (one row, the header or the manifest), so that a
 // hostile archive cannot make the reader allocate without limit.
@@ -102,6 +116,9 @@ type Manifest struct {
 	Tables        []TableSummary `json:"tables"`
 	// PlainBytes is the size of the archive before compression.
 	PlainBytes int64 `json:"plain_bytes"`
+	// Blobs summarizes the blob section (format 2); nil in format 1, whose
+	// archives have none.
+	Blobs *BlobSummary `json:"blobs,omitempty"`
 }
 
 // Rows is the total row count.
@@ -297,7 +314,9 @@ type frameReader struct {
 	h   hash.Hash
 	n   int64 // bytes read and hashed
 	buf []byte
-	hdr [5]byte
+	// format is the magic's format version.
+	format int
+	hdr    [5]byte
 }
 
 func newFrameReader(r io.Reader) *frameReader {
@@ -320,9 +339,10 @@ func (fr *frameReader) magic() error {
 	if string(b[:len(magic)]) != magic {
 		return formatErr("it does not start with the Strongroom backup magic")
 	}
-	if b[len(magic)] != Format {
-		return formatErr("archive format %d, this binary reads format %d", b[len(magic)], Format)
+	if b[len(magic)] < 1 || b[len(magic)] > Format {
+		return formatErr("archive format %d, this binary reads formats 1 to %d", b[len(magic)], Format)
 	}
+	fr.format = int(b[len(magic)])
 	fr.h.Write(b)
 	fr.n += int64(len(b))
 	return nil

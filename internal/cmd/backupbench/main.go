@@ -289,7 +289,7 @@ func writeBackup(ctx context.Context, st *store.Store, path string, r age.Recipi
 	if err != nil {
 		return err
 	}
-	if _, err := backup.Write(ctx, st, f, []age.Recipient{r}, time.Now()); err != nil {
+	if _, err := backup.Write(ctx, st, nil, f, []age.Recipient{r}, time.Now()); err != nil {
 		f.Close()
 		return err
 	}
@@ -310,6 +310,6 @@ func restore(ctx context.Context, archive, dir string, id age.Identity, log *slo
 		return err
 	}
 	defer f.Close()
-	_, err = backup.Restore(ctx, st, f, []age.Identity{id})
+	_, err = backup.Restore(ctx, st, nil, f, []age.Identity{id})
 	return err
 }
