@@ -184,6 +184,11 @@ func (s *Service) UploadFile(ctx context.Context, org strongroom.TenantID, coll 
 			return err
 		}
 		if s.files.OrgQuotaBytes > 0 {
+			// Under the organization's quota lock, so that concurrent
+			// uploads are counted one after the other.
+			if err := tx.LockFileUsage(ctx); err != nil {
+				return err
+			}
 			_, used, err := tx.FileUsage(ctx)
 			if err != nil {
 				return err

@@ -135,6 +135,37 @@ func (tx *Tx) FilesExist(ctx context.Context, ids []strongroom.FileID) (map[stro
 	return out, nil
 }
 
+// fileQuotaLockClass is the first key of the PostgreSQL advisory locks that
+// serialize each organization's quota checks (the second is the hash of
+// the organization's ID).
+const fileQuotaLockClass = 740_613_121
+
+// LockFileUsage serializes, until the write transaction ends, the
+// transactions of the bound organization that check its file quota and add
+// a file, so that two concurrent uploads cannot both fit under the quota
+// and exceed it together. On PostgreSQL it takes a transaction-scoped
+// advisory lock keyed by the organization (which needs no privilege on any
+// table); writes run at READ COMMITTED, so FileUsage after it sees every
+// file the lock's previous holder committed. On SQLite every write already
+// runs in the one writer's transaction, after the writes before it, so there
+// is nothing to lock.
+func (tx *Tx) LockFileUsage(ctx context.Context) error {
+	t, err := tx.tenant()
+	if err != nil {
+		return err
+	}
+	if err := tx.mustWrite(); err != nil {
+		return err
+	}
+	if tx.s.engine != Postgres {
+		return nil
+	}
+	if _, err := tx.q.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1, hashtext($2))", int32(fileQuotaLockClass), string(t)); err != nil {
+		return fmt.Errorf("locking the file quota: %w", err)
+	}
+	return nil
+}
+
 // FileUsage returns the number of the organization's files and their total
 // size in bytes (for the per-organization quota).
 func (tx *Tx) FileUsage(ctx context.Context) (count, bytes int64, err error) {
