@@ -14,22 +14,27 @@ import (
 	"filippo.io/age"
 	"github.com/klauspost/compress/zstd"
 
+	"strongroom.dev/strongroom/blob"
 	"strongroom.dev/strongroom/store"
 )
 
 // Write takes a consistent snapshot of st and writes it to w as an encrypted
-// archive for the recipients, in constant memory (a row, or a MiB of the
-// database file, at a time). It returns the manifest, which is also the
-// archive's last frame. A SQLite store is written in the sqlite-file layout,
-// a PostgreSQL one in the logical layout (WriteLayout chooses).
-func Write(ctx context.Context, st *store.Store, w io.Writer, recipients []age.Recipient, now time.Time) (*Manifest, error) {
-	return WriteLayout(ctx, st, w, recipients, now, LayoutAuto)
+// archive for the recipients, in constant memory (a row, a MiB of the
+// database file or one blob chunk at a time; the blob keys of the snapshot's
+// files are kept until their blobs are copied). After the data it copies,
+// sealed as they are, the blobs of the snapshot's file rows from blobs, which
+// may be nil only when there are no files. It returns the manifest, which is
+// also the archive's last frame. A SQLite store is written in the
+// sqlite-file layout, a PostgreSQL one in the logical layout (WriteLayout
+// chooses).
+func Write(ctx context.Context, st *store.Store, blobs *blob.Store, w io.Writer, recipients []age.Recipient, now time.Time) (*Manifest, error) {
+	return WriteLayout(ctx, st, blobs, w, recipients, now, LayoutAuto)
 }
 
 // WriteLayout is Write in the given layout: LayoutAuto (the file of a
 // SQLite store, the rows of a PostgreSQL one), LayoutLogical, or
 // LayoutSQLiteFile (SQLite stores only).
-func WriteLayout(ctx context.Context, st *store.Store, w io.Writer, recipients []age.Recipient, now time.Time, layout Layout) (*Manifest, error) {
+func WriteLayout(ctx context.Context, st *store.Store, blobs *blob.Store, w io.Writer, recipients []age.Recipient, now time.Time, layout Layout) (*Manifest, error) {
 	layout, err := layout.resolve(st.Engine())
 	if err != nil {
 		return nil, err
@@ -50,10 +55,11 @@ func WriteLayout(ctx context.Context, st *store.Store, w io.Writer, recipients [
 	var m *Manifest
 	err = st.Snapshot(ctx, func(sn *store.Snapshot) error {
 		var err error
+		src := &blobSource{store: blobs}
 		if layout == LayoutSQLiteFile {
-			m, err = writeSQLiteFile(ctx, zw, sn, now)
+			m, err = writeSQLiteFile(ctx, zw, sn, now, src)
 		} else {
-			m, err = writePlain(ctx, zw, sn, now)
+			m, err = writePlain(ctx, zw, sn, now, src)
 		}
 		return err
 	})
@@ -70,7 +76,11 @@ func WriteLayout(ctx context.Context, st *store.Store, w io.Writer, recipients [
 	return m, nil
 }
 
-func writePlain(ctx context.Context, w io.Writer, sn *store.Snapshot, now time.Time) (*Manifest, error) {
+// blobSource is where writePlain copies blobs from; nil: no blob section
+// (Summarize, which compares only tables).
+type blobSource struct{ store *blob.Store }
+
+func writePlain(ctx context.Context, w io.Writer, sn *store.Snapshot, now time.Time, blobs *blobSource) (*Manifest, error) {
 	fw := newFrameWriter(w)
 	if err := fw.raw(append([]byte(magic), Format)); err != nil {
 		return nil, fmt.Errorf("writing archive: %w", err)
@@ -81,12 +91,17 @@ func writePlain(ctx context.Context, w io.Writer, sn *store.Snapshot, now time.T
 	}
 	m := &Manifest{Format: Format, Engine: h.Engine, SchemaVersion: h.SchemaVersion, CreatedAt: h.CreatedAt, Layout: h.Layout}
 	var buf []byte
+	var files blobKeys
 	for i, t := range h.Tables {
 		if err := fw.frame(kindTable, binary.BigEndian.AppendUint32(nil, uint32(i))); err != nil {
 			return nil, fmt.Errorf("writing archive: %w", err)
 		}
 		var sum tableSum
+		collect := files.collector(&t)
 		err := sn.Scan(ctx, t, func(row []any) error {
+			if collect != nil {
+				collect(row)
+			}
 			var err error
 			if buf, err = appendRow(buf[:0], row); err != nil {
 				return fmt.Errorf("table %s: %w", t.Name, err)
@@ -105,6 +120,12 @@ func writePlain(ctx context.Context, w io.Writer, sn *store.Snapshot, now time.T
 			return nil, err
 		}
 		m.Tables = append(m.Tables, ts)
+	}
+	if blobs != nil {
+		var err error
+		if m.Blobs, err = writeBlobSection(ctx, fw, files.keys, blobs.store); err != nil {
+			return nil, err
+		}
 	}
 	m.PlainBytes = fw.n // before the manifest frame, so that the manifest can state it
 	if err := writeJSON(fw, kindManifest, m); err != nil {
@@ -155,6 +176,7 @@ type Reader struct {
 	fr     *frameReader
 	header *Header
 	done   bool
+	blobs  *blobReader
 }
 
 // NewReader reads the archive's magic and header.
@@ -175,7 +197,7 @@ func NewReader(r io.Reader) (*Reader, error) {
 		return nil, formatErr("header: %v", err)
 	}
 	if h.Format != fr.format {
-		return nil, formatErr("header says format %d, the magic %d", h.Format, fr.format)
+		return nil, formatErr("header says format %d, the archive starts as format %d", h.Format, fr.format)
 	}
 	if err := h.Layout.check(h.Format); err != nil {
 		return nil, err
@@ -197,7 +219,9 @@ func NewReader(r io.Reader) (*Reader, error) {
 			}
 		}
 	}
-	return &Reader{fr: fr, header: &h}, nil
+	br := newBlobReader()
+	br.deferRows = h.Layout == LayoutSQLiteFile
+	return &Reader{fr: fr, header: &h, blobs: br}, nil
 }
 
 // Header returns the archive's header.
@@ -252,6 +276,7 @@ func (ar *Reader) Rows(fn func(t *store.TableSchema, row []any) error) (*Manifes
 				return nil, formatErr("table %s row %d: %v", t.Name, sum.rows+1, err)
 			}
 			sum.add(p)
+			ar.blobs.noteRow(t, row)
 			if err := fn(t, row); err != nil {
 				return nil, err
 			}
@@ -270,6 +295,13 @@ func (ar *Reader) Rows(fn func(t *store.TableSchema, row []any) error) (*Manifes
 			}
 			summary = append(summary, ts)
 			cur = -1
+		case kindBlob, kindBlobData, kindBlobEnd:
+			if h.Format < 2 || cur >= 0 || m != nil || next != len(h.Tables) {
+				return nil, formatErr("a blob frame outside the blob section")
+			}
+			if err := ar.blobs.frame(kind, p); err != nil {
+				return nil, err
+			}
 		case kindManifest:
 			if cur >= 0 || m != nil || next != len(h.Tables) {
 				return nil, formatErr("the manifest comes before every table was read")
@@ -281,6 +313,9 @@ func (ar *Reader) Rows(fn func(t *store.TableSchema, row []any) error) (*Manifes
 			if m.Format != h.Format || m.Engine != h.Engine || m.SchemaVersion != h.SchemaVersion || m.Layout != h.Layout || m.File != nil ||
 				!m.CreatedAt.Equal(h.CreatedAt) || !slices.Equal(m.Tables, summary) || m.PlainBytes != plain {
 				return nil, formatErr("the manifest does not match the archive's contents")
+			}
+			if err := ar.blobs.check(h.Format, m.Blobs); err != nil {
+				return nil, err
 			}
 		case kindEnd:
 			if m == nil {

@@ -174,7 +174,7 @@ func newSourceLayout(t *testing.T, engine string, layout backup.Layout) *source 
 	s := &source{st: openStore(t, engine), key: newKey(t), id: newIdentity(t)}
 	s.tenants = fixture(t, s.st, s.key)
 	var b bytes.Buffer
-	m, err := backup.WriteLayout(context.Background(), s.st, &b, []age.Recipient{s.id.Recipient()}, created, layout)
+	m, err := backup.WriteLayout(context.Background(), s.st, nil, &b, []age.Recipient{s.id.Recipient()}, created, layout)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -213,7 +213,7 @@ func TestRoundTrip(t *testing.T) {
 		for _, to := range engines {
 			t.Run(f.engine+"/"+string(f.layout)+"→"+to, func(t *testing.T) {
 				dst := openStore(t, to)
-				m, err := backup.Restore(context.Background(), dst, bytes.NewReader(src.archive), []age.Identity{src.id})
+				m, err := backup.Restore(context.Background(), dst, nil, bytes.NewReader(src.archive), []age.Identity{src.id})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -255,7 +255,7 @@ func TestRoundTrip(t *testing.T) {
 					}
 				}
 				// A second restore into the now non-empty store is refused.
-				if _, err := backup.Restore(context.Background(), dst, bytes.NewReader(src.archive), []age.Identity{src.id}); !errors.Is(err, store.ErrNotEmpty) {
+				if _, err := backup.Restore(context.Background(), dst, nil, bytes.NewReader(src.archive), []age.Identity{src.id}); !errors.Is(err, store.ErrNotEmpty) {
 					t.Errorf("restore into a non-empty store: %v, want ErrNotEmpty", err)
 				}
 			})
@@ -313,7 +313,7 @@ func TestOlderSchema(t *testing.T) {
 	write(t, src, store.Scope{}, func(ctx context.Context, tx *store.Tx) error { return tx.CreateUser(ctx, &u) })
 	id := newIdentity(t)
 	var b bytes.Buffer
-	m, err := backup.Write(ctx, src, &b, []age.Recipient{id.Recipient()}, created)
+	m, err := backup.Write(ctx, src, nil, &b, []age.Recipient{id.Recipient()}, created)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -340,7 +340,7 @@ func TestOlderSchema(t *testing.T) {
 	for _, target := range targets {
 		dst := target.open(t)
 		engine := target.name
-		if _, err := backup.Restore(ctx, dst, bytes.NewReader(b.Bytes()), []age.Identity{id}); err != nil {
+		if _, err := backup.Restore(ctx, dst, nil, bytes.NewReader(b.Bytes()), []age.Identity{id}); err != nil {
 			t.Fatalf("%s: %v", engine, err)
 		}
 		if st, err := dst.SchemaStatus(ctx); err != nil || !st.Current() {
@@ -362,7 +362,7 @@ func TestOlderSchema(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = backup.Restore(ctx, pg, bytes.NewReader(b.Bytes()), []age.Identity{id})
+	_, err = backup.Restore(ctx, pg, nil, bytes.NewReader(b.Bytes()), []age.Identity{id})
 	if !errors.Is(err, backup.ErrTargetSchema) || !strings.Contains(err.Error(), fmt.Sprintf("schema version %d, past the backup's %d", before.Applied, old)) ||
 		!strings.Contains(err.Error(), "never migrated") {
 		t.Errorf("restore into a PostgreSQL database of a newer schema: %v", err)
@@ -373,7 +373,7 @@ func TestOlderSchema(t *testing.T) {
 	requireEmpty(t, pg)
 	// The old store itself is not empty: a restore into it is refused and
 	// leaves its schema where it was.
-	if _, err := backup.Restore(ctx, src, bytes.NewReader(b.Bytes()), []age.Identity{id}); !errors.Is(err, store.ErrNotEmpty) {
+	if _, err := backup.Restore(ctx, src, nil, bytes.NewReader(b.Bytes()), []age.Identity{id}); !errors.Is(err, store.ErrNotEmpty) {
 		t.Fatalf("restore into a non-empty store: %v", err)
 	}
 	if st, _ := src.SchemaStatus(ctx); st.Applied != old {

@@ -57,9 +57,9 @@ func (l Layout) resolve(e store.Engine) (Layout, error) {
 
 // check validates a header's layout for its format.
 func (l Layout) check(format int) error {
-	if format == 1 {
+	if format < 3 {
 		if l != "" {
-			return formatErr("a format 1 header names a layout")
+			return formatErr("a format %d header names a layout", format)
 		}
 		return nil
 	}
@@ -78,9 +78,11 @@ type FileSummary struct {
 }
 
 // writeSQLiteFile writes the sqlite-file layout of a SQLite snapshot: the
-// header, the database file's pages as the snapshot sees them, the manifest
-// (the file's size and SHA-256, each table's row count) and the end.
-func writeSQLiteFile(ctx context.Context, w io.Writer, sn *store.Snapshot, now time.Time) (*Manifest, error) {
+// header, the database file's pages as the snapshot sees them, the blob
+// section (the blobs of the record_files rows of the same snapshot, read in
+// its transaction, so the rows the file holds), the manifest (the file's size
+// and SHA-256, each table's row count, the blob summary) and the end.
+func writeSQLiteFile(ctx context.Context, w io.Writer, sn *store.Snapshot, now time.Time, blobs *blobSource) (*Manifest, error) {
 	fw := newFrameWriter(w)
 	if err := fw.raw(append([]byte(magic), Format)); err != nil {
 		return nil, fmt.Errorf("writing archive: %w", err)
@@ -115,7 +117,21 @@ func writeSQLiteFile(ctx context.Context, w io.Writer, sn *store.Snapshot, now t
 	for _, t := range h.Tables {
 		m.Tables = append(m.Tables, TableSummary{Name: t.Name, Rows: counts[t.Name]})
 	}
-	// Further sections (blobs) are written here, before the manifest.
+	if blobs != nil {
+		var files blobKeys
+		for _, t := range h.Tables {
+			collect := files.collector(&t)
+			if collect == nil {
+				continue
+			}
+			if err := sn.Scan(ctx, t, func(row []any) error { collect(row); return nil }); err != nil {
+				return nil, err
+			}
+		}
+		if m.Blobs, err = writeBlobSection(ctx, fw, files.keys, blobs.store); err != nil {
+			return nil, err
+		}
+	}
 	m.PlainBytes = fw.n
 	if err := writeJSON(fw, kindManifest, m); err != nil {
 		return nil, err
@@ -127,9 +143,11 @@ func writeSQLiteFile(ctx context.Context, w io.Writer, sn *store.Snapshot, now t
 }
 
 // File reads the rest of a sqlite-file archive, writing the database file to
-// w, and checks the file's size and SHA-256, the manifest against the header
-// and the archive's end. Only when it returns nil is what was written to w
-// the whole, intact file.
+// w, and checks the file's size and SHA-256, the blob section's frames and
+// summary, the manifest against the header and the archive's end. Only when
+// it returns nil is what was written to w the whole, intact file. Whether
+// every file row of the database file has its blob is checked by the
+// restore, once the file is extracted (checkExtracted).
 func (ar *Reader) File(w io.Writer) (*Manifest, error) {
 	if ar.done {
 		return nil, errors.New("backup: archive already read")
@@ -144,9 +162,10 @@ func (ar *Reader) File(w io.Writer) (*Manifest, error) {
 	}
 	sum := sha256.New()
 	var (
-		n     int64
-		m     *Manifest
-		plain int64
+		n       int64
+		m       *Manifest
+		plain   int64
+		inBlobs bool // a blob frame was read: the file is complete
 	)
 	for {
 		if m == nil {
@@ -158,8 +177,8 @@ func (ar *Reader) File(w io.Writer) (*Manifest, error) {
 		}
 		switch kind {
 		case kindFile:
-			if m != nil {
-				return nil, formatErr("file data after the manifest")
+			if m != nil || inBlobs {
+				return nil, formatErr("file data after the blob section or the manifest")
 			}
 			sum.Write(p)
 			n += int64(len(p))
@@ -175,6 +194,17 @@ func (ar *Reader) File(w io.Writer) (*Manifest, error) {
 				return nil, formatErr("manifest: %v", err)
 			}
 			if err := checkFileManifest(h, m, n, hex.EncodeToString(sum.Sum(nil)), plain); err != nil {
+				return nil, err
+			}
+			if err := ar.blobs.check(h.Format, m.Blobs); err != nil {
+				return nil, err
+			}
+		case kindBlob, kindBlobData, kindBlobEnd:
+			if m != nil {
+				return nil, formatErr("a blob frame outside the blob section")
+			}
+			inBlobs = true
+			if err := ar.blobs.frame(kind, p); err != nil {
 				return nil, err
 			}
 		case kindEnd:
@@ -255,8 +285,12 @@ func restoreSQLiteFile(ctx context.Context, st *store.Store, ar *Reader) (*Manif
 			m, err = ar.File(f)
 			return err
 		},
-		func(c *store.SQLiteFileCheck) error { return checkFileRows(m, c) })
+		func(c *store.SQLiteFileCheck) error { return checkExtracted(ctx, ar, m, c) })
 	if err != nil {
+		// The file was not put in place: delete the blobs written.
+		if aerr := ar.blobs.abort(); aerr != nil {
+			err = errors.Join(err, aerr)
+		}
 		return nil, fmt.Errorf("restoring: %w", err)
 	}
 	if _, err := st.Migrate(ctx); err != nil {
@@ -265,10 +299,40 @@ func restoreSQLiteFile(ctx context.Context, st *store.Store, ar *Reader) (*Manif
 	return m, nil
 }
 
+// checkExtracted checks an extracted database file against the manifest: its
+// tables and row counts, and that each of its record_files rows has its blob
+// in the archive or is listed missing.
+func checkExtracted(ctx context.Context, ar *Reader, m *Manifest, c *store.SQLiteFileCheck) error {
+	if err := checkFileRows(m, c); err != nil {
+		return err
+	}
+	for _, t := range c.Tables {
+		if _, _, ok := fileKeyColumns(&t); !ok {
+			continue
+		}
+		if err := c.Scan(ctx, t, func(row []any) error { ar.blobs.noteRow(&t, row); return nil }); err != nil {
+			return fmt.Errorf("%w: reading the restored database's files: %w", ErrFormat, err)
+		}
+	}
+	return ar.blobs.checkRows(m.Blobs)
+}
+
 // restoreSQLiteFileLogically extracts the database file into a temporary
 // folder (TMPDIR), checks it, opens it as a store and streams its snapshot in
 // the logical layout into RestorePlain of st.
 func restoreSQLiteFileLogically(ctx context.Context, st *store.Store, ar *Reader) (*Manifest, error) {
+	m, err := loadSQLiteFileLogically(ctx, st, ar)
+	if err != nil {
+		// The rows were not committed: delete the blobs written.
+		if aerr := ar.blobs.abort(); aerr != nil {
+			err = errors.Join(err, aerr)
+		}
+		return nil, err
+	}
+	return m, nil
+}
+
+func loadSQLiteFileLogically(ctx context.Context, st *store.Store, ar *Reader) (*Manifest, error) {
 	h := ar.Header()
 	dir, err := os.MkdirTemp("", "strongroom-restore-")
 	if err != nil {
@@ -287,7 +351,7 @@ func restoreSQLiteFileLogically(ctx context.Context, st *store.Store, ar *Reader
 	if err != nil {
 		return nil, fmt.Errorf("restoring: %w", err)
 	}
-	if err := store.CheckSQLiteFile(ctx, path, h.SchemaVersion, func(c *store.SQLiteFileCheck) error { return checkFileRows(m, c) }); err != nil {
+	if err := store.CheckSQLiteFile(ctx, path, h.SchemaVersion, func(c *store.SQLiteFileCheck) error { return checkExtracted(ctx, ar, m, c) }); err != nil {
 		return nil, fmt.Errorf("restoring: %w", err)
 	}
 	src, err := store.Open(ctx, store.Config{Path: path, Logger: slog.New(slog.DiscardHandler)})
@@ -298,14 +362,15 @@ func restoreSQLiteFileLogically(ctx context.Context, st *store.Store, ar *Reader
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
+		// The rows only: the blobs were restored from the outer archive.
 		err := src.Snapshot(ctx, func(sn *store.Snapshot) error {
-			_, err := writePlain(ctx, pw, sn, m.CreatedAt)
+			_, err := writePlain(ctx, pw, sn, m.CreatedAt, nil)
 			return err
 		})
 		pw.CloseWithError(err)
 		done <- err
 	}()
-	lm, err := RestorePlain(ctx, st, pr)
+	lm, err := restoreInner(ctx, st, pr)
 	pr.CloseWithError(errors.New("backup: the restore stopped reading"))
 	if werr := <-done; err == nil && werr != nil {
 		err = werr
@@ -317,4 +382,15 @@ func restoreSQLiteFileLogically(ctx context.Context, st *store.Store, ar *Reader
 		return nil, fmt.Errorf("restoring: the loaded rows differ from the manifest: %w", err)
 	}
 	return m, nil
+}
+
+// restoreInner loads the logical archive written from an extracted database
+// file (no blob section) into st, which RestorePlain already checked.
+func restoreInner(ctx context.Context, st *store.Store, r io.Reader) (*Manifest, error) {
+	ar, err := NewReader(r)
+	if err != nil {
+		return nil, err
+	}
+	ar.blobs.skip = true
+	return restoreRows(ctx, st, ar)
 }

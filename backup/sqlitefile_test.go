@@ -88,7 +88,7 @@ func joinFrames(format byte, frames []plainFrame) []byte {
 		frame := binary.BigEndian.AppendUint32([]byte{f.kind}, uint32(len(f.p)))
 		frame = append(frame, f.p...)
 		out = append(out, frame...)
-		if f.kind != 'R' && f.kind != 'F' {
+		if f.kind != 'R' && f.kind != 'P' {
 			h.Write(frame)
 		}
 	}
@@ -100,7 +100,7 @@ func joinFrames(format byte, frames []plainFrame) []byte {
 func fileOf(frames []plainFrame) []byte {
 	var b []byte
 	for _, f := range frames {
-		if f.kind == 'F' {
+		if f.kind == 'P' {
 			b = append(b, f.p...)
 		}
 	}
@@ -116,9 +116,9 @@ func withFile(t testing.TB, frames []plainFrame, file []byte) []plainFrame {
 	added := false
 	for _, f := range frames {
 		switch f.kind {
-		case 'F':
+		case 'P':
 			if !added {
-				out = append(out, plainFrame{'F', file})
+				out = append(out, plainFrame{'P', file})
 				plain += 5 + int64(len(file))
 				added = true
 			}
@@ -198,15 +198,15 @@ func TestSQLiteFileLayout(t *testing.T) {
 	}
 	// A PostgreSQL store cannot be written in it; unknown layouts are refused.
 	pg := openStore(t, "postgres")
-	if _, err := backup.WriteLayout(context.Background(), pg, io.Discard, []age.Recipient{src.id.Recipient()}, created, backup.LayoutSQLiteFile); err == nil {
+	if _, err := backup.WriteLayout(context.Background(), pg, nil, io.Discard, []age.Recipient{src.id.Recipient()}, created, backup.LayoutSQLiteFile); err == nil {
 		t.Error("a PostgreSQL store written in the sqlite-file layout")
 	}
-	if _, err := backup.WriteLayout(context.Background(), src.st, io.Discard, []age.Recipient{src.id.Recipient()}, created, "tarball"); err == nil {
+	if _, err := backup.WriteLayout(context.Background(), src.st, nil, io.Discard, []age.Recipient{src.id.Recipient()}, created, "tarball"); err == nil {
 		t.Error("an unknown layout was accepted")
 	}
 	// Into SQLite the file restores with no file left beside the database.
 	dst, dir := openSQLiteIn(t)
-	if _, err := backup.Restore(context.Background(), dst, bytes.NewReader(src.archive), []age.Identity{src.id}); err != nil {
+	if _, err := backup.Restore(context.Background(), dst, nil, bytes.NewReader(src.archive), []age.Identity{src.id}); err != nil {
 		t.Fatal(err)
 	}
 	requireNoLoadFiles(t, dir)
@@ -257,11 +257,11 @@ func TestSQLiteFileRefused(t *testing.T) {
 		{"truncated by one byte", src.archive[:n-1], src.id, ""},
 		{"flipped in the middle", flip(n / 2), src.id, ""},
 		{"flipped in the last byte", flip(n - 1), src.id, ""},
-		{"file changed with the end hash kept valid", sealed(editFrames(frames, 'F', func(p []byte) []byte {
+		{"file changed with the end hash kept valid", sealed(editFrames(frames, 'P', func(p []byte) []byte {
 			p[len(p)/2] ^= 1
 			return p
 		})), src.id, "not the one the manifest describes"},
-		{"file frames dropped", sealed(editFrames(frames, 'F', func([]byte) []byte { return nil })), src.id, "not the one the manifest describes"},
+		{"file frames dropped", sealed(editFrames(frames, 'P', func([]byte) []byte { return nil })), src.id, "not the one the manifest describes"},
 		{"manifest row count changed", sealed(editFrames(frames, 'M', func(p []byte) []byte {
 			return editJSON(t, p, func(m map[string]any) {
 				for _, tt := range m["tables"].([]any) {
@@ -308,7 +308,7 @@ func TestSQLiteFileRefused(t *testing.T) {
 				} else {
 					dst = openStore(t, engine)
 				}
-				_, err := backup.Restore(context.Background(), dst, bytes.NewReader(c.archive), []age.Identity{c.id})
+				_, err := backup.Restore(context.Background(), dst, nil, bytes.NewReader(c.archive), []age.Identity{c.id})
 				if err == nil {
 					t.Fatal("restored")
 				}
@@ -394,7 +394,7 @@ func TestSQLiteFileWhileWriting(t *testing.T) {
 	// commits (and the WAL is checkpointed into the file being read).
 	before := committed.Load()
 	var b bytes.Buffer
-	m, err := backup.Write(ctx, st, &slowWriter{w: &b, delay: 10 * time.Millisecond}, []age.Recipient{id.Recipient()}, created)
+	m, err := backup.Write(ctx, st, nil, &slowWriter{w: &b, delay: 10 * time.Millisecond}, []age.Recipient{id.Recipient()}, created)
 	during := committed.Load() - before
 	close(stop)
 	if werr := <-done; werr != nil {
@@ -412,7 +412,7 @@ func TestSQLiteFileWhileWriting(t *testing.T) {
 	for _, engine := range engines {
 		t.Run(engine, func(t *testing.T) {
 			dst := openStore(t, engine)
-			if _, err := backup.Restore(ctx, dst, bytes.NewReader(b.Bytes()), []age.Identity{id}); err != nil {
+			if _, err := backup.Restore(ctx, dst, nil, bytes.NewReader(b.Bytes()), []age.Identity{id}); err != nil {
 				t.Fatal(err)
 			}
 			got, err := backup.Summarize(ctx, dst)
@@ -465,6 +465,7 @@ func TestFormat1Restores(t *testing.T) {
 		return editJSON(t, p, func(m map[string]any) {
 			m["format"] = 1
 			delete(m, "layout")
+			delete(m, "blobs")
 		})
 	}
 	fixture1 := joinFrames(1, fixPlainBytes(t, editFrames(editFrames(splitFrames(t, plaintext(t, src.archive, src.id)), 'H', toFormat1), 'M', toFormat1)))
@@ -481,7 +482,7 @@ func TestFormat1Restores(t *testing.T) {
 			if c.name == "seed/sqlite" {
 				dst, _ = openSQLiteIn(t) // migrated past the seed's version 7: its file is replaced
 			}
-			m, err := backup.Restore(context.Background(), dst, bytes.NewReader(seal(t, c.plain, src.id.Recipient())), []age.Identity{src.id})
+			m, err := backup.Restore(context.Background(), dst, nil, bytes.NewReader(seal(t, c.plain, src.id.Recipient())), []age.Identity{src.id})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -520,17 +521,19 @@ func fileSeed(t testing.TB) []byte {
 	t.Helper()
 	page := bytes.Repeat([]byte{0xA5}, 512)
 	sum := sha256.Sum256(page)
+	emptySum := sha256.Sum256(nil) // the checksum of an empty blob section
 	h, err := json.Marshal(map[string]any{"format": 3, "engine": "sqlite", "schema_version": 1, "created_at": created, "layout": "sqlite-file", "tables": []any{}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	plain := int64(magicLen + 5 + len(h) + 5 + len(page))
 	m, err := json.Marshal(map[string]any{"format": 3, "engine": "sqlite", "schema_version": 1, "created_at": created, "layout": "sqlite-file",
-		"tables": []any{}, "plain_bytes": plain, "file": map[string]any{"bytes": 512, "page_size": 512, "pages": 1, "sha256": hex.EncodeToString(sum[:])}})
+		"tables": []any{}, "plain_bytes": plain, "file": map[string]any{"bytes": 512, "page_size": 512, "pages": 1, "sha256": hex.EncodeToString(sum[:])},
+		"blobs": map[string]any{"count": 0, "bytes": 0, "checksum": hex.EncodeToString(emptySum[:]), "missing": []string{}}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return joinFrames(3, []plainFrame{{'H', h}, {'F', page}, {'M', m}})
+	return joinFrames(3, []plainFrame{{'H', h}, {'P', page}, {'M', m}})
 }
 
 func TestFileSeedReads(t *testing.T) {
@@ -561,7 +564,7 @@ func TestSQLiteFileHoldsNoDeletedRows(t *testing.T) {
 	file := func() []byte {
 		t.Helper()
 		var b bytes.Buffer
-		if _, err := backup.WriteLayout(context.Background(), st, &b, []age.Recipient{id.Recipient()}, created, backup.LayoutSQLiteFile); err != nil {
+		if _, err := backup.WriteLayout(context.Background(), st, nil, &b, []age.Recipient{id.Recipient()}, created, backup.LayoutSQLiteFile); err != nil {
 			t.Fatal(err)
 		}
 		return fileOf(splitFrames(t, plaintext(t, b.Bytes(), id)))

@@ -118,6 +118,14 @@ type SQLiteFileCheck struct {
 	SchemaVersion int
 	Tables        []TableSchema
 	Rows          map[string]int64
+
+	db *sql.DB // the file, open while check runs
+}
+
+// Scan reads every row of table t of the checked file, as Snapshot.Scan
+// does; only while the check function runs.
+func (c *SQLiteFileCheck) Scan(ctx context.Context, t TableSchema, fn func(row []any) error) error {
+	return scanTable(ctx, c.db, t, fn)
 }
 
 // LoadSQLiteFile replaces the database of an empty SQLite store with a
@@ -216,7 +224,7 @@ func checkSQLiteFile(ctx context.Context, path string, schemaVersion int, check 
 		}
 		return fmt.Errorf("%w: %s", ErrCorruptFile, strings.Join(problems, "; "))
 	}
-	c := &SQLiteFileCheck{}
+	c := &SQLiteFileCheck{db: db}
 	if err := db.QueryRowContext(ctx, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations").Scan(&c.SchemaVersion); err != nil {
 		return fmt.Errorf("%w: reading the restored database's schema version: %w", ErrCorruptFile, err)
 	}

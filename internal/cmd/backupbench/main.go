@@ -308,7 +308,7 @@ func writeBackup(ctx context.Context, st *store.Store, path string, r age.Recipi
 	if err != nil {
 		return err
 	}
-	if _, err := backup.WriteLayout(ctx, st, f, []age.Recipient{r}, time.Now(), layout); err != nil {
+	if _, err := backup.WriteLayout(ctx, st, nil, f, []age.Recipient{r}, time.Now(), layout); err != nil {
 		f.Close()
 		return err
 	}
@@ -329,6 +329,6 @@ func restore(ctx context.Context, archive, dir string, id age.Identity, log *slo
 		return err
 	}
 	defer f.Close()
-	_, err = backup.Restore(ctx, st, f, []age.Identity{id})
+	_, err = backup.Restore(ctx, st, nil, f, []age.Identity{id})
 	return err
 }
