@@ -14,13 +14,31 @@ import (
 	"filippo.io/age"
 	"github.com/klauspost/compress/zstd"
 
+	"strongroom.dev/strongroom/blob"
 	"strongroom.dev/strongroom/store"
 )
 
 // Write takes a consistent snapshot of st and writes it to w as an encrypted
-// archive for the recipients, in constant memory (one row at a time). It
-// returns the manifest, which is also the archive's last frame.
-func Write(ctx context.Context, st *store.Store, w io.Writer, recipients []age.Recipient, now time.Time) (*Manifest, error) {
+// archive for the recipients, in constant memory (a row, a MiB of the
+// database file or one blob chunk at a time; the blob keys of the snapshot's
+// files are kept until their blobs are copied). After the data it copies,
+// sealed as they are, the blobs of the snapshot's file rows from blobs, which
+// may be nil only when there are no files. It returns the manifest, which is
+// also the archive's last frame. A SQLite store is written in the
+// sqlite-file layout, a PostgreSQL one in the logical layout (WriteLayout
+// chooses).
+func Write(ctx context.Context, st *store.Store, blobs *blob.Store, w io.Writer, recipients []age.Recipient, now time.Time) (*Manifest, error) {
+	return WriteLayout(ctx, st, blobs, w, recipients, now, LayoutAuto)
+}
+
+// WriteLayout is Write in the given layout: LayoutAuto (the file of a
+// SQLite store, the rows of a PostgreSQL one), LayoutLogical, or
+// LayoutSQLiteFile (SQLite stores only).
+func WriteLayout(ctx context.Context, st *store.Store, blobs *blob.Store, w io.Writer, recipients []age.Recipient, now time.Time, layout Layout) (*Manifest, error) {
+	layout, err := layout.resolve(st.Engine())
+	if err != nil {
+		return nil, err
+	}
 	if len(recipients) == 0 {
 		return nil, errors.New("backup: no recipient to encrypt to")
 	}
@@ -28,14 +46,21 @@ func Write(ctx context.Context, st *store.Store, w io.Writer, recipients []age.R
 	if err != nil {
 		return nil, fmt.Errorf("starting encryption: %w", err)
 	}
-	zw, err := zstd.NewWriter(aw, zstd.WithEncoderLevel(zstd.SpeedFastest))
+	// The database file is mostly sealed ciphertext, which entropy coding
+	// cannot shrink: only matches (page structure, text) are looked for.
+	zw, err := zstd.NewWriter(aw, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithNoEntropyCompression(layout == LayoutSQLiteFile))
 	if err != nil {
 		return nil, fmt.Errorf("starting compression: %w", err)
 	}
 	var m *Manifest
 	err = st.Snapshot(ctx, func(sn *store.Snapshot) error {
 		var err error
-		m, err = writePlain(ctx, zw, sn, now)
+		src := &blobSource{store: blobs}
+		if layout == LayoutSQLiteFile {
+			m, err = writeSQLiteFile(ctx, zw, sn, now, src)
+		} else {
+			m, err = writePlain(ctx, zw, sn, now, src)
+		}
 		return err
 	})
 	if err != nil {
@@ -51,25 +76,34 @@ func Write(ctx context.Context, st *store.Store, w io.Writer, recipients []age.R
 	return m, nil
 }
 
-func writePlain(ctx context.Context, w io.Writer, sn *store.Snapshot, now time.Time) (*Manifest, error) {
+// blobSource is where writePlain copies blobs from; nil: no blob section
+// (Summarize, which compares only tables).
+type blobSource struct{ store *blob.Store }
+
+func writePlain(ctx context.Context, w io.Writer, sn *store.Snapshot, now time.Time, blobs *blobSource) (*Manifest, error) {
 	fw := newFrameWriter(w)
 	if err := fw.raw(append([]byte(magic), Format)); err != nil {
 		return nil, fmt.Errorf("writing archive: %w", err)
 	}
-	h := Header{Format: Format, Engine: string(sn.Engine()), SchemaVersion: sn.SchemaVersion(), CreatedAt: now.UTC(), Tables: sn.Tables()}
+	h := Header{Format: Format, Engine: string(sn.Engine()), SchemaVersion: sn.SchemaVersion(), CreatedAt: now.UTC(), Layout: LayoutLogical, Tables: sn.Tables()}
 	if err := writeJSON(fw, kindHeader, h); err != nil {
 		return nil, err
 	}
-	m := &Manifest{Format: Format, Engine: h.Engine, SchemaVersion: h.SchemaVersion, CreatedAt: h.CreatedAt}
+	m := &Manifest{Format: Format, Engine: h.Engine, SchemaVersion: h.SchemaVersion, CreatedAt: h.CreatedAt, Layout: h.Layout}
 	var buf []byte
 	prog := progressFrom(ctx)
+	var files blobKeys
 	for i, t := range h.Tables {
 		prog.phase("table " + t.Name)
 		if err := fw.frame(kindTable, binary.BigEndian.AppendUint32(nil, uint32(i))); err != nil {
 			return nil, fmt.Errorf("writing archive: %w", err)
 		}
 		var sum tableSum
+		collect := files.collector(&t)
 		err := sn.Scan(ctx, t, func(row []any) error {
+			if collect != nil {
+				collect(row)
+			}
 			var err error
 			if buf, err = appendRow(buf[:0], row); err != nil {
 				return fmt.Errorf("table %s: %w", t.Name, err)
@@ -89,6 +123,13 @@ func writePlain(ctx context.Context, w io.Writer, sn *store.Snapshot, now time.T
 			return nil, err
 		}
 		m.Tables = append(m.Tables, ts)
+	}
+	if blobs != nil {
+		prog.phase("file blobs")
+		var err error
+		if m.Blobs, err = writeBlobSection(ctx, fw, files.keys, blobs.store); err != nil {
+			return nil, err
+		}
 	}
 	m.PlainBytes = fw.n // before the manifest frame, so that the manifest can state it
 	if err := writeJSON(fw, kindManifest, m); err != nil {
@@ -139,6 +180,7 @@ type Reader struct {
 	fr     *frameReader
 	header *Header
 	done   bool
+	blobs  *blobReader
 }
 
 // NewReader reads the archive's magic and header.
@@ -158,8 +200,11 @@ func NewReader(r io.Reader) (*Reader, error) {
 	if err := strictJSON(p, &h); err != nil {
 		return nil, formatErr("header: %v", err)
 	}
-	if h.Format != Format {
-		return nil, formatErr("header says format %d, this binary reads %d", h.Format, Format)
+	if h.Format != fr.format {
+		return nil, formatErr("header says format %d, the archive starts as format %d", h.Format, fr.format)
+	}
+	if err := h.Layout.check(h.Format); err != nil {
+		return nil, err
 	}
 	if h.SchemaVersion < 1 {
 		return nil, formatErr("header has no schema version")
@@ -178,7 +223,9 @@ func NewReader(r io.Reader) (*Reader, error) {
 			}
 		}
 	}
-	return &Reader{fr: fr, header: &h}, nil
+	br := newBlobReader()
+	br.deferRows = h.Layout == LayoutSQLiteFile
+	return &Reader{fr: fr, header: &h, blobs: br}, nil
 }
 
 // Header returns the archive's header.
@@ -194,6 +241,9 @@ func (ar *Reader) Rows(fn func(t *store.TableSchema, row []any) error) (*Manifes
 	}
 	ar.done = true
 	h := ar.header
+	if h.Layout == LayoutSQLiteFile {
+		return nil, fmt.Errorf("backup: the archive holds a SQLite database file, not rows (read it with File)")
+	}
 	var (
 		cur     = -1 // current table index
 		next    = 0  // the next table expected
@@ -230,6 +280,7 @@ func (ar *Reader) Rows(fn func(t *store.TableSchema, row []any) error) (*Manifes
 				return nil, formatErr("table %s row %d: %v", t.Name, sum.rows+1, err)
 			}
 			sum.add(p)
+			ar.blobs.noteRow(t, row)
 			if err := fn(t, row); err != nil {
 				return nil, err
 			}
@@ -248,6 +299,13 @@ func (ar *Reader) Rows(fn func(t *store.TableSchema, row []any) error) (*Manifes
 			}
 			summary = append(summary, ts)
 			cur = -1
+		case kindBlob, kindBlobData, kindBlobEnd:
+			if h.Format < 2 || cur >= 0 || m != nil || next != len(h.Tables) {
+				return nil, formatErr("a blob frame outside the blob section")
+			}
+			if err := ar.blobs.frame(kind, p); err != nil {
+				return nil, err
+			}
 		case kindManifest:
 			if cur >= 0 || m != nil || next != len(h.Tables) {
 				return nil, formatErr("the manifest comes before every table was read")
@@ -256,9 +314,12 @@ func (ar *Reader) Rows(fn func(t *store.TableSchema, row []any) error) (*Manifes
 			if err := strictJSON(p, m); err != nil {
 				return nil, formatErr("manifest: %v", err)
 			}
-			if m.Format != h.Format || m.Engine != h.Engine || m.SchemaVersion != h.SchemaVersion ||
+			if m.Format != h.Format || m.Engine != h.Engine || m.SchemaVersion != h.SchemaVersion || m.Layout != h.Layout || m.File != nil ||
 				!m.CreatedAt.Equal(h.CreatedAt) || !slices.Equal(m.Tables, summary) || m.PlainBytes != plain {
 				return nil, formatErr("the manifest does not match the archive's contents")
+			}
+			if err := ar.blobs.check(h.Format, m.Blobs); err != nil {
+				return nil, err
 			}
 		case kindEnd:
 			if m == nil {

@@ -165,10 +165,16 @@ type source struct {
 
 func newSource(t *testing.T, engine string) *source {
 	t.Helper()
+	return newSourceLayout(t, engine, backup.LayoutAuto)
+}
+
+// newSourceLayout is newSource with the archive in layout.
+func newSourceLayout(t *testing.T, engine string, layout backup.Layout) *source {
+	t.Helper()
 	s := &source{st: openStore(t, engine), key: newKey(t), id: newIdentity(t)}
 	s.tenants = fixture(t, s.st, s.key)
 	var b bytes.Buffer
-	m, err := backup.Write(context.Background(), s.st, &b, []age.Recipient{s.id.Recipient()}, created)
+	m, err := backup.WriteLayout(context.Background(), s.st, nil, &b, []age.Recipient{s.id.Recipient()}, created, layout)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,14 +182,28 @@ func newSource(t *testing.T, engine string) *source {
 	return s
 }
 
-// TestRoundTrip: a backup of each engine restores into each engine with the
-// same rows (per-table counts and checksums), and the restored audit chains
-// verify with the original signing key.
+// TestRoundTrip: a backup of each engine in each of its layouts restores
+// into each engine with the same rows (per-table counts and checksums of the
+// source's and the target's snapshots, and the manifest's), and the restored
+// audit chains verify with the original signing key.
 func TestRoundTrip(t *testing.T) {
-	for _, from := range engines {
-		src := newSource(t, from)
-		if src.manifest.Engine != from || src.manifest.Rows() == 0 {
+	type from struct {
+		engine string
+		layout backup.Layout
+	}
+	for _, f := range []from{{"sqlite", backup.LayoutSQLiteFile}, {"sqlite", backup.LayoutLogical}, {"postgres", backup.LayoutLogical}} {
+		src := newSourceLayout(t, f.engine, f.layout)
+		if src.manifest.Engine != f.engine || src.manifest.Layout != f.layout || src.manifest.Format != backup.Format || src.manifest.Rows() == 0 {
 			t.Fatalf("manifest: %+v", src.manifest)
+		}
+		// The manifest of a sqlite-file archive has row counts only; the
+		// source's snapshot gives the checksums to compare with.
+		want, err := backup.Summarize(context.Background(), src.st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := backup.SameData(want, src.manifest); err != nil {
+			t.Fatalf("manifest differs from the source: %v", err)
 		}
 		for _, tbl := range []string{"organizations", "records", "record_terms", "audit_events", "audit_seals", "audit_checkpoints", "users"} {
 			if n := rowsOf(src.manifest, tbl); n == 0 {
@@ -191,9 +211,9 @@ func TestRoundTrip(t *testing.T) {
 			}
 		}
 		for _, to := range engines {
-			t.Run(from+"→"+to, func(t *testing.T) {
+			t.Run(f.engine+"/"+string(f.layout)+"→"+to, func(t *testing.T) {
 				dst := openStore(t, to)
-				m, err := backup.Restore(context.Background(), dst, bytes.NewReader(src.archive), []age.Identity{src.id})
+				m, err := backup.Restore(context.Background(), dst, nil, bytes.NewReader(src.archive), []age.Identity{src.id})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -206,6 +226,14 @@ func TestRoundTrip(t *testing.T) {
 				}
 				if err := backup.SameData(src.manifest, got); err != nil {
 					t.Fatalf("restored store differs from the backup: %v", err)
+				}
+				if err := backup.SameData(want, got); err != nil {
+					t.Fatalf("restored store differs from the source: %v", err)
+				}
+				for _, tt := range got.Tables {
+					if tt.Checksum == "" {
+						t.Fatalf("table %s summarized without a checksum", tt.Name)
+					}
 				}
 				rs := verify(t, dst, src.key)
 				if len(rs) != 3 {
@@ -227,7 +255,7 @@ func TestRoundTrip(t *testing.T) {
 					}
 				}
 				// A second restore into the now non-empty store is refused.
-				if _, err := backup.Restore(context.Background(), dst, bytes.NewReader(src.archive), []age.Identity{src.id}); !errors.Is(err, store.ErrNotEmpty) {
+				if _, err := backup.Restore(context.Background(), dst, nil, bytes.NewReader(src.archive), []age.Identity{src.id}); !errors.Is(err, store.ErrNotEmpty) {
 					t.Errorf("restore into a non-empty store: %v, want ErrNotEmpty", err)
 				}
 			})
@@ -285,7 +313,7 @@ func TestOlderSchema(t *testing.T) {
 	write(t, src, store.Scope{}, func(ctx context.Context, tx *store.Tx) error { return tx.CreateUser(ctx, &u) })
 	id := newIdentity(t)
 	var b bytes.Buffer
-	m, err := backup.Write(ctx, src, &b, []age.Recipient{id.Recipient()}, created)
+	m, err := backup.Write(ctx, src, nil, &b, []age.Recipient{id.Recipient()}, created)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -312,7 +340,7 @@ func TestOlderSchema(t *testing.T) {
 	for _, target := range targets {
 		dst := target.open(t)
 		engine := target.name
-		if _, err := backup.Restore(ctx, dst, bytes.NewReader(b.Bytes()), []age.Identity{id}); err != nil {
+		if _, err := backup.Restore(ctx, dst, nil, bytes.NewReader(b.Bytes()), []age.Identity{id}); err != nil {
 			t.Fatalf("%s: %v", engine, err)
 		}
 		if st, err := dst.SchemaStatus(ctx); err != nil || !st.Current() {
@@ -334,7 +362,7 @@ func TestOlderSchema(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = backup.Restore(ctx, pg, bytes.NewReader(b.Bytes()), []age.Identity{id})
+	_, err = backup.Restore(ctx, pg, nil, bytes.NewReader(b.Bytes()), []age.Identity{id})
 	if !errors.Is(err, backup.ErrTargetSchema) || !strings.Contains(err.Error(), fmt.Sprintf("schema version %d, past the backup's %d", before.Applied, old)) ||
 		!strings.Contains(err.Error(), "never migrated") {
 		t.Errorf("restore into a PostgreSQL database of a newer schema: %v", err)
@@ -345,7 +373,7 @@ func TestOlderSchema(t *testing.T) {
 	requireEmpty(t, pg)
 	// The old store itself is not empty: a restore into it is refused and
 	// leaves its schema where it was.
-	if _, err := backup.Restore(ctx, src, bytes.NewReader(b.Bytes()), []age.Identity{id}); !errors.Is(err, store.ErrNotEmpty) {
+	if _, err := backup.Restore(ctx, src, nil, bytes.NewReader(b.Bytes()), []age.Identity{id}); !errors.Is(err, store.ErrNotEmpty) {
 		t.Fatalf("restore into a non-empty store: %v", err)
 	}
 	if st, _ := src.SchemaStatus(ctx); st.Applied != old {

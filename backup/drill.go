@@ -26,8 +26,14 @@ type DrillResult struct {
 	Rows      int64         `json:"rows"`
 	Chains    int           `json:"chains"`
 	Events    int64         `json:"events"`
-	OK        bool          `json:"ok"`
-	Problem   string        `json:"problem,omitempty"`
+	// Blobs is the number of file blobs verified (length and SHA-256);
+	// BlobsMissing the file rows whose blob the backup did not find (deleted
+	// after its snapshot); BlobsInArchive is false for a format 1 archive.
+	Blobs          int64  `json:"blobs"`
+	BlobsMissing   int    `json:"blobs_missing"`
+	BlobsInArchive bool   `json:"blobs_in_archive"`
+	OK             bool   `json:"ok"`
+	Problem        string `json:"problem,omitempty"`
 }
 
 // DrillConfig says what a drill restores and how it checks it.
@@ -46,7 +52,10 @@ type DrillConfig struct {
 
 // Drill restores the newest backup of the location into a scratch SQLite
 // store, checks every table's row count and checksum against the archive's
-// manifest and verifies every audit chain, then removes the scratch store. A
+// manifest, verifies the blob section (each blob's length and SHA-256, the
+// section's count and checksum, every file row with its blob or listed
+// missing; the blobs are not kept) and every audit chain, then removes the
+// scratch store. A
 // failed check is a result with OK false and the problem, not an error;
 // errors are for drills that could not run (no backup, no scratch space).
 func Drill(ctx context.Context, cfg DrillConfig) (*DrillResult, error) {
@@ -90,7 +99,7 @@ func Drill(ctx context.Context, cfg DrillConfig) (*DrillResult, error) {
 	if err != nil {
 		return problem(err)
 	}
-	m, err := Restore(ctx, st, r, cfg.Identities)
+	m, err := Restore(ctx, st, nil, r, cfg.Identities)
 	r.Close()
 	if err != nil {
 		return problem(err)
@@ -103,6 +112,12 @@ func Drill(ctx context.Context, cfg DrillConfig) (*DrillResult, error) {
 		return problem(fmt.Errorf("the restored store differs from the backup: %w", err))
 	}
 	res.Tables, res.Rows = len(m.Tables), m.Rows()
+	if m.Blobs != nil {
+		res.BlobsInArchive, res.Blobs, res.BlobsMissing = true, m.Blobs.Count, len(m.Blobs.Missing)
+		if len(m.Blobs.Missing) > 0 {
+			log.Warn("the backup lacks the blobs of some files (deleted after its snapshot, or lost)", "backup", latest.Name, "missing", len(m.Blobs.Missing))
+		}
+	}
 	reports, err := audit.Verify(ctx, audit.VerifyConfig{Store: st, PublicKey: cfg.PublicKey}, nil)
 	if err != nil {
 		return problem(err)

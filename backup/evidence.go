@@ -57,6 +57,9 @@ func RecordBackup(ctx context.Context, st *store.Store, loc *Location, started, 
 		rec.PlainBytes, rec.ArchiveBytes, rec.ArchiveSHA256, rec.ManifestSHA256 = idx.PlainBytes, idx.ArchiveBytes, idx.ArchiveSHA256, idx.ManifestSHA256
 		meta["rows"], meta["bytes"], meta["sha256"], meta["manifest_sha256"], meta["schema_version"] =
 			idx.Rows, idx.ArchiveBytes, idx.ArchiveSHA256, idx.ManifestSHA256, idx.SchemaVersion
+		if idx.Format >= 2 {
+			meta["blobs"], meta["blob_bytes"], meta["blobs_missing"] = idx.Blobs, idx.BlobBytes, idx.BlobsMissing
+		}
 	}
 	e, err := platformEvent(ctx, "backup.create", "backup", rec.Name, result, meta)
 	if err != nil {
@@ -87,9 +90,12 @@ func RecordRestore(ctx context.Context, st *store.Store, where, name string, m *
 		// taken only when it describes the manifest just verified.
 		rec.ArchiveBytes, rec.ArchiveSHA256 = idx.ArchiveBytes, idx.ArchiveSHA256
 	}
-	e, err := platformEvent(ctx, "backup.restore", "backup", name, strongroom.ResultSuccess,
-		map[string]any{"location": where, "rows": m.Rows(), "engine": m.Engine, "schema_version": m.SchemaVersion, "created_at": m.CreatedAt,
-			"manifest_sha256": rec.ManifestSHA256})
+	meta := map[string]any{"location": where, "rows": m.Rows(), "engine": m.Engine, "schema_version": m.SchemaVersion, "created_at": m.CreatedAt,
+		"manifest_sha256": rec.ManifestSHA256}
+	if m.Blobs != nil {
+		meta["blobs"], meta["blob_bytes"], meta["blobs_missing"] = m.Blobs.Count, m.Blobs.Bytes, len(m.Blobs.Missing)
+	}
+	e, err := platformEvent(ctx, "backup.restore", "backup", name, strongroom.ResultSuccess, meta)
 	if err != nil {
 		return err
 	}
@@ -127,6 +133,9 @@ func RecordDrill(ctx context.Context, st *store.Store, loc *Location, started ti
 		}
 		meta = map[string]any{"rows": res.Rows, "tables": res.Tables, "chains": res.Chains, "events": res.Events,
 			"duration_ms": res.Duration.Milliseconds(), "ok": res.OK}
+		if res.BlobsInArchive {
+			meta["blobs"], meta["blobs_missing"] = res.Blobs, res.BlobsMissing
+		}
 	case failure != nil:
 		rec.Error = failure.Error()
 		meta = map[string]any{"error": "drill could not run"}

@@ -9,20 +9,51 @@
 // The archive (the plaintext inside zstd inside age) is a sequence of frames:
 //
 //	archive = magic frame* end
-//	magic   = "STRONGROOM-BACKUP" 0x0A u8(format)        format is 1
+//	magic   = "STRONGROOM-BACKUP" 0x0A u8(format)        format is 3 (1 and 2 still read)
 //	frame   = u8(kind) u32(len) payload[len]             len ≤ MaxFrame
-//	kinds   'H' header JSON (engine, schema version, created at, tables and columns)
+//	kinds   'H' header JSON (engine, schema version, created at, layout, tables and columns)
 //	        'T' u32(table index)                         starts a table's rows
 //	        'R' row                                      one row of the current table
 //	        'E' table end JSON (rows, checksum)
-//	        'M' manifest JSON (the header's facts and every table's count and checksum)
-//	end     = 'Z' u32(32) SHA-256(the magic and every frame before this one but the 'R' frames)
+//	        'F' blob start JSON (key)                    after the data section
+//	        'D' bytes (≤ 1 MiB)                          the next bytes of the current blob
+//	        'G' blob end JSON (key, bytes, SHA-256)
+//	        'M' manifest JSON (the header's facts, every table's count and checksum,
+//	            and the blob section's count, bytes, checksum and missing keys)
+//	end     = 'Z' u32(32) SHA-256(the magic and every frame before this one but the 'R' and 'P' frames)
 //	row     = value*  (one per column)
 //	value   = 0x00 (null) | 0x01 i64 | 0x02 u32(len) utf8 | 0x03 u32(len) bytes | 0x04 f64 bits
 //
-// Row frames are left out of the end's hash: each table's checksum covers its
+// That is the logical layout: magic H (T R* E)* (F D* G)* M end, header
+// "layout": "logical". Format 3 has a second layout for SQLite sources,
+// "sqlite-file": the database file itself instead of rows (see sqlitefile.go):
+//
+//	archive = magic H P* (F D* G)* M end
+//	        'P' a run of the database file's bytes, in order
+//	        'M' manifest JSON with the file's size, page size and SHA-256,
+//	            every table's row count (no row checksums) and the blob section's summary
+//
+// Both layouts carry the blob section between the data section ('T'…'E' or
+// 'P'*) and the manifest. Older formats still read: format 2 is the logical
+// layout with the blob section and no layout in the header; format 1 the
+// logical layout without a blob section.
+//
+// Row and file frames are left out of the end's hash: each table's checksum covers its
 // rows (a row changed, dropped, added or moved to another table changes a
-// checksum), and hashing them twice would cost a quarter of a backup's time.
+// checksum), the manifest's SHA-256 covers the file, and hashing them twice
+// would cost a quarter of a backup's time.
+//
+// The blob section (blobs.go) holds, by key, the blob of every
+// record_files row of the snapshot the data comes from, as the blob store
+// holds it: sealed with its organization's data key, so the archive holds no
+// plaintext file content and a shredded organization's blobs stay unreadable.
+// A blob gone from the store when the backup copies it (its file was deleted
+// after the snapshot) is listed in the manifest as missing. The section's
+// checksum is the SHA-256 of each blob's "key NUL bytes NUL sha256-hex LF" in
+// order. In the sqlite-file layout the reader checks the section's frames as
+// they come and, once the file is extracted, that every record_files row of
+// the file has its blob or is listed missing (the logical layout checks the
+// rows as they are read).
 //
 // Integers are big-endian. A table's checksum is the sum modulo 2^256 of the
 // SHA-256 of each row's encoding: it does not depend on the order rows are
@@ -47,8 +78,13 @@ import (
 	"strongroom.dev/strongroom/store"
 )
 
-// Format is the archive format version this package writes and reads.
-const Format = 1
+// Format is the archive format version this package writes. It reads this
+// one, format 2 (the logical layout with the blob section, no layout in the
+// header) and format 1 (the logical layout, no blob section).
+const Format = 3
+
+// readableFormat reports whether this binary reads archives of format f.
+func readableFormat(f int) bool { return f >= 1 && f <= Format }
 
 // MaxFrame bounds one frame (one row, the header or the manifest), so that a
 // hostile archive cannot make the reader allocate without limit.
@@ -64,7 +100,12 @@ const (
 	kindTableEnd = 'E'
 	kindManifest = 'M'
 	kindEnd      = 'Z'
+	kindFile     = 'P' // sqlite-file layout: a run of the database file's pages
 )
+
+// unhashed reports whether a frame kind is left out of the end's hash (its
+// contents are covered by a table checksum or the file's SHA-256).
+func unhashed(kind byte) bool { return kind == kindRow || kind == kindFile }
 
 // Value tags.
 const (
@@ -82,6 +123,10 @@ type Header struct {
 	SchemaVersion int                 `json:"schema_version"`
 	CreatedAt     time.Time           `json:"created_at"`
 	Tables        []store.TableSchema `json:"tables"`
+
+	// Layout is LayoutLogical or LayoutSQLiteFile; empty in formats 1 and 2
+	// (rows).
+	Layout Layout `json:"layout,omitempty"`
 }
 
 // TableSummary is a table's row count and checksum.
@@ -102,6 +147,13 @@ type Manifest struct {
 	Tables        []TableSummary `json:"tables"`
 	// PlainBytes is the size of the archive before compression.
 	PlainBytes int64 `json:"plain_bytes"`
+	// Layout is the header's; File describes the database file of the
+	// sqlite-file layout (whose tables have row counts, no checksums).
+	Layout Layout       `json:"layout,omitempty"`
+	File   *FileSummary `json:"file,omitempty"`
+	// Blobs summarizes the blob section (formats 2 and 3, either layout);
+	// nil in format 1, whose archives have none.
+	Blobs *BlobSummary `json:"blobs,omitempty"`
 }
 
 // Rows is the total row count.
@@ -270,10 +322,10 @@ func (fw *frameWriter) frame(kind byte, payload []byte) error {
 	}
 	fw.hdr[0] = kind
 	binary.BigEndian.PutUint32(fw.hdr[1:], uint32(len(payload)))
-	if err := fw.write(fw.hdr[:], kind != kindRow); err != nil {
+	if err := fw.write(fw.hdr[:], !unhashed(kind)); err != nil {
 		return err
 	}
-	return fw.write(payload, kind != kindRow)
+	return fw.write(payload, !unhashed(kind))
 }
 
 // end writes the end frame (not hashed into itself) and flushes.
@@ -293,11 +345,12 @@ func (fw *frameWriter) end() error {
 
 // frameReader reads frames and hashes everything it reads.
 type frameReader struct {
-	r   *bufio.Reader
-	h   hash.Hash
-	n   int64 // bytes read and hashed
-	buf []byte
-	hdr [5]byte
+	r      *bufio.Reader
+	h      hash.Hash
+	n      int64 // bytes read and hashed
+	buf    []byte
+	hdr    [5]byte
+	format int // the magic's
 }
 
 func newFrameReader(r io.Reader) *frameReader {
@@ -320,9 +373,10 @@ func (fr *frameReader) magic() error {
 	if string(b[:len(magic)]) != magic {
 		return formatErr("it does not start with the Strongroom backup magic")
 	}
-	if b[len(magic)] != Format {
-		return formatErr("archive format %d, this binary reads format %d", b[len(magic)], Format)
+	if !readableFormat(int(b[len(magic)])) {
+		return formatErr("archive format %d, this binary reads formats 1 to %d", b[len(magic)], Format)
 	}
+	fr.format = int(b[len(magic)])
 	fr.h.Write(b)
 	fr.n += int64(len(b))
 	return nil
@@ -361,7 +415,7 @@ func (fr *frameReader) next() (byte, []byte, error) {
 		}
 		return kind, p, nil
 	}
-	if kind != kindRow {
+	if !unhashed(kind) {
 		fr.h.Write(fr.hdr[:])
 		fr.h.Write(p)
 	}

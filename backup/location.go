@@ -21,6 +21,7 @@ import (
 	_ "gocloud.dev/blob/s3blob" // s3:// locations
 	"gocloud.dev/gcerrors"
 
+	sblob "strongroom.dev/strongroom/blob"
 	"strongroom.dev/strongroom/store"
 )
 
@@ -34,6 +35,10 @@ type Location struct {
 	bucket *blob.Bucket
 	kind   objectKind
 	label  string
+
+	// Layout is the layout Put writes data backups in (WriteLayout);
+	// LayoutAuto by default.
+	Layout Layout
 }
 
 // objectKind names the objects of one kind of backup.
@@ -78,6 +83,11 @@ type Index struct {
 	// ManifestSHA256 is ManifestDigest of the archive's manifest (absent
 	// from indexes written before it was added).
 	ManifestSHA256 string `json:"manifest_sha256,omitempty"`
+	// Blobs, BlobBytes and BlobsMissing count the file blobs in the archive
+	// and the files whose blob was gone when it was copied (formats 2 and 3).
+	Blobs        int64 `json:"blobs,omitempty"`
+	BlobBytes    int64 `json:"blob_bytes,omitempty"`
+	BlobsMissing int   `json:"blobs_missing,omitempty"`
 }
 
 // OpenLocation opens a folder (a path, created 0700 if missing) or a bucket
@@ -154,10 +164,11 @@ func (c *countingHash) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// Put writes a backup of st taken now, then its index. An archive is only
+// Put writes a backup of st taken now, with the blobs of its files from
+// blobs (see Write), then its index. An archive is only
 // visible under its name once complete (the bucket's writer commits on
 // Close; a failed backup is abandoned, never left half-written).
-func (l *Location) Put(ctx context.Context, st *store.Store, recipients []age.Recipient, now time.Time) (*Index, error) {
+func (l *Location) Put(ctx context.Context, st *store.Store, blobs *sblob.Store, recipients []age.Recipient, now time.Time) (*Index, error) {
 	if l.kind != dataKind {
 		return nil, errors.New("backup: a data backup put into a keyring location")
 	}
@@ -169,7 +180,7 @@ func (l *Location) Put(ctx context.Context, st *store.Store, recipients []age.Re
 		return nil, fmt.Errorf("creating %s: %w", name, err)
 	}
 	ch := &countingHash{h: sha256.New()}
-	m, err := Write(ctx, st, io.MultiWriter(w, ch), recipients, now)
+	m, err := WriteLayout(ctx, st, blobs, io.MultiWriter(w, ch), recipients, now, l.Layout)
 	if err != nil {
 		cancel() // abandons the upload
 		_ = w.Close()
@@ -181,6 +192,9 @@ func (l *Location) Put(ctx context.Context, st *store.Store, recipients []age.Re
 	idx := &Index{Name: name, Format: m.Format, Engine: m.Engine, SchemaVersion: m.SchemaVersion, CreatedAt: m.CreatedAt,
 		Rows: m.Rows(), Tables: m.Tables, PlainBytes: m.PlainBytes, ArchiveBytes: ch.n, ArchiveSHA256: hex.EncodeToString(ch.h.Sum(nil)),
 		ManifestSHA256: ManifestDigest(m)}
+	if m.Blobs != nil {
+		idx.Blobs, idx.BlobBytes, idx.BlobsMissing = m.Blobs.Count, m.Blobs.Bytes, len(m.Blobs.Missing)
+	}
 	b, err := json.MarshalIndent(idx, "", "  ")
 	if err != nil {
 		return nil, fmt.Errorf("encoding the index: %w", err)

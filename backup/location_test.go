@@ -31,7 +31,7 @@ func TestRetention(t *testing.T) {
 	now := time.Date(2026, 11, 21, 3, 0, 0, 0, time.UTC)
 	var names []string
 	for _, age_ := range []int{45, 31, 30, 29, 1, 0} { // days before now
-		idx, err := loc.Put(ctx, st, []age.Recipient{id.Recipient()}, now.Add(-time.Duration(age_)*24*time.Hour))
+		idx, err := loc.Put(ctx, st, nil, []age.Recipient{id.Recipient()}, now.Add(-time.Duration(age_)*24*time.Hour))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -98,11 +98,11 @@ func TestS3RoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer loc.Close()
-	old, err := loc.Put(ctx, src.st, []age.Recipient{src.id.Recipient()}, created.Add(-40*24*time.Hour))
+	old, err := loc.Put(ctx, src.st, nil, []age.Recipient{src.id.Recipient()}, created.Add(-40*24*time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
-	idx, err := loc.Put(ctx, src.st, []age.Recipient{src.id.Recipient()}, created)
+	idx, err := loc.Put(ctx, src.st, nil, []age.Recipient{src.id.Recipient()}, created)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +115,7 @@ func TestS3RoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	dst := openStore(t, "postgres")
-	m, err := backup.Restore(ctx, dst, r, []age.Identity{src.id})
+	m, err := backup.Restore(ctx, dst, nil, r, []age.Identity{src.id})
 	r.Close()
 	if err != nil {
 		t.Fatal(err)

@@ -76,6 +76,31 @@ func (p *progress) row(n int) {
 	}
 }
 
+// fileBytes reports n of total bytes of a database file copied, at most
+// every ProgressEvery (the clock is read every 16 calls, a MiB each).
+func (p *progress) fileBytes(n, total int64) {
+	if p == nil {
+		return
+	}
+	p.cur.Bytes, p.cur.BytesTotal = n, total
+	if p.tick++; p.tick&15 != 0 && n < total {
+		return
+	}
+	if n >= total || p.now().Sub(p.last) >= ProgressEvery {
+		p.report()
+	}
+}
+
+// rowsDone reports that the archive holds all rows, n of them, as a
+// sqlite-file archive does once its file is written; the phase that follows
+// counts no bytes of a known total.
+func (p *progress) rowsDone(n int64) {
+	if p == nil {
+		return
+	}
+	p.cur.Rows, p.cur.BytesTotal = n, 0
+}
+
 func (p *progress) report() {
 	p.last = p.now()
 	p.fn(p.cur)

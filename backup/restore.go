@@ -10,6 +10,7 @@ import (
 
 	"filippo.io/age"
 
+	"strongroom.dev/strongroom/blob"
 	"strongroom.dev/strongroom/store"
 )
 
@@ -31,20 +32,34 @@ var ErrTargetSchema = errors.New("the target's schema is newer than the backup's
 //
 // On SQLite the caller must have st to itself during the restore: the loaded
 // file is renamed over st's and st reopens it (store.Store.Load).
-func Restore(ctx context.Context, st *store.Store, r io.Reader, identities []age.Identity) (*Manifest, error) {
+//
+// The archive's blobs (formats 2 and 3, either layout) are written into blobs, which must hold no
+// object (ErrBlobsNotEmpty otherwise), while the archive is read, so before
+// the rows commit; when the restore is refused or fails, the blobs written
+// are deleted again. blobs nil checks the blob section without keeping it
+// (drills). A format 1 archive has no blobs: its manifest's Blobs is nil.
+func Restore(ctx context.Context, st *store.Store, blobs *blob.Store, r io.Reader, identities []age.Identity) (*Manifest, error) {
 	pr, err := Decrypt(r, identities)
 	if err != nil {
 		return nil, err
 	}
 	defer pr.Close()
-	return RestorePlain(ctx, st, pr)
+	return RestorePlain(ctx, st, blobs, pr)
 }
 
 // RestorePlain is Restore of a decrypted, decompressed archive.
-func RestorePlain(ctx context.Context, st *store.Store, r io.Reader) (*Manifest, error) {
+func RestorePlain(ctx context.Context, st *store.Store, blobs *blob.Store, r io.Reader) (*Manifest, error) {
 	ar, err := NewReader(r)
 	if err != nil {
 		return nil, err
+	}
+	if blobs != nil {
+		if empty, err := blobs.Empty(ctx); err != nil {
+			return nil, fmt.Errorf("restoring: checking the target blob store: %w", err)
+		} else if !empty {
+			return nil, fmt.Errorf("restoring: %w: restore into an empty folder or bucket, as into an empty database", ErrBlobsNotEmpty)
+		}
+		ar.blobs.ctx, ar.blobs.sink = ctx, blobs
 	}
 	h := ar.Header()
 	ms, err := store.Migrations(st.Engine())
@@ -72,11 +87,21 @@ func RestorePlain(ctx context.Context, st *store.Store, r io.Reader) (*Manifest,
 				ErrTargetSchema, ss.Applied, h.SchemaVersion, h.SchemaVersion)
 		}
 	}
+	if h.Layout == LayoutSQLiteFile {
+		return restoreSQLiteFile(ctx, st, ar)
+	}
+	return restoreRows(ctx, st, ar)
+}
+
+// restoreRows loads the rows of a logical archive whose header was read into
+// st, which was checked to be an empty target.
+func restoreRows(ctx context.Context, st *store.Store, ar *Reader) (*Manifest, error) {
+	h := ar.Header()
 	if _, err := st.MigrateTo(ctx, h.SchemaVersion); err != nil {
 		return nil, fmt.Errorf("preparing the target schema: %w", err)
 	}
 	var m *Manifest
-	err = st.Load(ctx, h.SchemaVersion, func(l *store.Loader) error {
+	err := st.Load(ctx, h.SchemaVersion, func(l *store.Loader) error {
 		plan, err := planLoad(h, l.Tables())
 		if err != nil {
 			return err
@@ -97,6 +122,10 @@ func RestorePlain(ctx context.Context, st *store.Store, r io.Reader) (*Manifest,
 		return err
 	})
 	if err != nil {
+		// The rows were not committed: delete the blobs written.
+		if aerr := ar.blobs.abort(); aerr != nil {
+			err = errors.Join(err, aerr)
+		}
 		return nil, fmt.Errorf("restoring: %w", err)
 	}
 	if _, err := st.Migrate(ctx); err != nil {
@@ -152,7 +181,7 @@ func Summarize(ctx context.Context, st *store.Store) (*Manifest, error) {
 	var m *Manifest
 	err := st.Snapshot(ctx, func(sn *store.Snapshot) error {
 		var err error
-		m, err = writePlain(ctx, io.Discard, sn, time.Time{})
+		m, err = writePlain(ctx, io.Discard, sn, time.Time{}, nil)
 		return err
 	})
 	return m, err
@@ -176,7 +205,9 @@ func SameData(a, b *Manifest) error {
 			errs = append(errs, fmt.Errorf("table %s is missing", name))
 		case x.Rows != y.Rows:
 			errs = append(errs, fmt.Errorf("table %s: %d rows, expected %d", name, y.Rows, x.Rows))
-		case x.Checksum != y.Checksum:
+		case x.Checksum != y.Checksum && x.Checksum != "" && y.Checksum != "":
+			// A sqlite-file manifest has no row checksums: its file's
+			// SHA-256 was checked instead.
 			errs = append(errs, fmt.Errorf("table %s: checksum %s, expected %s", name, y.Checksum, x.Checksum))
 		}
 	}

@@ -132,16 +132,20 @@ func TestBackupNow(t *testing.T) {
 }
 
 // TestProgress: Write reports each table as it starts, and rows and bytes
-// that only grow, up to the archive's.
+// that only grow, up to the archive's; then the blob section.
 func TestProgress(t *testing.T) {
 	src := newSource(t, "sqlite")
 	var reports []backup.Progress
 	ctx := backup.WithProgress(context.Background(), func(p backup.Progress) { reports = append(reports, p) })
 	var sink strings.Builder
-	m, err := backup.Write(ctx, src.st, &sink, []age.Recipient{src.id.Recipient()}, created)
+	m, err := backup.WriteLayout(ctx, src.st, nil, &sink, []age.Recipient{src.id.Recipient()}, created, backup.LayoutLogical)
 	if err != nil {
 		t.Fatal(err)
 	}
+	if last := reports[len(reports)-1]; last.Phase != "file blobs" {
+		t.Errorf("last report %+v, want the blob section's", last)
+	}
+	reports = reports[:len(reports)-1]
 	if len(reports) < len(m.Tables) {
 		t.Fatalf("%d reports for %d tables", len(reports), len(m.Tables))
 	}
@@ -161,5 +165,35 @@ func TestProgress(t *testing.T) {
 	}
 	if tables != len(m.Tables) {
 		t.Errorf("%d table phases, want %d", tables, len(m.Tables))
+	}
+}
+
+// TestProgressFileLayout: a sqlite-file backup reports the database file's
+// bytes against its size, which only grow up to the file's, then all rows
+// and the blob section.
+func TestProgressFileLayout(t *testing.T) {
+	src := newSource(t, "sqlite")
+	var reports []backup.Progress
+	ctx := backup.WithProgress(context.Background(), func(p backup.Progress) { reports = append(reports, p) })
+	var sink strings.Builder
+	m, err := backup.WriteLayout(ctx, src.st, nil, &sink, []age.Recipient{src.id.Recipient()}, created, backup.LayoutSQLiteFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(reports) < 3 {
+		t.Fatalf("reports %+v", reports)
+	}
+	var prev backup.Progress
+	for _, p := range reports[:len(reports)-1] {
+		if p.Phase != "database file" || p.BytesTotal != m.File.Bytes || p.Bytes < prev.Bytes || p.Bytes > p.BytesTotal || p.Rows != 0 {
+			t.Errorf("report %+v after %+v (file: %d bytes)", p, prev, m.File.Bytes)
+		}
+		prev = p
+	}
+	if prev.Bytes != m.File.Bytes {
+		t.Errorf("the file's last report says %d bytes, the file has %d", prev.Bytes, m.File.Bytes)
+	}
+	if last := reports[len(reports)-1]; last.Phase != "file blobs" || last.Rows != m.Rows() || last.BytesTotal != 0 {
+		t.Errorf("last report %+v, want the blob section's with all %d rows", last, m.Rows())
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"filippo.io/age"
 
 	"strongroom.dev/strongroom"
+	"strongroom.dev/strongroom/blob"
 	"strongroom.dev/strongroom/store"
 )
 
@@ -22,8 +23,11 @@ type SchedulerConfig struct {
 	Store *store.Store
 	// Source is the store backed up: Store itself on SQLite; on PostgreSQL a
 	// connection as a role that bypasses row-level security.
-	Source     *store.Store
-	Location   *Location
+	Source   *store.Store
+	Location *Location
+	// Blobs is the blob store of the files' content (the --blobs of
+	// serve), copied into each backup; nil only when there are no files.
+	Blobs      *blob.Store
 	Recipients []age.Recipient
 	Every      time.Duration
 	Keep       time.Duration
@@ -113,7 +117,7 @@ func (s *Scheduler) Tick(ctx context.Context) (TickResult, error) {
 
 func (s *Scheduler) backup(ctx context.Context, now time.Time) (*Index, []string, error) {
 	c := s.cfg
-	idx, err := c.Location.Put(ctx, c.Source, c.Recipients, now)
+	idx, err := c.Location.Put(ctx, c.Source, c.Blobs, c.Recipients, now)
 	if err != nil {
 		if rerr := RecordBackup(ctx, c.Store, c.Location, now, c.Now(), nil, err); rerr != nil {
 			c.Logger.Error("recording a failed backup", "err", rerr)

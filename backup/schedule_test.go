@@ -108,7 +108,7 @@ func TestScheduler(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			m, err := backup.Restore(ctx, dst, r, []age.Identity{src.id})
+			m, err := backup.Restore(ctx, dst, nil, r, []age.Identity{src.id})
 			r.Close()
 			if err != nil {
 				t.Fatal(err)

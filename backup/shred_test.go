@@ -70,7 +70,7 @@ func TestShreddedTenantUnreadableInOldBackups(t *testing.T) {
 			id := newIdentity(t)
 			recipients := []age.Recipient{id.Recipient()}
 			var data bytes.Buffer
-			if _, err := backup.Write(ctx, st, &data, recipients, created); err != nil {
+			if _, err := backup.Write(ctx, st, nil, &data, recipients, created); err != nil {
 				t.Fatal(err)
 			}
 			if bytes.Contains(plaintext(t, data.Bytes(), id), []byte("tenant 0 record")) {
@@ -108,7 +108,7 @@ func TestShreddedTenantUnreadableInOldBackups(t *testing.T) {
 			// Disaster: restore the old data backup and the only keyring backup
 			// into a fresh store of the same engine, with the same master key.
 			dst := openStore(t, engine)
-			if _, err := backup.Restore(ctx, dst, bytes.NewReader(data.Bytes()), []age.Identity{id}); err != nil {
+			if _, err := backup.Restore(ctx, dst, nil, bytes.NewReader(data.Bytes()), []age.Identity{id}); err != nil {
 				t.Fatal(err)
 			}
 			r, err := kloc.Open(ctx, after.Name)

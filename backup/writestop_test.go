@@ -65,7 +65,7 @@ func TestWriteStops(t *testing.T) {
 
 			done := make(chan error, 1)
 			go func() {
-				_, err := backup.Write(ctx, st, &failingWriter{limit: 256 << 10}, recipients, created)
+				_, err := backup.Write(ctx, st, nil, &failingWriter{limit: 256 << 10}, recipients, created)
 				done <- err
 			}()
 			select {
@@ -80,7 +80,7 @@ func TestWriteStops(t *testing.T) {
 			cctx, cancel := context.WithCancel(ctx)
 			cancelling := &cancelAfter{limit: 512 << 10, cancel: cancel}
 			go func() {
-				_, err := backup.Write(cctx, st, cancelling, recipients, created)
+				_, err := backup.Write(cctx, st, nil, cancelling, recipients, created)
 				done <- err
 			}()
 			select {
@@ -93,7 +93,7 @@ func TestWriteStops(t *testing.T) {
 			}
 
 			var b bytes.Buffer
-			m, err := backup.Write(ctx, st, &b, recipients, created)
+			m, err := backup.Write(ctx, st, nil, &b, recipients, created)
 			if err != nil {
 				t.Fatalf("backup after the failures: %v", err)
 			}
@@ -101,7 +101,7 @@ func TestWriteStops(t *testing.T) {
 				t.Errorf("backup of %d rows", m.Rows())
 			}
 			dst := openStore(t, engine)
-			if _, err := backup.Restore(ctx, dst, &b, []age.Identity{id}); err != nil {
+			if _, err := backup.Restore(ctx, dst, nil, &b, []age.Identity{id}); err != nil {
 				t.Fatalf("restore: %v", err)
 			}
 			sum, err := backup.Summarize(ctx, dst)

@@ -117,6 +117,21 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	return nil
 }
 
+// FileKey names the blob of an organization's file: "<organization>/<file>".
+// The file service writes blobs under it, the orphan sweeper parses it and
+// backups copy the blobs of the file rows they hold by it.
+func FileKey(tenant, file string) string { return tenant + "/" + file }
+
+// Empty reports whether the store holds no object (a restore writes blobs
+// only into an empty store).
+func (s *Store) Empty(ctx context.Context) (bool, error) {
+	objs, _, err := s.List(ctx, "", "", 1)
+	if err != nil {
+		return false, err
+	}
+	return len(objs) == 0, nil
+}
+
 // Object is a listing entry.
 type Object struct {
 	Key     string

@@ -253,7 +253,7 @@ func TestTrustPageTracesEveryClaim(t *testing.T) {
 				if err := backup.RecordBackup(ctx, env.st, env.loc, at.Add(-time.Minute), at.Add(-time.Minute), nil, errors.New("disk full")); err != nil {
 					t.Fatal(err)
 				}
-				idx, err := env.loc.Put(ctx, testkit.OpenSQLiteStore(t), []age.Recipient{id.Recipient()}, at)
+				idx, err := env.loc.Put(ctx, testkit.OpenSQLiteStore(t), nil, []age.Recipient{id.Recipient()}, at)
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -60,7 +60,9 @@ func fileAD(t strongroom.TenantID, c strongroom.CollectionID, r strongroom.Recor
 
 // blobKey names a file's blob: the tenant, then the file ID (fresh for every
 // upload, so an upload never overwrites anything).
-func blobKey(t strongroom.TenantID, id strongroom.FileID) string { return string(t) + "/" + string(id) }
+func blobKey(t strongroom.TenantID, id strongroom.FileID) string {
+	return blob.FileKey(string(t), string(id))
+}
 
 // SanitizeFileName returns the name a file is kept under: the last element of
 // a path (either separator), NFC-normalized, without control or formatting
@@ -182,6 +184,11 @@ func (s *Service) UploadFile(ctx context.Context, org strongroom.TenantID, coll 
 			return err
 		}
 		if s.files.OrgQuotaBytes > 0 {
+			// Under the organization's quota lock, so that concurrent
+			// uploads are counted one after the other.
+			if err := tx.LockFileUsage(ctx); err != nil {
+				return err
+			}
 			_, used, err := tx.FileUsage(ctx)
 			if err != nil {
 				return err

@@ -5,6 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
+	"strings"
 
 	"strongroom.dev/strongroom"
 )
@@ -116,8 +119,13 @@ func (tx *Tx) DeleteFile(ctx context.Context, coll strongroom.CollectionID, rec 
 	return affectedOne(res, err, "file")
 }
 
+// filesExistChunk bounds the IDs of one FilesExist query (SQLite allows
+// 32766 parameters, PostgreSQL 65535).
+const filesExistChunk = 1000
+
 // FilesExist reports which of ids are the IDs of files of the bound
-// organization (the orphan sweeper asks before deleting blobs).
+// organization (the orphan sweeper asks before deleting blobs), in one query
+// per 1,000 IDs.
 func (tx *Tx) FilesExist(ctx context.Context, ids []strongroom.FileID) (map[strongroom.FileID]bool, error) {
 	t, err := tx.tenant()
 	if err != nil {
@@ -125,14 +133,71 @@ func (tx *Tx) FilesExist(ctx context.Context, ids []strongroom.FileID) (map[stro
 	}
 	out := make(map[strongroom.FileID]bool, len(ids))
 	for _, id := range ids {
-		var n int64
-		if err := tx.q.QueryRowContext(ctx, "SELECT count(*) FROM record_files WHERE tenant_id = $1 AND id = $2",
-			string(t), string(id)).Scan(&n); err != nil {
-			return nil, fmt.Errorf("looking up file: %w", err)
+		out[id] = false
+	}
+	for chunk := range slices.Chunk(ids, filesExistChunk) {
+		var q strings.Builder
+		q.WriteString("SELECT id FROM record_files WHERE tenant_id = $1 AND id IN (")
+		args := make([]any, 0, len(chunk)+1)
+		args = append(args, string(t))
+		for i, id := range chunk {
+			if i > 0 {
+				q.WriteByte(',')
+			}
+			q.WriteString("$" + strconv.Itoa(i+2))
+			args = append(args, string(id))
 		}
-		out[id] = n > 0
+		q.WriteByte(')')
+		rows, err := tx.q.QueryContext(ctx, q.String(), args...)
+		if err != nil {
+			return nil, fmt.Errorf("looking up files: %w", err)
+		}
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("looking up files: %w", err)
+			}
+			out[strongroom.FileID(id)] = true
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, fmt.Errorf("looking up files: %w", err)
+		}
 	}
 	return out, nil
+}
+
+// fileQuotaLockClass is the first key of the PostgreSQL advisory locks that
+// serialize each organization's quota checks (the second is the hash of
+// the organization's ID).
+const fileQuotaLockClass = 740_613_121
+
+// LockFileUsage serializes, until the write transaction ends, the
+// transactions of the bound organization that check its file quota and add
+// a file, so that two concurrent uploads cannot both fit under the quota
+// and exceed it together. On PostgreSQL it takes a transaction-scoped
+// advisory lock keyed by the organization (which needs no privilege on any
+// table); writes run at READ COMMITTED, so FileUsage after it sees every
+// file the lock's previous holder committed. On SQLite every write already
+// runs in the one writer's transaction, after the writes before it, so there
+// is nothing to lock.
+func (tx *Tx) LockFileUsage(ctx context.Context) error {
+	t, err := tx.tenant()
+	if err != nil {
+		return err
+	}
+	if err := tx.mustWrite(); err != nil {
+		return err
+	}
+	if tx.s.engine != Postgres {
+		return nil
+	}
+	if _, err := tx.q.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1, hashtext($2))", int32(fileQuotaLockClass), string(t)); err != nil {
+		return fmt.Errorf("locking the file quota: %w", err)
+	}
+	return nil
 }
 
 // FileUsage returns the number of the organization's files and their total

@@ -100,11 +100,16 @@ func (sn *Snapshot) Tables() []TableSchema { return slices.Clone(sn.tables) }
 // Scan calls fn with each row of table, values typed as the table's columns
 // say. row is reused between calls.
 func (sn *Snapshot) Scan(ctx context.Context, t TableSchema, fn func(row []any) error) error {
+	return scanTable(ctx, sn.tx, t, fn)
+}
+
+// scanTable reads every row of t from q, normalized as Snapshot.Scan says.
+func scanTable(ctx context.Context, q querier, t TableSchema, fn func(row []any) error) error {
 	names := make([]string, len(t.Columns))
 	for i, c := range t.Columns {
 		names[i] = quoteIdent(c.Name)
 	}
-	rows, err := sn.tx.QueryContext(ctx, "SELECT "+strings.Join(names, ", ")+" FROM "+quoteIdent(t.Name))
+	rows, err := q.QueryContext(ctx, "SELECT "+strings.Join(names, ", ")+" FROM "+quoteIdent(t.Name))
 	if err != nil {
 		return fmt.Errorf("reading table %s: %w", t.Name, err)
 	}

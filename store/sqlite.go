@@ -22,6 +22,11 @@ var sqlitePragmas = []string{
 	// REPLACE fires delete triggers only with recursive triggers on, so the audit
 	// log's append-only triggers also refuse REPLACE INTO.
 	"recursive_triggers(ON)",
+	// Deleted rows are overwritten with zeros, not left in free pages and free
+	// space: what retention, a data subject's erasure or a purge deletes must not
+	// live on in the database file, nor in the file-layout backups that copy it
+	// (docs/lifecycle.md, "Deleted rows and database-file backups").
+	"secure_delete(ON)",
 }
 
 func sqliteDSN(path string, readOnly bool) string {

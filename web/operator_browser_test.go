@@ -152,7 +152,7 @@ func TestConsoleBackups(t *testing.T) {
 	defer loc.Close()
 	id, _ := age.GenerateX25519Identity()
 	when := time.Date(2026, 11, 21, 3, 0, 0, 0, time.UTC)
-	idx, err := loc.Put(ctx, src, []age.Recipient{id.Recipient()}, when)
+	idx, err := loc.Put(ctx, src, nil, []age.Recipient{id.Recipient()}, when)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,7 +32,7 @@ func TestConsoleTrustPage(t *testing.T) {
 	}
 	defer func() { _ = loc.Close() }()
 	id, _ := age.GenerateX25519Identity()
-	idx, err := loc.Put(ctx, testkit.OpenSQLiteStore(t), []age.Recipient{id.Recipient()}, time.Now().Add(-5*time.Hour))
+	idx, err := loc.Put(ctx, testkit.OpenSQLiteStore(t), nil, []age.Recipient{id.Recipient()}, time.Now().Add(-5*time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}

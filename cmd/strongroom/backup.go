@@ -18,6 +18,7 @@ import (
 
 	"strongroom.dev/strongroom"
 	"strongroom.dev/strongroom/backup"
+	"strongroom.dev/strongroom/blob"
 	"strongroom.dev/strongroom/store"
 )
 
@@ -46,12 +47,14 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return nil
 		}
 	}
-	fs := newFlagSet("backup", "Take a consistent, compressed, age-encrypted backup of every data table (never the keyring) into a folder or bucket, "+
-		"then delete the backups older than --keep there", stderr)
+	fs := newFlagSet("backup", "Take a consistent, compressed, age-encrypted backup of every data table (never the keyring) and of the files' sealed blobs "+
+		"(read from --blobs) into a folder or bucket, then delete the backups older than --keep there", stderr)
 	to := fs.String("to", "", "folder or bucket URL (s3://bucket?region=…, file:///path) to write the backup to (default: the backup-to setting)")
 	recips := fs.String("recipient", "", "age recipients to encrypt to: public keys (age1…) separated by commas, or a file of them one a line (default: the backup-recipients setting)")
 	passEnv := fs.String("passphrase-env", "", "name of an environment variable holding a passphrase to encrypt to instead (scrypt; default: the backup-passphrase-env setting)")
 	keep := fs.Duration("keep", 0, "delete backups older than this from the location after the backup succeeds (default: the backup-keep setting)")
+	logical := fs.Bool("logical", false, "write the rows in the engine-neutral logical layout even from the embedded (SQLite) store, "+
+		"whose backups otherwise carry its database file (faster to take and to restore into SQLite; both restore into either engine)")
 	cfg, err := loadSubcommandConfig("backup", fs, args, stderr)
 	if err != nil {
 		return err
@@ -80,13 +83,24 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer loc.Close()
-	res, err := takeBackup(cliContext(ctx), st, loc, recipients, *keep, time.Now())
+	if *logical {
+		loc.Layout = backup.LayoutLogical
+	}
+	blobs, err := blob.Open(ctx, cfg.BlobsLocation())
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "backup %s: %s schema %d, %d tables, %d rows, %d bytes (%d before compression), sha256 %s\n",
+	defer blobs.Close()
+	res, err := takeBackup(cliContext(ctx), st, blobs, loc, recipients, *keep, time.Now())
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "backup %s: %s schema %d, %d tables, %d rows, %d file blobs (%d bytes), %d bytes (%d before compression), sha256 %s\n",
 		res.index.Name, res.index.Engine, res.index.SchemaVersion, len(res.index.Tables), res.index.Rows,
-		res.index.ArchiveBytes, res.index.PlainBytes, res.index.ArchiveSHA256)
+		res.index.Blobs, res.index.BlobBytes, res.index.ArchiveBytes, res.index.PlainBytes, res.index.ArchiveSHA256)
+	if n := res.index.BlobsMissing; n > 0 {
+		fmt.Fprintf(stdout, "%d files had no blob when it was copied (deleted since the snapshot, or lost); the backup lists them as missing\n", n)
+	}
 	for _, name := range res.pruned {
 		fmt.Fprintf(stdout, "deleted %s (older than %s)\n", name, *keep)
 	}
@@ -100,8 +114,8 @@ type backupResult struct {
 
 // takeBackup writes a backup, records it (the platform table backups and
 // audit chain), and applies retention.
-func takeBackup(ctx context.Context, st *store.Store, loc *backup.Location, recipients []age.Recipient, keep time.Duration, now time.Time) (*backupResult, error) {
-	idx, err := loc.Put(ctx, st, recipients, now)
+func takeBackup(ctx context.Context, st *store.Store, blobs *blob.Store, loc *backup.Location, recipients []age.Recipient, keep time.Duration, now time.Time) (*backupResult, error) {
+	idx, err := loc.Put(ctx, st, blobs, recipients, now)
 	if err != nil {
 		if rerr := backup.RecordBackup(ctx, st, loc, now, time.Now(), nil, err); rerr != nil {
 			return nil, errors.Join(err, rerr)
@@ -310,12 +324,22 @@ func runBackupDrill(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "drill of %s: %d tables, %d rows, %d audit chains (%d events) in %s: %s\n",
-		res.Backup, res.Tables, res.Rows, res.Chains, res.Events, res.Duration.Round(time.Millisecond), drillOutcome(res))
+	fmt.Fprintf(stdout, "drill of %s: %d tables, %d rows, %d audit chains (%d events), %s in %s: %s\n",
+		res.Backup, res.Tables, res.Rows, res.Chains, res.Events, drillBlobs(res), res.Duration.Round(time.Millisecond), drillOutcome(res))
 	if !res.OK {
 		return fmt.Errorf("the restore drill failed: %s", res.Problem)
 	}
 	return nil
+}
+
+func drillBlobs(r *backup.DrillResult) string {
+	if !r.BlobsInArchive {
+		return "no file blobs (a format 1 backup)"
+	}
+	if r.BlobsMissing > 0 {
+		return fmt.Sprintf("%d file blobs verified (%d files without a blob in the backup)", r.Blobs, r.BlobsMissing)
+	}
+	return fmt.Sprintf("%d file blobs verified", r.Blobs)
 }
 
 func drillOutcome(r *backup.DrillResult) string {
@@ -327,7 +351,8 @@ func drillOutcome(r *backup.DrillResult) string {
 
 func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("restore", "Restore a backup into an EMPTY store of either engine (the data-dir's embedded database, or --database as a role that bypasses "+
-		"row-level security); a truncated, tampered, wrong-key or wrong-version archive is refused and nothing is written. "+
+		"row-level security), and the files' blobs into the EMPTY blob store of --blobs; a truncated, tampered, wrong-key or wrong-version archive is refused "+
+		"and nothing is left written. "+
 		"The embedded store is loaded into a new file beside the database and renamed into place when complete (stop the server; the folder needs room for a second copy). "+
 		"Restore the keyring separately ('strongroom keys restore') and keep the same master key", stderr)
 	from := fs.String("from", "", "a backup file, or a folder or bucket URL of backups (then --name, default the newest)")
@@ -363,7 +388,12 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	defer st.Close()
-	m, err := backup.Restore(ctx, st, src, ids)
+	blobs, err := blob.Open(ctx, cfg.BlobsLocation())
+	if err != nil {
+		return err
+	}
+	defer blobs.Close()
+	m, err := backup.Restore(ctx, st, blobs, src, ids)
 	if err != nil {
 		return err
 	}
@@ -373,6 +403,15 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	fmt.Fprintf(stdout, "restored %s (%s backup of %s, schema %d): %d tables, %d rows into the %s store\n",
 		label, m.Engine, m.CreatedAt.Format(time.RFC3339), m.SchemaVersion, len(m.Tables), m.Rows(), st.Engine())
+	switch {
+	case m.Blobs == nil:
+		fmt.Fprintln(stdout, "the backup is of format 1, which did not hold the files' blobs: restore them from the blob store's own copy, or files answer 500 on download")
+	case len(m.Blobs.Missing) > 0:
+		fmt.Fprintf(stdout, "%d file blobs (%d bytes) into the %s blob store; %d files had no blob in the backup (deleted after its snapshot, or lost) and answer 500 on download\n",
+			m.Blobs.Count, m.Blobs.Bytes, blobs.Kind(), len(m.Blobs.Missing))
+	default:
+		fmt.Fprintf(stdout, "%d file blobs (%d bytes) into the %s blob store\n", m.Blobs.Count, m.Blobs.Bytes, blobs.Kind())
+	}
 	fmt.Fprintln(stdout, "next: restore the keyring ('strongroom keys restore') with the same master key, then 'strongroom audit verify'")
 	return nil
 }
@@ -593,7 +632,7 @@ func startBackups(ctx context.Context, cfg *Config, a *app) (stop func(), err er
 		return nil, err
 	}
 	closers = append(closers, func() { loc.Close() })
-	sc := backup.SchedulerConfig{Store: a.store, Source: src, Location: loc, Recipients: recipients, Every: cfg.BackupEvery,
+	sc := backup.SchedulerConfig{Store: a.store, Source: src, Location: loc, Blobs: a.blobs, Recipients: recipients, Every: cfg.BackupEvery,
 		Keep: cfg.BackupKeep, DrillEvery: cfg.BackupDrillEvery, Holder: leaseHolder(), Logger: a.log}
 	if cfg.BackupKeyringTo != "" {
 		kl, err := backup.OpenKeyringLocation(ctx, cfg.BackupKeyringTo)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"os"
@@ -30,6 +31,20 @@ func TestBackupCommands(t *testing.T) {
 	token, org := acct["token"].(string), acct["organization"].(map[string]any)["id"].(string)
 	post("/api/v1/orgs/"+org+"/collections", token, map[string]any{"name": "notes", "schema": map[string]any{"type": "object"}})
 	rec := post("/api/v1/orgs/"+org+"/collections/notes/records", token, map[string]any{"data": map[string]string{"text": "kept safe"}})
+	filesPath := "/api/v1/orgs/" + org + "/collections/notes/records/" + rec["id"].(string) + "/files"
+	content := strings.Repeat("file content kept safe\n", 5000)
+	up, _ := http.NewRequest("POST", url+filesPath, strings.NewReader(content))
+	up.Header.Set("Authorization", "Bearer "+token)
+	up.Header.Set("Content-Disposition", `attachment; filename="notes.txt"`)
+	upResp, err := http.DefaultClient.Do(up)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var file map[string]any
+	if err := json.NewDecoder(upResp.Body).Decode(&file); err != nil || upResp.StatusCode != http.StatusCreated {
+		t.Fatalf("upload: %d %v", upResp.StatusCode, err)
+	}
+	upResp.Body.Close()
 	stop()
 
 	id, err := age.GenerateX25519Identity()
@@ -42,7 +57,7 @@ func TestBackupCommands(t *testing.T) {
 	}
 	backups, keyrings := t.TempDir(), t.TempDir()
 	code, out, errs := runCmd(t, "backup", "--data-dir", dir, "--to", backups, "--recipient", id.Recipient().String(), "--log-level", "error")
-	if code != 0 || !strings.Contains(out, "backup strongroom-backup-") || !strings.Contains(out, "sqlite schema") {
+	if code != 0 || !strings.Contains(out, "backup strongroom-backup-") || !strings.Contains(out, "sqlite schema") || !strings.Contains(out, "1 file blobs") {
 		t.Fatalf("backup: exit %d: %s %s", code, out, errs)
 	}
 	code, out, errs = runCmd(t, "keys", "backup", "--data-dir", dir, "--to", keyrings, "--recipient", id.Recipient().String(), "--log-level", "error")
@@ -52,7 +67,8 @@ func TestBackupCommands(t *testing.T) {
 	if code, out, _ := runCmd(t, "backup", "list", "--from", backups); code != 0 || !strings.Contains(out, "1 backups") {
 		t.Fatalf("backup list: exit %d: %s", code, out)
 	}
-	if code, out, errs := runCmd(t, "backup", "drill", "--data-dir", dir, "--from", backups, "--identity", idFile, "--log-level", "error"); code != 0 || !strings.Contains(out, ": ok") {
+	if code, out, errs := runCmd(t, "backup", "drill", "--data-dir", dir, "--from", backups, "--identity", idFile, "--log-level", "error"); code != 0 || !strings.Contains(out, ": ok") ||
+		!strings.Contains(out, "1 file blobs verified") {
 		t.Fatalf("backup drill: exit %d: %s %s", code, out, errs)
 	}
 	taken, drills := backupRecords(t, dir)
@@ -74,15 +90,21 @@ func TestBackupCommands(t *testing.T) {
 	if code != 1 || !strings.Contains(errs, "does not open this archive") {
 		t.Fatalf("restore with another identity: exit %d: %s %s", code, out, errs)
 	}
-	code, out, errs = runCmd(t, "restore", "--database", db.OwnerURL, "--from", backups, "--identity", idFile, "--log-level", "error")
-	if code != 0 || !strings.Contains(out, "into the postgres store") {
+	pgBlobs := t.TempDir()
+	code, out, errs = runCmd(t, "restore", "--database", db.OwnerURL, "--blobs", pgBlobs, "--from", backups, "--identity", idFile, "--log-level", "error")
+	if code != 0 || !strings.Contains(out, "into the postgres store") || !strings.Contains(out, "1 file blobs") {
 		t.Fatalf("restore into postgres: exit %d: %s %s", code, out, errs)
 	}
 	if code, out, errs := runCmd(t, "keys", "restore", "--database", db.OwnerURL, "--from", keyrings, "--identity", idFile, "--log-level", "error"); code != 0 {
 		t.Fatalf("keys restore into postgres: exit %d: %s %s", code, out, errs)
 	}
-	if code, out, errs := runCmd(t, "restore", "--database", db.OwnerURL, "--from", backups, "--identity", idFile, "--log-level", "error"); code != 1 || !strings.Contains(errs, "not empty") {
+	if code, out, errs := runCmd(t, "restore", "--database", db.OwnerURL, "--blobs", pgBlobs, "--from", backups, "--identity", idFile, "--log-level", "error"); code != 1 || !strings.Contains(errs, "not empty") {
 		t.Fatalf("second restore: exit %d: %s %s", code, out, errs)
+	}
+	// An empty database but a blob store with objects: refused, nothing written.
+	db2 := testkit.NewPostgresDB(t)
+	if code, out, errs := runCmd(t, "restore", "--database", db2.OwnerURL, "--blobs", pgBlobs, "--from", backups, "--identity", idFile, "--log-level", "error"); code != 1 || !strings.Contains(errs, "blob store is not empty") {
+		t.Fatalf("restore into a blob store with objects: exit %d: %s %s", code, out, errs)
 	}
 	masterKey := "--master-key-file=" + filepath.Join(dir, "master.key")
 	if code, out, errs := runCmd(t, "audit", "verify", "--database", db.AppURL, masterKey, "--audit-checkpoint-dir", filepath.Join(dir, "audit-checkpoints"), "--log-level", "error"); code != 0 || !strings.Contains(out, "; 0 problems") {
@@ -116,6 +138,18 @@ func TestBackupCommands(t *testing.T) {
 	_, _ = io.Copy(body, resp.Body)
 	if resp.StatusCode != 200 || !strings.Contains(body.String(), "kept safe") {
 		t.Fatalf("record on the restored server: %d %s", resp.StatusCode, body)
+	}
+	// The file, from the blob the restore wrote into the data folder's blobs.
+	req, _ = http.NewRequest("GET", url2+filesPath+"/"+file["id"].(string), nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp2, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp2.Body.Close()
+	got, _ := io.ReadAll(resp2.Body)
+	if resp2.StatusCode != 200 || string(got) != content {
+		t.Fatalf("file on the restored server: %d, %d bytes", resp2.StatusCode, len(got))
 	}
 }
 

@@ -88,6 +88,8 @@ type app struct {
 	store *store.Store
 	keys  *keyring.Keyring
 	svc   *service.Service
+	// blobs holds the files' sealed content (--blobs); backups copy it.
+	blobs *blob.Store
 	// metrics is nil unless serving with metrics-addr.
 	metrics *adminMetrics
 	close   func()
@@ -197,7 +199,7 @@ func openApp(ctx context.Context, cfg *Config, stderr io.Writer, serving bool) (
 		st.Close()
 		return nil, err
 	}
-	return &app{log: log, store: st, keys: keys, svc: svc, metrics: mx, close: func() { closeCatalog(); closeKeys(); st.Close() }}, nil
+	return &app{log: log, store: st, keys: keys, svc: svc, blobs: blobs, metrics: mx, close: func() { closeCatalog(); closeKeys(); st.Close() }}, nil
 }
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {

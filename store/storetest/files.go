@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"crypto/sha256"
+	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -102,6 +103,38 @@ func testFiles(t *testing.T, s *store.Store) {
 		}
 		if !exist[a.ID] || len(exist) != 2 || exist["00000000-0000-7000-8000-000000000000"] {
 			t.Errorf("FilesExist = %v", exist)
+		}
+	})
+	t.Run("exists, over several query chunks", func(t *testing.T) {
+		ids := make([]strongroom.FileID, 0, 2500)
+		for range 2497 {
+			ids = append(ids, strongroom.FileID(newID()))
+		}
+		ids = slices.Insert(ids, 0, a.ID)
+		ids = slices.Insert(ids, 1500, c.ID)
+		ids = append(ids, b.ID, "x'); DELETE FROM record_files; --")
+		var exist map[strongroom.FileID]bool
+		mustRead(t, s, scope, func(tx *store.Tx) error {
+			var err error
+			exist, err = tx.FilesExist(ctx, ids)
+			return err
+		})
+		if len(exist) != len(ids) {
+			t.Fatalf("FilesExist answered for %d of %d IDs", len(exist), len(ids))
+		}
+		for id, ok := range exist {
+			if want := id == a.ID || id == b.ID || id == c.ID; ok != want {
+				t.Errorf("FilesExist[%s] = %v, want %v", id, ok, want)
+			}
+		}
+		var none map[strongroom.FileID]bool
+		mustRead(t, s, scope, func(tx *store.Tx) error {
+			var err error
+			none, err = tx.FilesExist(ctx, nil)
+			return err
+		})
+		if len(none) != 0 {
+			t.Errorf("FilesExist(nil) = %v", none)
 		}
 	})
 	t.Run("delete", func(t *testing.T) {

@@ -8,10 +8,12 @@
 // are, with their index terms), then measures, back to back:
 //
 //   - copy: reading the database files and writing a copy, fsync'd;
-//   - backup: backup.Write of the store (snapshot, encode, zstd, age) to a
-//     file, fsync'd;
-//   - restore: backup.Restore of that file into a fresh store (on SQLite a
-//     new file built beside the database, synced and renamed into place).
+//   - backup: backup.WriteLayout of the store to a file, fsync'd, in each
+//     layout of -layouts: sqlite-file (the database file's pages read in a
+//     snapshot, zstd, age) and logical (snapshot, encode rows, zstd, age);
+//   - restore: backup.Restore of that file into a fresh store (sqlite-file:
+//     the file written beside the database, checked, synced and renamed into
+//     place; logical: a new file built from the rows, synced and renamed).
 //
 // Ratios are throughput relative to the copy measured in the same round
 // (bytes of the database files divided by the time), so the machine's speed
@@ -20,7 +22,7 @@
 //
 // Usage:
 //
-//	go run ./internal/cmd/backupbench [-size 1024] [-rounds 2] [-dir /tmp] [-deadline 30m]
+//	go run ./internal/cmd/backupbench [-size 1024] [-rounds 2] [-layouts sqlite-file,logical] [-dir /tmp] [-deadline 30m]
 package main
 
 import (
@@ -35,6 +37,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/pprof"
+	"strings"
 	"syscall"
 	"time"
 
@@ -51,8 +54,12 @@ func main() {
 	rounds := flag.Int("rounds", 2, "measurement rounds (copy, backup, copy, restore each)")
 	dir := flag.String("dir", "", "folder for the temporary files (default: the system's)")
 	deadline := flag.Duration("deadline", 30*time.Minute, "stop after this long")
-	flag.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the backups and restores to this file")
+	flag.StringVar(&cpuProfile, "cpuprofile", "", "write CPU profiles of the last backup and the last restore to this file name with .backup and .restore appended")
+	layouts := flag.String("layouts", "sqlite-file,logical", "archive layouts to measure, separated by commas")
 	flag.Parse()
+	for _, l := range strings.Split(*layouts, ",") {
+		benchLayouts = append(benchLayouts, backup.Layout(strings.TrimSpace(l)))
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	ctx, cancel := context.WithTimeout(ctx, *deadline)
@@ -63,16 +70,24 @@ func main() {
 	}
 }
 
-var cpuProfile string
+var (
+	cpuProfile   string
+	benchLayouts []backup.Layout
+)
 
 func run(ctx context.Context, sizeMiB, rounds int, dir string) error {
 	if cpuProfile != "" {
-		f, err := os.Create(cpuProfile)
-		if err != nil {
-			return err
+		for _, p := range []struct {
+			f    **os.File
+			name string
+		}{{&backupProfile, cpuProfile + ".backup"}, {&restoreProfile, cpuProfile + ".restore"}} {
+			f, err := os.Create(p.name)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			*p.f = f
 		}
-		defer f.Close()
-		profiling = f
 	}
 	tmp, err := os.MkdirTemp(dir, "backupbench-")
 	if err != nil {
@@ -110,47 +125,51 @@ func run(ctx context.Context, sizeMiB, rounds int, dir string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("\n| round | copy MiB/s | backup MiB/s | backup ratio | restore MiB/s | restore ratio | archive MiB |\n|---|---|---|---|---|---|---|\n")
+	fmt.Printf("\n| round | layout | copy MiB/s | backup MiB/s | backup ratio | restore MiB/s | restore ratio | archive MiB |\n|---|---|---|---|---|---|---|---|\n")
 	for r := 1; r <= rounds; r++ {
-		c1, err := timeIt(func() error { return copyFiles(srcDir, filepath.Join(tmp, "copy")) })
-		if err != nil {
-			return err
-		}
-		archive := filepath.Join(tmp, "backup.srbk")
-		tb, err := timeIt(func() error { return writeBackup(ctx, st, archive, id.Recipient()) })
-		if err != nil {
-			return err
-		}
-		c2, err := timeIt(func() error { return copyFiles(srcDir, filepath.Join(tmp, "copy")) })
-		if err != nil {
-			return err
-		}
-		tr, err := timeIt(func() error {
-			return profiled(func() error { return restore(ctx, archive, filepath.Join(tmp, "restored"), id, log) })
-		})
-		if err != nil {
-			return err
-		}
-		fi, err := os.Stat(archive)
-		if err != nil {
-			return err
-		}
-		tc := (c1 + c2) / 2
-		fmt.Printf("| %d | %.0f | %.0f | %.2f | %.0f | %.2f | %.0f |\n", r, rate(dbBytes, tc), rate(dbBytes, tb), tc.Seconds()/tb.Seconds(),
-			rate(dbBytes, tr), tc.Seconds()/tr.Seconds(), mib(fi.Size()))
-		if err := os.RemoveAll(filepath.Join(tmp, "restored")); err != nil {
-			return err
+		for _, layout := range benchLayouts {
+			c1, err := timeIt(func() error { return copyFiles(srcDir, filepath.Join(tmp, "copy")) })
+			if err != nil {
+				return err
+			}
+			archive := filepath.Join(tmp, "backup.srbk")
+			tb, err := timeIt(func() error {
+				return profiled(backupProfile, func() error { return writeBackup(ctx, st, archive, id.Recipient(), layout) })
+			})
+			if err != nil {
+				return fmt.Errorf("%s backup: %w", layout, err)
+			}
+			c2, err := timeIt(func() error { return copyFiles(srcDir, filepath.Join(tmp, "copy")) })
+			if err != nil {
+				return err
+			}
+			tr, err := timeIt(func() error {
+				return profiled(restoreProfile, func() error { return restore(ctx, archive, filepath.Join(tmp, "restored"), id, log) })
+			})
+			if err != nil {
+				return fmt.Errorf("%s restore: %w", layout, err)
+			}
+			fi, err := os.Stat(archive)
+			if err != nil {
+				return err
+			}
+			tc := (c1 + c2) / 2
+			fmt.Printf("| %d | %s | %.0f | %.0f | %.2f | %.0f | %.2f | %.0f |\n", r, layout, rate(dbBytes, tc), rate(dbBytes, tb), tc.Seconds()/tb.Seconds(),
+				rate(dbBytes, tr), tc.Seconds()/tr.Seconds(), mib(fi.Size()))
+			if err := os.RemoveAll(filepath.Join(tmp, "restored")); err != nil {
+				return err
+			}
 		}
 	}
 	fmt.Printf("\nratios are throughput over the database files' size relative to copying those files (fsync'd), mean of the copies before and after the backup of the same round\n")
 	return nil
 }
 
-var profiling *os.File
+var backupProfile, restoreProfile *os.File
 
 // profiled runs fn under the CPU profiler when -cpuprofile is set (the
 // profile of the last call is kept).
-func profiled(fn func() error) error {
+func profiled(profiling *os.File, fn func() error) error {
 	if profiling == nil {
 		return fn()
 	}
@@ -284,12 +303,12 @@ func copyFile(src, dst string) error {
 	return errors.Join(out.Sync(), out.Close())
 }
 
-func writeBackup(ctx context.Context, st *store.Store, path string, r age.Recipient) error {
+func writeBackup(ctx context.Context, st *store.Store, path string, r age.Recipient, layout backup.Layout) error {
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
 	if err != nil {
 		return err
 	}
-	if _, err := backup.Write(ctx, st, f, []age.Recipient{r}, time.Now()); err != nil {
+	if _, err := backup.WriteLayout(ctx, st, nil, f, []age.Recipient{r}, time.Now(), layout); err != nil {
 		f.Close()
 		return err
 	}
@@ -310,6 +329,6 @@ func restore(ctx context.Context, archive, dir string, id age.Identity, log *slo
 		return err
 	}
 	defer f.Close()
-	_, err = backup.Restore(ctx, st, f, []age.Identity{id})
+	_, err = backup.Restore(ctx, st, nil, f, []age.Identity{id})
 	return err
 }
