@@ -169,7 +169,8 @@ func (b *tab) location() string {
 }
 
 // shot checks the page the way a reviewer would, and pictures it: every
-// control has a label, and nothing sticks out sideways at desktop, phone
+// control has a label, text contrast is WCAG AA in the light and dark
+// colour schemes, and nothing sticks out sideways at desktop, phone
 // (390 px) and narrow phone (360 px) width. With $STRONGROOM_SCREENSHOTS set
 // (make screenshots) it saves the desktop and phone pictures there.
 func (b *tab) shot(name string) {
@@ -180,6 +181,11 @@ func (b *tab) shot(name string) {
 			return e.getAttribute("aria-hidden") !== "true" && !(e.labels && e.labels.length) && !e.getAttribute("aria-label") && !e.textContent.trim()
 		}).map(function(e){ return e.outerHTML.slice(0, 80) }).join("; ")`)); err != nil || bare != "" {
 		b.t.Errorf("%s: controls without a label: %s %v", name, bare, err)
+	}
+	// Text contrast at WCAG AA or better, in both colour schemes.
+	for _, scheme := range []string{"dark", "light"} {
+		b.do(colourScheme(scheme))
+		b.checkContrast(name + " (" + scheme + ")")
 	}
 	dir := os.Getenv("STRONGROOM_SCREENSHOTS")
 	for _, size := range []struct {
