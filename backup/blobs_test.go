@@ -674,10 +674,27 @@ func TestFormat2Restores(t *testing.T) {
 		t.Fatalf("the seed is of format %d", seed[magicLen-1])
 	}
 	key := blob.FileKey("0190f3a2-7c1e-7d4b-9a51-3f0e6b2c8d11", "0190f3a2-7c1e-7d4b-9a51-3f0e6b2c8d14")
+	// The seed was written at schema version 16. Its rows load into a store
+	// at that version (a PostgreSQL database already migrated past it is
+	// refused: TestOlderSchema), which the restore then migrates on.
+	const seedSchema = 16
+	openAt := func(t *testing.T, engine string) *store.Store {
+		t.Helper()
+		if engine == "sqlite" {
+			return openSQLiteAt(t, seedSchema)
+		}
+		db := testkit.NewPostgresDBAt(t, seedSchema)
+		st, err := store.Open(context.Background(), store.Config{URL: db.OwnerURL})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		return st
+	}
 	for _, engine := range engines {
 		t.Run(engine, func(t *testing.T) {
 			ctx := context.Background()
-			dst, bs := openStore(t, engine), folderBlobs(t)
+			dst, bs := openAt(t, engine), folderBlobs(t)
 			m, err := backup.RestorePlain(ctx, dst, bs, strings.NewReader(seed))
 			if err != nil {
 				t.Fatal(err)
@@ -701,7 +718,26 @@ func TestFormat2Restores(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := backup.SameData(m, sum); err != nil {
+			// Migrations after the seed's version replaced tables (0018 moved
+			// both subscriber tables into subscriptions): compare the tables
+			// both have, and that those are all but the replaced ones.
+			if m.SchemaVersion != seedSchema {
+				t.Fatalf("the seed's schema version is %d, not %d", m.SchemaVersion, seedSchema)
+			}
+			replaced := map[string]bool{"status_subscribers": true, "subprocessor_subscribers": true, "subscriptions": true}
+			common := func(x *backup.Manifest, other *backup.Manifest) *backup.Manifest {
+				y := *x
+				y.Tables = nil
+				for _, tt := range x.Tables {
+					if slices.ContainsFunc(other.Tables, func(o backup.TableSummary) bool { return o.Name == tt.Name }) {
+						y.Tables = append(y.Tables, tt)
+					} else if !replaced[tt.Name] {
+						t.Errorf("table %s is in one store only", tt.Name)
+					}
+				}
+				return &y
+			}
+			if err := backup.SameData(common(m, sum), common(sum, m)); err != nil {
 				t.Fatal(err)
 			}
 
@@ -711,7 +747,7 @@ func TestFormat2Restores(t *testing.T) {
 				}
 				return p
 			})
-			dst2, bs2 := openStore(t, engine), folderBlobs(t)
+			dst2, bs2 := openAt(t, engine), folderBlobs(t)
 			if _, err := backup.RestorePlain(ctx, dst2, bs2, bytes.NewReader(changed)); !errors.Is(err, backup.ErrFormat) {
 				t.Fatalf("a changed format 2 blob restored: %v", err)
 			}
