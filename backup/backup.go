@@ -42,14 +42,24 @@ func WriteLayout(ctx context.Context, st *store.Store, blobs *blob.Store, w io.W
 	if len(recipients) == 0 {
 		return nil, errors.New("backup: no recipient to encrypt to")
 	}
-	aw, err := age.Encrypt(w, recipients...)
+	// The system calls writing the archive (and whatever w does, hashing
+	// it for the index, uploading it) run in a stage of their own.
+	out := newStage(stageBuffer, stageDepth, func(p []byte) error {
+		_, err := w.Write(p)
+		return err
+	})
+	aw, err := age.Encrypt(out, recipients...)
 	if err != nil {
+		out.Abort()
 		return nil, fmt.Errorf("starting encryption: %w", err)
 	}
 	// The database file is mostly sealed ciphertext, which entropy coding
-	// cannot shrink: only matches (page structure, text) are looked for.
-	zw, err := zstd.NewWriter(aw, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithNoEntropyCompression(layout == LayoutSQLiteFile))
+	// cannot shrink: only matches (page structure, text) are looked for. No
+	// zstd checksum: age authenticates every byte.
+	zw, err := zstd.NewWriter(aw, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithNoEntropyCompression(layout == LayoutSQLiteFile),
+		zstd.WithEncoderCRC(false))
 	if err != nil {
+		out.Abort()
 		return nil, fmt.Errorf("starting compression: %w", err)
 	}
 	var m *Manifest
@@ -65,16 +75,29 @@ func WriteLayout(ctx context.Context, st *store.Store, blobs *blob.Store, w io.W
 	})
 	if err != nil {
 		zw.Close()
+		out.Abort()
 		return nil, err
 	}
 	if err := zw.Close(); err != nil {
+		out.Abort()
 		return nil, fmt.Errorf("finishing compression: %w", err)
 	}
 	if err := aw.Close(); err != nil {
+		out.Abort()
 		return nil, fmt.Errorf("finishing encryption: %w", err)
+	}
+	if err := out.Close(); err != nil {
+		return nil, fmt.Errorf("writing the archive: %w", err)
 	}
 	return m, nil
 }
+
+// The pipeline's stages hand over buffers of stageBuffer bytes, stageDepth
+// of them in flight each.
+const (
+	stageBuffer = 1 << 20
+	stageDepth  = 4
+)
 
 // blobSource is where writePlain copies blobs from; nil: no blob section
 // (Summarize, which compares only tables).

@@ -325,6 +325,13 @@ func (fw *frameWriter) frame(kind byte, payload []byte) error {
 	if err := fw.write(fw.hdr[:], !unhashed(kind)); err != nil {
 		return err
 	}
+	if len(payload) >= fw.w.Size() {
+		// Flushed first, the buffer is empty and bufio hands a large
+		// payload on without copying it.
+		if err := fw.w.Flush(); err != nil {
+			return err
+		}
+	}
 	return fw.write(payload, !unhashed(kind))
 }
 

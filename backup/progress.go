@@ -16,8 +16,8 @@ type Progress struct {
 	BytesTotal int64
 }
 
-// ProgressFunc receives a running backup's progress, from the goroutine that
-// writes the archive: at each phase (each table) and at most about once per
+// ProgressFunc receives a running backup's progress, from one goroutine of
+// the backup at a time (never from two at once): at each phase (each table) and at most about once per
 // ProgressEvery within one, never per row. It must return quickly; it cannot
 // stop the backup (cancel the context for that).
 type ProgressFunc func(Progress)

@@ -101,22 +101,28 @@ func writeSQLiteFile(ctx context.Context, w io.Writer, sn *store.Snapshot, now t
 		prog.fileBytes(0, total)
 		prog.phase("database file")
 	}
+	// Reading the pages (here), hashing and framing them (the stage's
+	// goroutine), compressing and encrypting them (the writer's) overlap.
 	sum := sha256.New()
 	var n int64
-	info, err := sn.SQLitePages(ctx, func(p []byte) error {
+	pages := newStage(stageBuffer, stageDepth, func(p []byte) error {
 		sum.Write(p)
 		n += int64(len(p))
 		prog.fileBytes(n, total)
-		for len(p) > 0 {
-			k := min(len(p), MaxFrame)
-			if err := fw.frame(kindFile, p[:k]); err != nil {
-				return fmt.Errorf("writing archive: %w", err)
-			}
-			p = p[k:]
+		if err := fw.frame(kindFile, p); err != nil {
+			return fmt.Errorf("writing archive: %w", err)
 		}
 		return nil
 	})
+	info, err := sn.SQLitePages(ctx, func(p []byte) error {
+		_, err := pages.Write(p)
+		return err
+	})
 	if err != nil {
+		pages.Abort()
+		return nil, err
+	}
+	if err := pages.Close(); err != nil {
 		return nil, err
 	}
 	counts, err := sn.RowCounts(ctx)
@@ -173,7 +179,18 @@ func (ar *Reader) File(w io.Writer) (*Manifest, error) {
 	if h.Engine != string(store.SQLite) {
 		return nil, formatErr("a %s archive of a %q store", h.Layout, h.Engine)
 	}
+	// Decrypting and decompressing (zstd's goroutines), reading frames
+	// (here) and hashing and writing the file (the stage's goroutine)
+	// overlap.
 	sum := sha256.New()
+	out := newStage(stageBuffer, stageDepth, func(p []byte) error {
+		sum.Write(p)
+		if _, err := w.Write(p); err != nil {
+			return fmt.Errorf("writing the database file: %w", err)
+		}
+		return nil
+	})
+	defer out.Abort()
 	var (
 		n       int64
 		m       *Manifest
@@ -193,10 +210,9 @@ func (ar *Reader) File(w io.Writer) (*Manifest, error) {
 			if m != nil || inBlobs {
 				return nil, formatErr("file data after the blob section or the manifest")
 			}
-			sum.Write(p)
 			n += int64(len(p))
-			if _, err := w.Write(p); err != nil {
-				return nil, fmt.Errorf("writing the database file: %w", err)
+			if _, err := out.Write(p); err != nil {
+				return nil, err
 			}
 		case kindManifest:
 			if m != nil {
@@ -205,6 +221,9 @@ func (ar *Reader) File(w io.Writer) (*Manifest, error) {
 			m = new(Manifest)
 			if err := strictJSON(p, m); err != nil {
 				return nil, formatErr("manifest: %v", err)
+			}
+			if err := out.Close(); err != nil {
+				return nil, err
 			}
 			if err := checkFileManifest(h, m, n, hex.EncodeToString(sum.Sum(nil)), plain); err != nil {
 				return nil, err

@@ -47,8 +47,9 @@ func (sn *Snapshot) SQLiteFileSize(ctx context.Context) (int64, error) {
 	return pages * size, nil
 }
 
-// SQLitePages calls fn with the snapshot's database file, a run of whole pages
-// at a time in file order (p is reused between calls). Only on SQLite.
+// SQLitePages calls fn with each page of the snapshot's database file in file
+// order (p is valid only during the call: it is SQLite's copy of the page).
+// Only on SQLite.
 func (sn *Snapshot) SQLitePages(ctx context.Context, fn func(p []byte) error) (SQLiteFileInfo, error) {
 	var info SQLiteFileInfo
 	if sn.s.engine != SQLite {
@@ -76,9 +77,6 @@ func (sn *Snapshot) SQLitePages(ctx context.Context, fn func(p []byte) error) (S
 		return info, fmt.Errorf("reading the database pages: %w", err)
 	}
 	defer rows.Close()
-	// Runs of 1 MiB: fewer, larger writes downstream.
-	perRun := max(1, (1<<20)/info.PageSize)
-	buf := make([]byte, 0, perRun*info.PageSize)
 	for rows.Next() {
 		var pgno int64
 		var data sql.RawBytes
@@ -89,21 +87,12 @@ func (sn *Snapshot) SQLitePages(ctx context.Context, fn func(p []byte) error) (S
 			return info, fmt.Errorf("reading the database pages: page %d of %d bytes after page %d", pgno, len(data), info.Pages)
 		}
 		info.Pages++
-		buf = append(buf, data...)
-		if len(buf) == cap(buf) {
-			if err := fn(buf); err != nil {
-				return info, err
-			}
-			buf = buf[:0]
+		if err := fn(data); err != nil {
+			return info, err
 		}
 	}
 	if err := rows.Err(); err != nil {
 		return info, fmt.Errorf("reading the database pages: %w", err)
-	}
-	if len(buf) > 0 {
-		if err := fn(buf); err != nil {
-			return info, err
-		}
 	}
 	if info.Pages == 0 {
 		return info, errors.New("reading the database pages: the database has none")

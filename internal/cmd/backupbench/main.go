@@ -8,7 +8,8 @@
 // are, with their index terms), then measures, back to back:
 //
 //   - copy: reading the database files and writing a copy, fsync'd;
-//   - backup: backup.WriteLayout of the store to a file, fsync'd, in each
+//   - backup: Location.Put of the store into a folder, as `strongroom backup
+//     --to DIR` does (the archive hashed for its index), fsync'd, in each
 //     layout of -layouts: sqlite-file (the database file's pages read in a
 //     snapshot, zstd, age) and logical (snapshot, encode rows, zstd, age);
 //   - restore: backup.Restore of that file into a fresh store (sqlite-file:
@@ -125,16 +126,20 @@ func run(ctx context.Context, sizeMiB, rounds int, dir string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("\n| round | layout | copy MiB/s | backup MiB/s | backup ratio | restore MiB/s | restore ratio | archive MiB |\n|---|---|---|---|---|---|---|---|\n")
+	fmt.Printf("\n| round | layout | copy MiB/s | backup MiB/s | backup ratio | backup cores | restore MiB/s | restore ratio | restore cores | archive MiB |\n|---|---|---|---|---|---|---|---|---|---|\n")
 	for r := 1; r <= rounds; r++ {
 		for _, layout := range benchLayouts {
 			c1, err := timeIt(func() error { return copyFiles(srcDir, filepath.Join(tmp, "copy")) })
 			if err != nil {
 				return err
 			}
-			archive := filepath.Join(tmp, "backup.srbk")
-			tb, err := timeIt(func() error {
-				return profiled(backupProfile, func() error { return writeBackup(ctx, st, archive, id.Recipient(), layout) })
+			var archive string
+			tb, cb, err := timeCPU(func() error {
+				return profiled(backupProfile, func() error {
+					var err error
+					archive, err = writeBackup(ctx, st, filepath.Join(tmp, "backups"), id.Recipient(), layout)
+					return err
+				})
 			})
 			if err != nil {
 				return fmt.Errorf("%s backup: %w", layout, err)
@@ -143,7 +148,7 @@ func run(ctx context.Context, sizeMiB, rounds int, dir string) error {
 			if err != nil {
 				return err
 			}
-			tr, err := timeIt(func() error {
+			tr, cr, err := timeCPU(func() error {
 				return profiled(restoreProfile, func() error { return restore(ctx, archive, filepath.Join(tmp, "restored"), id, log) })
 			})
 			if err != nil {
@@ -154,14 +159,16 @@ func run(ctx context.Context, sizeMiB, rounds int, dir string) error {
 				return err
 			}
 			tc := (c1 + c2) / 2
-			fmt.Printf("| %d | %s | %.0f | %.0f | %.2f | %.0f | %.2f | %.0f |\n", r, layout, rate(dbBytes, tc), rate(dbBytes, tb), tc.Seconds()/tb.Seconds(),
-				rate(dbBytes, tr), tc.Seconds()/tr.Seconds(), mib(fi.Size()))
-			if err := os.RemoveAll(filepath.Join(tmp, "restored")); err != nil {
-				return err
+			fmt.Printf("| %d | %s | %.0f | %.0f | %.2f | %.2f | %.0f | %.2f | %.2f | %.0f |\n", r, layout, rate(dbBytes, tc), rate(dbBytes, tb), tc.Seconds()/tb.Seconds(), cb.Seconds()/tb.Seconds(),
+				rate(dbBytes, tr), tc.Seconds()/tr.Seconds(), cr.Seconds()/tr.Seconds(), mib(fi.Size()))
+			for _, d := range []string{"restored", "backups"} {
+				if err := os.RemoveAll(filepath.Join(tmp, d)); err != nil {
+					return err
+				}
 			}
 		}
 	}
-	fmt.Printf("\nratios are throughput over the database files' size relative to copying those files (fsync'd), mean of the copies before and after the backup of the same round\n")
+	fmt.Printf("\nratios are throughput over the database files' size relative to copying those files (fsync'd), mean of the copies before and after the backup of the same round; cores is the process's CPU time (user and system) over the wall-clock time\n")
 	return nil
 }
 
@@ -191,9 +198,25 @@ func mib(n int64) float64 { return float64(n) / (1 << 20) }
 func rate(n int64, d time.Duration) float64 { return mib(n) / d.Seconds() }
 
 func timeIt(fn func() error) (time.Duration, error) {
+	d, _, err := timeCPU(fn)
+	return d, err
+}
+
+// timeCPU runs fn and returns the wall-clock time it took and the CPU time
+// (user and system, every thread of the process) it used.
+func timeCPU(fn func() error) (wall, cpu time.Duration, err error) {
+	c0 := cpuTime()
 	start := time.Now()
-	err := fn()
-	return time.Since(start), err
+	err = fn()
+	return time.Since(start), cpuTime() - c0, err
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // generate writes records of 4 KiB random payloads, 1,000 per transaction,
@@ -303,16 +326,27 @@ func copyFile(src, dst string) error {
 	return errors.Join(out.Sync(), out.Close())
 }
 
-func writeBackup(ctx context.Context, st *store.Store, path string, r age.Recipient, layout backup.Layout) error {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+// writeBackup backs st up into a folder location the way `strongroom backup
+// --to DIR` does (Location.Put: the archive hashed for its index, then the
+// index) and syncs the archive to disk, as the copy is. It returns the
+// archive's path.
+func writeBackup(ctx context.Context, st *store.Store, dir string, r age.Recipient, layout backup.Layout) (string, error) {
+	loc, err := backup.OpenLocation(ctx, dir)
 	if err != nil {
-		return err
+		return "", err
 	}
-	if _, err := backup.WriteLayout(ctx, st, nil, f, []age.Recipient{r}, time.Now(), layout); err != nil {
-		f.Close()
-		return err
+	defer loc.Close()
+	loc.Layout = layout
+	idx, err := loc.Put(ctx, st, nil, []age.Recipient{r}, time.Now())
+	if err != nil {
+		return "", err
 	}
-	return errors.Join(f.Sync(), f.Close())
+	path := filepath.Join(dir, idx.Name)
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	return path, errors.Join(f.Sync(), f.Close())
 }
 
 func restore(ctx context.Context, archive, dir string, id age.Identity, log *slog.Logger) error {
