@@ -104,12 +104,9 @@ const (
 type blobSource struct{ store *blob.Store }
 
 func writePlain(ctx context.Context, w io.Writer, sn *store.Snapshot, now time.Time, blobs *blobSource) (*Manifest, error) {
-	fw := newFrameWriter(w)
-	if err := fw.raw(append([]byte(magic), Format)); err != nil {
-		return nil, fmt.Errorf("writing archive: %w", err)
-	}
 	h := Header{Format: Format, Engine: string(sn.Engine()), SchemaVersion: sn.SchemaVersion(), CreatedAt: now.UTC(), Layout: LayoutLogical, Tables: sn.Tables()}
-	if err := writeJSON(fw, kindHeader, h); err != nil {
+	fw, err := startArchive(w, &h)
+	if err != nil {
 		return nil, err
 	}
 	m := &Manifest{Format: Format, Engine: h.Engine, SchemaVersion: h.SchemaVersion, CreatedAt: h.CreatedAt, Layout: h.Layout}
@@ -147,21 +144,43 @@ func writePlain(ctx context.Context, w io.Writer, sn *store.Snapshot, now time.T
 		}
 		m.Tables = append(m.Tables, ts)
 	}
+	if err := finishArchive(ctx, fw, m, files.keys, blobs); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// startArchive writes an archive's magic and header.
+func startArchive(w io.Writer, h *Header) (*frameWriter, error) {
+	fw := newFrameWriter(w)
+	if err := fw.raw(append([]byte(magic), Format)); err != nil {
+		return nil, fmt.Errorf("writing archive: %w", err)
+	}
+	if err := writeJSON(fw, kindHeader, h); err != nil {
+		return nil, err
+	}
+	return fw, nil
+}
+
+// finishArchive writes what follows the data section in either layout: the
+// blob section (the blobs of the snapshot's files, unless blobs is nil), the
+// manifest m, which it completes, and the end.
+func finishArchive(ctx context.Context, fw *frameWriter, m *Manifest, keys []string, blobs *blobSource) error {
 	if blobs != nil {
-		prog.phase("file blobs")
+		progressFrom(ctx).phase("file blobs")
 		var err error
-		if m.Blobs, err = writeBlobSection(ctx, fw, files.keys, blobs.store); err != nil {
-			return nil, err
+		if m.Blobs, err = writeBlobSection(ctx, fw, keys, blobs.store); err != nil {
+			return err
 		}
 	}
 	m.PlainBytes = fw.n // before the manifest frame, so that the manifest can state it
 	if err := writeJSON(fw, kindManifest, m); err != nil {
-		return nil, err
+		return err
 	}
 	if err := fw.end(); err != nil {
-		return nil, fmt.Errorf("writing archive: %w", err)
+		return fmt.Errorf("writing archive: %w", err)
 	}
-	return m, nil
+	return nil
 }
 
 func writeJSON(fw *frameWriter, kind byte, v any) error {

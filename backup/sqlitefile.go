@@ -83,18 +83,14 @@ type FileSummary struct {
 // its transaction, so the rows the file holds), the manifest (the file's size
 // and SHA-256, each table's row count, the blob summary) and the end.
 func writeSQLiteFile(ctx context.Context, w io.Writer, sn *store.Snapshot, now time.Time, blobs *blobSource) (*Manifest, error) {
-	fw := newFrameWriter(w)
-	if err := fw.raw(append([]byte(magic), Format)); err != nil {
-		return nil, fmt.Errorf("writing archive: %w", err)
-	}
 	h := Header{Format: Format, Engine: string(sn.Engine()), SchemaVersion: sn.SchemaVersion(), CreatedAt: now.UTC(), Layout: LayoutSQLiteFile, Tables: sn.Tables()}
-	if err := writeJSON(fw, kindHeader, h); err != nil {
+	fw, err := startArchive(w, &h)
+	if err != nil {
 		return nil, err
 	}
 	prog := progressFrom(ctx)
 	var total int64
 	if prog != nil {
-		var err error
 		if total, err = sn.SQLiteFileSize(ctx); err != nil {
 			return nil, err
 		}
@@ -135,9 +131,8 @@ func writeSQLiteFile(ctx context.Context, w io.Writer, sn *store.Snapshot, now t
 		m.Tables = append(m.Tables, TableSummary{Name: t.Name, Rows: counts[t.Name]})
 	}
 	prog.rowsDone(m.Rows())
+	var files blobKeys
 	if blobs != nil {
-		prog.phase("file blobs")
-		var files blobKeys
 		for _, t := range h.Tables {
 			collect := files.collector(&t)
 			if collect == nil {
@@ -147,16 +142,9 @@ func writeSQLiteFile(ctx context.Context, w io.Writer, sn *store.Snapshot, now t
 				return nil, err
 			}
 		}
-		if m.Blobs, err = writeBlobSection(ctx, fw, files.keys, blobs.store); err != nil {
-			return nil, err
-		}
 	}
-	m.PlainBytes = fw.n
-	if err := writeJSON(fw, kindManifest, m); err != nil {
+	if err := finishArchive(ctx, fw, m, files.keys, blobs); err != nil {
 		return nil, err
-	}
-	if err := fw.end(); err != nil {
-		return nil, fmt.Errorf("writing archive: %w", err)
 	}
 	return m, nil
 }
