@@ -316,11 +316,7 @@ func TestBlobMissingAtCopy(t *testing.T) {
 			if err := f.blobs.Delete(ctx, goneKey); err != nil {
 				t.Fatal(err)
 			}
-			loc, err := backup.OpenLocation(ctx, t.TempDir())
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer loc.Close()
+			loc := tempLocation(t)
 			idx, err := loc.Put(ctx, f.st, f.blobs, []age.Recipient{f.id.Recipient()}, created)
 			if err != nil {
 				t.Fatal(err)
