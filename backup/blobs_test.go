@@ -316,7 +316,7 @@ func TestBlobMissingAtCopy(t *testing.T) {
 			if err := f.blobs.Delete(ctx, goneKey); err != nil {
 				t.Fatal(err)
 			}
-			loc := tempLocation(t)
+			loc := testkit.OpenBackupLocation(t)
 			idx, err := loc.Put(ctx, f.st, f.blobs, []age.Recipient{f.id.Recipient()}, created)
 			if err != nil {
 				t.Fatal(err)

@@ -24,7 +24,7 @@ func TestBackupNow(t *testing.T) {
 	for _, engine := range engines {
 		t.Run(engine, func(t *testing.T) {
 			ctx := context.Background()
-			src, loc := newSource(t, engine), tempLocation(t)
+			src, loc := newSource(t, engine), testkit.OpenBackupLocation(t)
 			var mu sync.Mutex
 			now := created
 			clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }

@@ -10,20 +10,9 @@ import (
 
 	"strongroom.dev/strongroom"
 	"strongroom.dev/strongroom/backup"
+	"strongroom.dev/strongroom/internal/testkit"
 	"strongroom.dev/strongroom/store"
 )
-
-// tempLocation opens a backup location in a new folder, closed when the test
-// ends.
-func tempLocation(t *testing.T) *backup.Location {
-	t.Helper()
-	loc, err := backup.OpenLocation(context.Background(), t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { loc.Close() })
-	return loc
-}
 
 // newScheduler makes holder's scheduler of cfg backing src's store (also the
 // store it records in) up for src's identity once a day.
@@ -48,7 +37,7 @@ func TestScheduler(t *testing.T) {
 	for _, engine := range engines {
 		t.Run(engine, func(t *testing.T) {
 			ctx := context.Background()
-			src, loc := newSource(t, engine), tempLocation(t)
+			src, loc := newSource(t, engine), testkit.OpenBackupLocation(t)
 			kloc, err := backup.OpenKeyringLocation(ctx, t.TempDir())
 			if err != nil {
 				t.Fatal(err)
@@ -167,7 +156,7 @@ func TestRunDrillCouldNotRun(t *testing.T) {
 	for _, engine := range engines {
 		t.Run(engine, func(t *testing.T) {
 			ctx := context.Background()
-			st, loc := openStore(t, engine), tempLocation(t)
+			st, loc := openStore(t, engine), testkit.OpenBackupLocation(t)
 			id := newIdentity(t)
 			now := created
 			cfg := backup.DrillConfig{Location: loc, Identities: []age.Identity{id}, PublicKey: newKey(t).Public().(ed25519.PublicKey),

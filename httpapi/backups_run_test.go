@@ -39,7 +39,7 @@ func TestOperatorBackupRun(t *testing.T) {
 	for _, e := range testkit.Engines() {
 		t.Run(e.Name, func(t *testing.T) {
 			ctx := context.Background()
-			loc := tempLocation(t)
+			loc := testkit.OpenBackupLocation(t)
 			id, _ := age.GenerateX25519Identity()
 			// The backup reads every tenant: on PostgreSQL as the owner (in
 			// production a role with BYPASSRLS, --backup-database).

@@ -17,18 +17,6 @@ import (
 	"strongroom.dev/strongroom/store"
 )
 
-// tempLocation opens a backup location in a new folder, closed when the test
-// ends.
-func tempLocation(t *testing.T) *backup.Location {
-	t.Helper()
-	loc, err := backup.OpenLocation(context.Background(), t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = loc.Close() })
-	return loc
-}
-
 // backupOps is what the operator backup endpoints are tested on: a server
 // on a store whose backup location is set, a user of a plain organization,
 // and an operator without a second factor yet.
@@ -67,7 +55,7 @@ func TestOperatorBackups(t *testing.T) {
 		t.Run(e.Name, func(t *testing.T) {
 			ctx := context.Background()
 			// A location with one backup and one drill, of another (SQLite) store.
-			src, loc := testkit.OpenSQLiteStore(t), tempLocation(t)
+			src, loc := testkit.OpenSQLiteStore(t), testkit.OpenBackupLocation(t)
 			id, _ := age.GenerateX25519Identity()
 			when := time.Date(2026, 11, 21, 3, 0, 0, 0, time.UTC)
 			idx, err := loc.Put(ctx, src, nil, []age.Recipient{id.Recipient()}, when)
