@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -317,11 +316,7 @@ func TestBlobMissingAtCopy(t *testing.T) {
 			if err := f.blobs.Delete(ctx, goneKey); err != nil {
 				t.Fatal(err)
 			}
-			loc, err := backup.OpenLocation(ctx, t.TempDir())
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer loc.Close()
+			loc := testkit.OpenBackupLocation(t)
 			idx, err := loc.Put(ctx, f.st, f.blobs, []age.Recipient{f.id.Recipient()}, created)
 			if err != nil {
 				t.Fatal(err)
@@ -609,27 +604,11 @@ func firstKey(fo fileOrg) string {
 // already), and on both engines a format 1 archive of the current schema
 // (one written now, without files, with its format set back to 1).
 func TestFormat1RestoresWithoutBlobs(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join("testdata", "fuzz", "FuzzReadArchive", "valid-format1"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	lines := strings.SplitN(string(b), "\n", 3)
-	q := strings.TrimSuffix(strings.TrimPrefix(lines[1], "[]byte("), ")")
-	seed, err := strconv.Unquote(q)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if seed[magicLen-1] != 1 {
-		t.Fatalf("the seed is of format %d", seed[magicLen-1])
-	}
-	src := newSourceLayout(t, "sqlite", backup.LayoutLogical)
-	toFormat1 := func(p []byte) []byte {
-		return editJSON(t, p, func(m map[string]any) { m["format"] = 1; delete(m, "blobs"); delete(m, "layout") })
-	}
-	current := joinFrames(1, fixPlainBytes(t, editFrames(editFrames(splitFrames(t, plaintext(t, src.archive, src.id)), 'H', toFormat1), 'M', toFormat1)))
-	restore := func(t *testing.T, dst *store.Store, plain string) {
+	seed := committedSeed(t, "valid-format1", 1)
+	current := asFormat1(t, newSourceLayout(t, "sqlite", backup.LayoutLogical))
+	restore := func(t *testing.T, dst *store.Store, plain []byte) {
 		bs := folderBlobs(t)
-		m, err := backup.RestorePlain(context.Background(), dst, bs, strings.NewReader(plain))
+		m, err := backup.RestorePlain(context.Background(), dst, bs, bytes.NewReader(plain))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -649,7 +628,7 @@ func TestFormat1RestoresWithoutBlobs(t *testing.T) {
 		restore(t, dst, seed)
 	})
 	for _, engine := range engines {
-		t.Run(engine, func(t *testing.T) { restore(t, openStore(t, engine), string(current)) })
+		t.Run(engine, func(t *testing.T) { restore(t, openStore(t, engine), current) })
 	}
 }
 
@@ -658,21 +637,7 @@ func TestFormat1RestoresWithoutBlobs(t *testing.T) {
 // (the committed seed: two files, one blob, one listed missing), restores
 // into both engines with its blob; changed, it is refused.
 func TestFormat2Restores(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join("testdata", "fuzz", "FuzzReadArchive", "valid-format2"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	lines := strings.SplitN(string(b), "\n", 3)
-	if len(lines) < 2 || !strings.HasPrefix(lines[1], "[]byte(") {
-		t.Fatal("the seed is not a go fuzz file")
-	}
-	seed, err := strconv.Unquote(strings.TrimSuffix(strings.TrimPrefix(lines[1], "[]byte("), ")"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if seed[magicLen-1] != 2 {
-		t.Fatalf("the seed is of format %d", seed[magicLen-1])
-	}
+	seed := committedSeed(t, "valid-format2", 2)
 	key := blob.FileKey("0190f3a2-7c1e-7d4b-9a51-3f0e6b2c8d11", "0190f3a2-7c1e-7d4b-9a51-3f0e6b2c8d14")
 	// The seed was written at schema version 16. Its rows load into a store
 	// at that version (a PostgreSQL database already migrated past it is
@@ -695,7 +660,7 @@ func TestFormat2Restores(t *testing.T) {
 		t.Run(engine, func(t *testing.T) {
 			ctx := context.Background()
 			dst, bs := openAt(t, engine), folderBlobs(t)
-			m, err := backup.RestorePlain(ctx, dst, bs, strings.NewReader(seed))
+			m, err := backup.RestorePlain(ctx, dst, bs, bytes.NewReader(seed))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -741,7 +706,7 @@ func TestFormat2Restores(t *testing.T) {
 				t.Fatal(err)
 			}
 
-			changed := rewrite(t, []byte(seed), func(kind byte, p []byte) []byte {
+			changed := rewrite(t, seed, func(kind byte, p []byte) []byte {
 				if kind == 'D' {
 					p[0] ^= 1
 				}

@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -329,6 +330,29 @@ func TestFuzzSeeds(t *testing.T) {
 			t.Errorf("seed %s is not committed (run with -update): %v", name, err)
 		}
 	}
+}
+
+// committedSeed reads the committed FuzzReadArchive seed name (a go fuzz
+// corpus file holding one []byte) and fails unless it is an archive
+// plaintext of the given format.
+func committedSeed(t *testing.T, name string, format byte) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", "fuzz", "FuzzReadArchive", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.SplitN(string(b), "\n", 3)
+	if len(lines) < 2 || !strings.HasPrefix(lines[1], "[]byte(") {
+		t.Fatalf("the seed %s is not a go fuzz file", name)
+	}
+	seed, err := strconv.Unquote(strings.TrimSuffix(strings.TrimPrefix(lines[1], "[]byte("), ")"))
+	if err != nil {
+		t.Fatalf("the seed %s: %v", name, err)
+	}
+	if len(seed) < magicLen || seed[magicLen-1] != format {
+		t.Fatalf("the seed %s is not of format %d", name, format)
+	}
+	return []byte(seed)
 }
 
 func readAll(b []byte) (*backup.Manifest, error) {

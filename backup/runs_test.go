@@ -24,24 +24,12 @@ func TestBackupNow(t *testing.T) {
 	for _, engine := range engines {
 		t.Run(engine, func(t *testing.T) {
 			ctx := context.Background()
-			src := newSource(t, engine)
-			loc, err := backup.OpenLocation(ctx, t.TempDir())
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer loc.Close()
+			src, loc := newSource(t, engine), testkit.OpenBackupLocation(t)
 			var mu sync.Mutex
 			now := created
 			clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
-			mk := func(holder string) *backup.Scheduler {
-				s, err := backup.NewScheduler(backup.SchedulerConfig{Store: src.st, Source: src.st, Location: loc,
-					Recipients: []age.Recipient{src.id.Recipient()}, Every: 24 * time.Hour, Holder: holder, Now: clock})
-				if err != nil {
-					t.Fatal(err)
-				}
-				return s
-			}
-			a, b := mk("replica-a"), mk("replica-b")
+			cfg := backup.SchedulerConfig{Location: loc, Now: clock}
+			a, b := newScheduler(t, src, "replica-a", cfg), newScheduler(t, src, "replica-b", cfg)
 			defer a.Close()
 			const operator = strongroom.UserID("0194c2f0-0000-7000-8000-0000000000aa")
 			octx := strongroom.WithPrincipal(ctx, &strongroom.Principal{Kind: strongroom.PrincipalUser, UserID: operator, Operator: true, RequestID: "req-1"})

@@ -10,8 +10,22 @@ import (
 
 	"strongroom.dev/strongroom"
 	"strongroom.dev/strongroom/backup"
+	"strongroom.dev/strongroom/internal/testkit"
 	"strongroom.dev/strongroom/store"
 )
+
+// newScheduler makes holder's scheduler of cfg backing src's store (also the
+// store it records in) up for src's identity once a day.
+func newScheduler(t *testing.T, src *source, holder string, cfg backup.SchedulerConfig) *backup.Scheduler {
+	t.Helper()
+	cfg.Store, cfg.Source, cfg.Holder = src.st, src.st, holder
+	cfg.Recipients, cfg.Every = []age.Recipient{src.id.Recipient()}, 24*time.Hour
+	s, err := backup.NewScheduler(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
 
 // TestScheduler: one holder of the lease backs up when due (the first tick,
 // then every interval), writes the keyring backup, applies retention, drills
@@ -23,12 +37,7 @@ func TestScheduler(t *testing.T) {
 	for _, engine := range engines {
 		t.Run(engine, func(t *testing.T) {
 			ctx := context.Background()
-			src := newSource(t, engine)
-			loc, err := backup.OpenLocation(ctx, t.TempDir())
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer loc.Close()
+			src, loc := newSource(t, engine), testkit.OpenBackupLocation(t)
 			kloc, err := backup.OpenKeyringLocation(ctx, t.TempDir())
 			if err != nil {
 				t.Fatal(err)
@@ -37,14 +46,9 @@ func TestScheduler(t *testing.T) {
 			now := created
 			clock := func() time.Time { return now }
 			mk := func(holder string) *backup.Scheduler {
-				s, err := backup.NewScheduler(backup.SchedulerConfig{Store: src.st, Source: src.st, Location: loc, KeyringLocation: kloc,
-					Recipients: []age.Recipient{src.id.Recipient()}, Every: 24 * time.Hour, Keep: 48 * time.Hour,
+				return newScheduler(t, src, holder, backup.SchedulerConfig{Location: loc, KeyringLocation: kloc, Keep: 48 * time.Hour,
 					Drill:      backup.DrillConfig{Identities: []age.Identity{src.id}, PublicKey: src.key.Public().(ed25519.PublicKey), ScratchDir: t.TempDir()},
-					DrillEvery: 72 * time.Hour, Holder: holder, Now: clock})
-				if err != nil {
-					t.Fatal(err)
-				}
-				return s
+					DrillEvery: 72 * time.Hour, Now: clock})
 			}
 			a, b := mk("replica-a"), mk("replica-b")
 			res, err := a.Tick(ctx)
@@ -152,12 +156,7 @@ func TestRunDrillCouldNotRun(t *testing.T) {
 	for _, engine := range engines {
 		t.Run(engine, func(t *testing.T) {
 			ctx := context.Background()
-			st := openStore(t, engine)
-			loc, err := backup.OpenLocation(ctx, t.TempDir())
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer loc.Close()
+			st, loc := openStore(t, engine), testkit.OpenBackupLocation(t)
 			id := newIdentity(t)
 			now := created
 			cfg := backup.DrillConfig{Location: loc, Identities: []age.Identity{id}, PublicKey: newKey(t).Public().(ed25519.PublicKey),

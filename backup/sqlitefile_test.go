@@ -13,7 +13,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -439,28 +438,11 @@ func (s *slowWriter) Write(p []byte) (int, error) {
 	return s.w.Write(p)
 }
 
-// TestFormat1Restores: archives of format 1 (written before the layouts)
-// still restore: the committed seed (of schema version 7) into SQLite, and
-// the fixture's logical archive rewritten as format 1 (no layout, magic 1)
-// into both engines.
-func TestFormat1Restores(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join("testdata", "fuzz", "FuzzReadArchive", "valid-format1"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	lines := strings.SplitN(string(b), "\n", 3)
-	if len(lines) < 2 || !strings.HasPrefix(lines[1], "[]byte(") {
-		t.Fatal("the seed is not a go fuzz file")
-	}
-	q, err := strconv.Unquote(strings.TrimSuffix(strings.TrimPrefix(lines[1], "[]byte("), ")"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	seed := []byte(q)
-	if seed[magicLen-1] != 1 {
-		t.Fatalf("the seed is of format %d", seed[magicLen-1])
-	}
-	src := newSourceLayout(t, "sqlite", backup.LayoutLogical)
+// asFormat1 is src's archive (of the logical layout) rewritten as format 1
+// would have written it: magic 1, no layout and no blob section in the
+// header and the manifest.
+func asFormat1(t *testing.T, src *source) []byte {
+	t.Helper()
 	toFormat1 := func(p []byte) []byte {
 		return editJSON(t, p, func(m map[string]any) {
 			m["format"] = 1
@@ -468,7 +450,17 @@ func TestFormat1Restores(t *testing.T) {
 			delete(m, "blobs")
 		})
 	}
-	fixture1 := joinFrames(1, fixPlainBytes(t, editFrames(editFrames(splitFrames(t, plaintext(t, src.archive, src.id)), 'H', toFormat1), 'M', toFormat1)))
+	return joinFrames(1, fixPlainBytes(t, editFrames(editFrames(splitFrames(t, plaintext(t, src.archive, src.id)), 'H', toFormat1), 'M', toFormat1)))
+}
+
+// TestFormat1Restores: archives of format 1 (written before the layouts)
+// still restore: the committed seed (of schema version 7) into SQLite, and
+// the fixture's logical archive rewritten as format 1 (no layout, magic 1)
+// into both engines.
+func TestFormat1Restores(t *testing.T) {
+	seed := committedSeed(t, "valid-format1", 1)
+	src := newSourceLayout(t, "sqlite", backup.LayoutLogical)
+	fixture1 := asFormat1(t, src)
 	want, err := backup.Summarize(context.Background(), src.st)
 	if err != nil {
 		t.Fatal(err)

@@ -13,7 +13,6 @@ import (
 	"strongroom.dev/strongroom"
 	"strongroom.dev/strongroom/backup"
 	"strongroom.dev/strongroom/internal/testkit"
-	"strongroom.dev/strongroom/service"
 	"strongroom.dev/strongroom/store"
 )
 
@@ -40,17 +39,14 @@ func TestOperatorBackupRun(t *testing.T) {
 	for _, e := range testkit.Engines() {
 		t.Run(e.Name, func(t *testing.T) {
 			ctx := context.Background()
-			loc, err := backup.OpenLocation(ctx, t.TempDir())
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer loc.Close()
+			loc := testkit.OpenBackupLocation(t)
 			id, _ := age.GenerateX25519Identity()
 			// The backup reads every tenant: on PostgreSQL as the owner (in
 			// production a role with BYPASSRLS, --backup-database).
 			var st, src *store.Store
 			if e.Name == "postgres" {
 				var db testkit.PostgresDB
+				var err error
 				st, db = testkit.OpenPostgresStore(t)
 				if src, err = store.Open(ctx, store.Config{URL: db.OwnerURL}); err != nil {
 					t.Fatal(err)
@@ -60,30 +56,16 @@ func TestOperatorBackupRun(t *testing.T) {
 				st = e.Open(t)
 				src = st
 			}
-			env := &mfaTEnv{st: st, clock: &testClock{}}
-			env.srv = testkit.NewServerWithConfig(t, env.st, testkit.ServerConfig{Service: func(u string, cfg *service.Config) {
-				cfg.Now = env.clock.Now
-				cfg.BackupLocation = loc.String()
-			}})
-			plain := env.srv.Signup(t, "pia@ops.example", "Plain Org")
-			op := env.srv.Signup(t, "otto@ops.example", "Ops Org")
-			if err := env.st.Write(ctx, store.Scope{}, func(tx *store.Tx) error {
-				return tx.SetOperator(ctx, strongroom.UserID(op.UserID), true)
-			}); err != nil {
-				t.Fatal(err)
-			}
+			ops := newBackupOps(t, st, loc)
+			env, op := ops.env, ops.op
 			const path = "/api/v1/operator/backup-run"
 			for _, method := range []string{"GET", "POST"} {
-				mfaTProblem(t, env.do(t, "", method, path, nil), http.StatusUnauthorized, strongroom.EUNAUTHORIZED)
-				mfaTProblem(t, env.do(t, plain.Token, method, path, nil), http.StatusForbidden, strongroom.EFORBIDDEN)
-				mfaTProblem(t, env.do(t, op.Token, method, path, nil), http.StatusForbidden, strongroom.EMFAENROLL)
+				ops.refused(t, method, path)
 			}
-			f := env.enrolTOTP(t, op.Token)
-			ch := env.challenge(t, op.Email, "totp", "recovery")
-			g := mfaTParseGrant(t, env.do(t, "", "POST", "/api/v1/auth/mfa", map[string]string{"challenge": ch, "code": env.totp(t, f.Secret)}), http.StatusOK)
+			token := operatorGrant(t, env, op)
 			get := func() backupRunOut {
 				t.Helper()
-				r := testkit.MustStatus(t, env.do(t, g.Token, "GET", path, nil), http.StatusOK)
+				r := testkit.MustStatus(t, env.do(t, token, "GET", path, nil), http.StatusOK)
 				var out backupRunOut
 				if err := json.Unmarshal(r.Body, &out); err != nil {
 					t.Fatal(err)
@@ -99,7 +81,7 @@ func TestOperatorBackupRun(t *testing.T) {
 			if out := get(); out.CanStart || out.Run != nil || out.Location != loc.String() {
 				t.Errorf("before any run, without a scheduler: %+v", out)
 			}
-			mfaTProblem(t, env.do(t, g.Token, "POST", path, nil), http.StatusConflict, strongroom.ECONFLICT)
+			mfaTProblem(t, env.do(t, token, "POST", path, nil), http.StatusConflict, strongroom.ECONFLICT)
 
 			sched, err := backup.NewScheduler(backup.SchedulerConfig{Store: env.st, Source: src, Location: loc,
 				Recipients: []age.Recipient{id.Recipient()}, Every: 24 * time.Hour, Holder: "api-test"})
@@ -114,14 +96,14 @@ func TestOperatorBackupRun(t *testing.T) {
 				"malformed":     []byte(`[`),
 				"oversized":     []byte(`{"x": "` + strings.Repeat("x", 2<<20) + `"}`),
 			} {
-				r := env.srv.Do(t, testkit.Request{Method: "POST", Path: path, Token: g.Token, Body: body, ContentType: "application/json"})
+				r := env.srv.Do(t, testkit.Request{Method: "POST", Path: path, Token: token, Body: body, ContentType: "application/json"})
 				if r.Status < 400 || r.Status >= 500 {
 					t.Errorf("%s body: status %d", name, r.Status)
 				}
 			}
 			env.audited(t, mfaTPlatform, seq) // reads and refusals: nothing
 
-			r := testkit.MustStatus(t, env.do(t, g.Token, "POST", path, nil), http.StatusAccepted)
+			r := testkit.MustStatus(t, env.do(t, token, "POST", path, nil), http.StatusAccepted)
 			var started backupRunOut
 			if err := json.Unmarshal(r.Body, &started); err != nil || started.Run == nil || !started.CanStart ||
 				started.Run.Trigger != "operator" || started.Run.StartedBy != op.Email {
@@ -144,7 +126,7 @@ func TestOperatorBackupRun(t *testing.T) {
 			if err := env.st.Write(ctx, platform, func(tx *store.Tx) error { return tx.StartBackupRun(ctx, other, time.Now().Add(-time.Minute)) }); err != nil {
 				t.Fatal(err)
 			}
-			p := mfaTProblem(t, env.do(t, g.Token, "POST", path, nil), http.StatusConflict, strongroom.ECONFLICT)
+			p := mfaTProblem(t, env.do(t, token, "POST", path, nil), http.StatusConflict, strongroom.ECONFLICT)
 			if !strings.Contains(p.Detail, "already running") {
 				t.Errorf("refusal: %+v", p)
 			}

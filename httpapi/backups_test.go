@@ -17,6 +17,35 @@ import (
 	"strongroom.dev/strongroom/store"
 )
 
+// backupOps is what the operator backup endpoints are tested on: a server
+// on a store whose backup location is set, a user of a plain organization,
+// and an operator without a second factor yet.
+type backupOps struct {
+	env       *mfaTEnv
+	plain, op testkit.Account
+}
+
+func newBackupOps(t *testing.T, st *store.Store, loc *backup.Location) *backupOps {
+	t.Helper()
+	env := &mfaTEnv{st: st, clock: &testClock{}}
+	env.srv = testkit.NewServerWithConfig(t, env.st, testkit.ServerConfig{Service: func(u string, cfg *service.Config) {
+		cfg.Now = env.clock.Now
+		cfg.BackupLocation = loc.String()
+	}})
+	return &backupOps{env: env, plain: env.srv.Signup(t, "pia@ops.example", "Plain Org"),
+		op: signupOperator(t, env, "otto@ops.example", "Ops Org")}
+}
+
+// refused checks that method on path is refused to everyone but an operator
+// signed in with a second factor: signed out, the plain user, the operator
+// without one.
+func (o *backupOps) refused(t *testing.T, method, path string) {
+	t.Helper()
+	mfaTProblem(t, o.env.do(t, "", method, path, nil), http.StatusUnauthorized, strongroom.EUNAUTHORIZED)
+	mfaTProblem(t, o.env.do(t, o.plain.Token, method, path, nil), http.StatusForbidden, strongroom.EFORBIDDEN)
+	mfaTProblem(t, o.env.do(t, o.op.Token, method, path, nil), http.StatusForbidden, strongroom.EMFAENROLL)
+}
+
 // TestOperatorBackups (LIF-05, LIF-06): operators signed in with a second
 // factor list the backups and the restore drills; others are refused; every
 // read is audited in the platform log; a server without backups says so.
@@ -26,53 +55,35 @@ func TestOperatorBackups(t *testing.T) {
 		t.Run(e.Name, func(t *testing.T) {
 			ctx := context.Background()
 			// A location with one backup and one drill, of another (SQLite) store.
-			src := testkit.OpenSQLiteStore(t)
-			loc, err := backup.OpenLocation(ctx, t.TempDir())
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer loc.Close()
+			src, loc := testkit.OpenSQLiteStore(t), testkit.OpenBackupLocation(t)
 			id, _ := age.GenerateX25519Identity()
 			when := time.Date(2026, 11, 21, 3, 0, 0, 0, time.UTC)
 			idx, err := loc.Put(ctx, src, nil, []age.Recipient{id.Recipient()}, when)
 			if err != nil {
 				t.Fatal(err)
 			}
-			env := &mfaTEnv{st: e.Open(t), clock: &testClock{}}
+			st := e.Open(t)
 			// Recorded in the server's store: the backup, a failed attempt
 			// before it, and a drill of it.
-			if err := backup.RecordBackup(ctx, env.st, loc, when.Add(-time.Hour), when.Add(-time.Hour), nil, errors.New("bucket unreachable")); err != nil {
+			if err := backup.RecordBackup(ctx, st, loc, when.Add(-time.Hour), when.Add(-time.Hour), nil, errors.New("bucket unreachable")); err != nil {
 				t.Fatal(err)
 			}
-			if err := backup.RecordBackup(ctx, env.st, loc, when, when.Add(time.Minute), idx, nil); err != nil {
+			if err := backup.RecordBackup(ctx, st, loc, when, when.Add(time.Minute), idx, nil); err != nil {
 				t.Fatal(err)
 			}
 			drill := &backup.DrillResult{Backup: idx.Name, StartedAt: when.Add(time.Hour), Duration: 1500 * time.Millisecond, Tables: 20, Rows: 3, Chains: 1, OK: true}
-			if err := backup.RecordDrill(ctx, env.st, loc, drill.StartedAt, drill, nil); err != nil {
+			if err := backup.RecordDrill(ctx, st, loc, drill.StartedAt, drill, nil); err != nil {
 				t.Fatal(err)
 			}
-			env.srv = testkit.NewServerWithConfig(t, env.st, testkit.ServerConfig{Service: func(u string, cfg *service.Config) {
-				cfg.Now = env.clock.Now
-				cfg.BackupLocation = loc.String()
-			}})
-			plain := env.srv.Signup(t, "pia@ops.example", "Plain Org")
-			op := env.srv.Signup(t, "otto@ops.example", "Ops Org")
-			if err := env.st.Write(ctx, store.Scope{}, func(tx *store.Tx) error {
-				return tx.SetOperator(ctx, strongroom.UserID(op.UserID), true)
-			}); err != nil {
-				t.Fatal(err)
-			}
+			ops := newBackupOps(t, st, loc)
+			env := ops.env
 			for _, path := range []string{"/api/v1/operator/backups", "/api/v1/operator/drills"} {
-				mfaTProblem(t, env.do(t, "", "GET", path, nil), http.StatusUnauthorized, strongroom.EUNAUTHORIZED)
-				mfaTProblem(t, env.do(t, plain.Token, "GET", path, nil), http.StatusForbidden, strongroom.EFORBIDDEN)
-				mfaTProblem(t, env.do(t, op.Token, "GET", path, nil), http.StatusForbidden, strongroom.EMFAENROLL)
+				ops.refused(t, "GET", path)
 			}
-			f := env.enrolTOTP(t, op.Token)
-			ch := env.challenge(t, op.Email, "totp", "recovery")
-			g := mfaTParseGrant(t, env.do(t, "", "POST", "/api/v1/auth/mfa", map[string]string{"challenge": ch, "code": env.totp(t, f.Secret)}), http.StatusOK)
+			token := operatorGrant(t, env, ops.op)
 
 			seq := env.seq(t, mfaTPlatform)
-			r := testkit.MustStatus(t, env.do(t, g.Token, "GET", "/api/v1/operator/backups", nil), http.StatusOK)
+			r := testkit.MustStatus(t, env.do(t, token, "GET", "/api/v1/operator/backups", nil), http.StatusOK)
 			var backups struct {
 				Configured bool   `json:"configured"`
 				Location   string `json:"location"`
@@ -102,7 +113,7 @@ func TestOperatorBackups(t *testing.T) {
 			env.audited(t, mfaTPlatform, seq, "backup.list success")
 
 			seq = env.seq(t, mfaTPlatform)
-			r = testkit.MustStatus(t, env.do(t, g.Token, "GET", "/api/v1/operator/drills", nil), http.StatusOK)
+			r = testkit.MustStatus(t, env.do(t, token, "GET", "/api/v1/operator/drills", nil), http.StatusOK)
 			var drills struct {
 				Configured bool `json:"configured"`
 				Items      []struct {

@@ -25,12 +25,26 @@ import (
 // factor, and returns its session token.
 func trustOperator(t *testing.T, env *mfaTEnv, email string) string {
 	t.Helper()
-	op := env.srv.Signup(t, email, "Ops "+email)
+	return operatorGrant(t, env, signupOperator(t, env, email, "Ops "+email))
+}
+
+// signupOperator signs up email with a new organization org and makes the
+// user an operator (without a second factor).
+func signupOperator(t *testing.T, env *mfaTEnv, email, org string) testkit.Account {
+	t.Helper()
+	op := env.srv.Signup(t, email, org)
 	if err := env.st.Write(context.Background(), store.Scope{}, func(tx *store.Tx) error {
 		return tx.SetOperator(context.Background(), strongroom.UserID(op.UserID), true)
 	}); err != nil {
 		t.Fatal(err)
 	}
+	return op
+}
+
+// operatorGrant enrols op in TOTP and signs in with it: the token of a
+// session with a second factor.
+func operatorGrant(t *testing.T, env *mfaTEnv, op testkit.Account) string {
+	t.Helper()
 	f := env.enrolTOTP(t, op.Token)
 	ch := env.challenge(t, op.Email, "totp", "recovery")
 	return mfaTParseGrant(t, env.do(t, "", "POST", "/api/v1/auth/mfa", map[string]string{"challenge": ch, "code": env.totp(t, f.Secret)}), http.StatusOK).Token

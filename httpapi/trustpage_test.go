@@ -60,12 +60,7 @@ func trustBase(env *trustEnv) func(u string, cfg *service.Config) {
 func newTrustEnv(t *testing.T, e testkit.Engine) *trustEnv {
 	t.Helper()
 	env := &trustEnv{mfaTEnv: &mfaTEnv{st: e.Open(t), clock: &testClock{}}}
-	loc, err := backup.OpenLocation(context.Background(), t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = loc.Close() })
-	env.loc = loc
+	env.loc = testkit.OpenBackupLocation(t)
 	kek, err := keyring.NewLocalKEK(bytes.Repeat([]byte{7}, 32))
 	if err != nil {
 		t.Fatal(err)

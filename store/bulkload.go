@@ -47,6 +47,22 @@ var bulkPragmas = []string{
 }
 
 func (s *Store) loadSQLite(ctx context.Context, schemaVersion int, fn func(*Loader) error) error {
+	return s.replaceSQLite(ctx, schemaVersion, "load", func(tmp string, ms []Migration) error {
+		return s.buildSQLite(ctx, tmp, ms, fn)
+	})
+}
+
+// replaceSQLite is the shape both ways of filling an empty SQLite store
+// share (a bulk load and LoadSQLiteFile): it checks that the store holds no
+// data and that schemaVersion is one this binary knows, calls build to
+// create a new database file at the path it is given (beside the store's,
+// under a random name) from the migrations up to schemaVersion, then syncs
+// that file, checks again that the store is still empty and renames the file
+// over the store's database (swapSQLite). Whatever build leaves beside the
+// new file (a journal, a WAL, shared memory) and the file itself, unless it
+// was moved into place, are removed on the way out. what names the file in
+// errors and logs ("load", "restore").
+func (s *Store) replaceSQLite(ctx context.Context, schemaVersion int, what string, build func(tmp string, ms []Migration) error) error {
 	if err := s.checkSQLiteTarget(ctx); err != nil {
 		return err
 	}
@@ -59,18 +75,21 @@ func (s *Store) loadSQLite(ctx context.Context, schemaVersion int, fn func(*Load
 	}
 	var rnd [8]byte
 	if _, err := rand.Read(rnd[:]); err != nil {
-		return fmt.Errorf("naming the load file: %w", err)
+		return fmt.Errorf("naming the %s file: %w", what, err)
 	}
 	tmp := s.path + ".load-" + hex.EncodeToString(rnd[:])
 	defer func() {
 		// After a successful swap tmp no longer exists.
-		for _, p := range []string{tmp, tmp + "-journal"} {
+		for _, p := range []string{tmp, tmp + "-journal", tmp + "-wal", tmp + "-shm"} {
 			if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
-				s.log.Warn("removing a bulk load file", "err", err)
+				s.log.Warn("removing a "+what+" file", "err", err)
 			}
 		}
 	}()
-	if err := s.buildSQLite(ctx, tmp, ms[:schemaVersion], fn); err != nil {
+	if err := build(tmp, ms[:schemaVersion]); err != nil {
+		return err
+	}
+	if err := syncFile(tmp); err != nil {
 		return err
 	}
 	// The store's file must still be empty: nothing but this load may use the
@@ -99,7 +118,7 @@ func (s *Store) checkSQLiteTarget(ctx context.Context) error {
 // buildSQLite creates the database file path (which must not exist), applies
 // ms, and runs fn to load it with the secondary indexes dropped; then it
 // recreates them, commits (the deferred foreign keys are checked there) and
-// syncs the file.
+// closes the file (replaceSQLite syncs it).
 func (s *Store) buildSQLite(ctx context.Context, path string, ms []Migration, fn func(*Loader) error) error {
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
 	if err != nil {
@@ -163,7 +182,7 @@ func (s *Store) buildSQLite(ctx context.Context, path string, ms []Migration, fn
 	if err := db.Close(); err != nil {
 		return fmt.Errorf("closing the load file: %w", err)
 	}
-	return syncFile(path)
+	return nil
 }
 
 type indexDef struct{ name, sql string }

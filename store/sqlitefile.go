@@ -2,9 +2,7 @@ package store
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/url"
@@ -138,56 +136,27 @@ func (c *SQLiteFileCheck) Scan(ctx context.Context, t TableSchema, fn func(row [
 // database, opened nowhere else); the file is then opened and checked
 // (PRAGMA quick_check, its schema version must be schemaVersion), check is
 // called with what it holds, and only if every step succeeded is the file
-// synced and renamed over the store's (swapSQLite). Any failure leaves the
-// store's file untouched and the new file removed. The store is left at
-// schemaVersion; the caller migrates it forward.
+// synced and renamed over the store's (replaceSQLite, as in a bulk load). Any
+// failure leaves the store's file untouched and the new file removed. The
+// store is left at schemaVersion; the caller migrates it forward.
 func (s *Store) LoadSQLiteFile(ctx context.Context, schemaVersion int, write func(f *os.File) error, check func(*SQLiteFileCheck) error) error {
 	if s.engine != SQLite {
 		return ErrNotSQLite
 	}
-	if err := s.checkSQLiteTarget(ctx); err != nil {
-		return err
-	}
-	ms, err := Migrations(SQLite)
-	if err != nil {
-		return err
-	}
-	if schemaVersion < 1 || schemaVersion > len(ms) {
-		return fmt.Errorf("store: schema version %d is not one this binary knows (1..%d)", schemaVersion, len(ms))
-	}
-	var rnd [8]byte
-	if _, err := rand.Read(rnd[:]); err != nil {
-		return fmt.Errorf("naming the restore file: %w", err)
-	}
-	tmp := s.path + ".load-" + hex.EncodeToString(rnd[:])
-	defer func() {
-		for _, p := range []string{tmp, tmp + "-journal", tmp + "-wal", tmp + "-shm"} {
-			if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
-				s.log.Warn("removing a restore file", "err", err)
-			}
+	return s.replaceSQLite(ctx, schemaVersion, "restore", func(tmp string, _ []Migration) error {
+		f, err := os.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+		if err != nil {
+			return fmt.Errorf("creating the restore file: %w", err)
 		}
-	}()
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
-	if err != nil {
-		return fmt.Errorf("creating the restore file: %w", err)
-	}
-	if err := write(f); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("writing the restore file: %w", err)
-	}
-	if err := checkSQLiteFile(ctx, tmp, schemaVersion, check); err != nil {
-		return err
-	}
-	if err := syncFile(tmp); err != nil {
-		return err
-	}
-	if err := s.checkSQLiteTarget(ctx); err != nil {
-		return err
-	}
-	return s.swapSQLite(ctx, tmp)
+		if err := write(f); err != nil {
+			f.Close()
+			return err
+		}
+		if err := f.Close(); err != nil {
+			return fmt.Errorf("writing the restore file: %w", err)
+		}
+		return checkSQLiteFile(ctx, tmp, schemaVersion, check)
+	})
 }
 
 // checkSQLiteFile opens a database file on one exclusive connection (so no

@@ -145,11 +145,7 @@ func TestConsoleIncident(t *testing.T) {
 func TestConsoleBackups(t *testing.T) {
 	ctx := context.Background()
 	src := testkit.OpenSQLiteStore(t)
-	loc, err := backup.OpenLocation(ctx, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer loc.Close()
+	loc := testkit.OpenBackupLocation(t)
 	id, _ := age.GenerateX25519Identity()
 	when := time.Date(2026, 11, 21, 3, 0, 0, 0, time.UTC)
 	idx, err := loc.Put(ctx, src, nil, []age.Recipient{id.Recipient()}, when)

@@ -26,11 +26,7 @@ import (
 // fits a phone, and prints without the navigation.
 func TestConsoleTrustPage(t *testing.T) {
 	ctx := context.Background()
-	loc, err := backup.OpenLocation(ctx, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = loc.Close() }()
+	loc := testkit.OpenBackupLocation(t)
 	id, _ := age.GenerateX25519Identity()
 	idx, err := loc.Put(ctx, testkit.OpenSQLiteStore(t), nil, []age.Recipient{id.Recipient()}, time.Now().Add(-5*time.Hour))
 	if err != nil {

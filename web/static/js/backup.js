@@ -1,19 +1,21 @@
 // Strongroom console: live progress of the running backup on the operator's
 // backups page. The page works without this file (its Refresh link reloads
 // it); with it, the backup-run card follows a running backup by polling the
-// console's JSON endpoint (the card's data-poll) once a second, as the export
-// page does, and reloads the page once the backup has ended, so that the new
-// backup shows in the list. Loaded as a file: the CSP allows no inline
-// script. Text is set with textContent only.
+// console's JSON endpoint (the card's data-poll) once a second through
+// poll.js (loaded first), as the export page does, and reloads the page once
+// the backup has ended, so that the new backup shows in the list. Loaded as a
+// file: the CSP allows no inline script. Text is set with textContent only.
 "use strict";
 
 (function () {
   var card = document.getElementById("backup-run");
-  if (!card || !card.dataset.poll) return;
-  var url = card.dataset.poll;
+  if (!card || !card.dataset.poll || !window.strongroomPoller) return;
   var live = document.getElementById("backup-live");
   var interval = 1000;
-  var timer = null;
+  var poller = window.strongroomPoller(card.dataset.poll, function (data) {
+    if (!data || !data.run) return;
+    if (update(data.run) && running()) poller.next(interval);
+  });
 
   function running() {
     return card.dataset.status === "running" && card.dataset.stalled !== "true";
@@ -54,23 +56,5 @@
     return true;
   }
 
-  function poll() {
-    timer = null;
-    fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" }, cache: "no-store", redirect: "error" })
-      .then(function (res) {
-        var type = res.headers.get("Content-Type") || "";
-        if (!res.ok || type.indexOf("application/json") !== 0) throw new Error("progress unavailable");
-        return res.json();
-      })
-      .then(function (data) {
-        if (!data || !data.run) return;
-        if (update(data.run) && running()) timer = window.setTimeout(poll, interval);
-      })
-      .catch(function () {
-        // Signed out, refused or offline: leave the page as it is; the
-        // Refresh link still works.
-      });
-  }
-
-  if (running()) timer = window.setTimeout(poll, interval);
+  if (running()) poller.next(interval);
 })();

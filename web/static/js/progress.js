@@ -2,14 +2,14 @@
 // lists the recent exports with a <progress> bar each and works without this
 // file (its Refresh link reloads it); with it, the list follows a running
 // export by polling the console's JSON endpoint (the table's data-poll) once
-// a second, and stops when nothing runs. Loaded as a file: the CSP allows no
-// inline script. Text is set with textContent only.
+// a second through poll.js (loaded first), and stops when nothing runs.
+// Loaded as a file: the CSP allows no inline script. Text is set with
+// textContent only.
 "use strict";
 
 (function () {
   var table = document.getElementById("exports");
-  if (!table || !table.dataset.poll) return;
-  var url = table.dataset.poll;
+  if (!table || !table.dataset.poll || !window.strongroomPoller) return;
   var body = table.tBodies[0];
   var tmpl = document.getElementById("export-row");
   var empty = document.getElementById("no-exports");
@@ -19,8 +19,12 @@
   // After the export form is sent, poll for a while even before the new
   // export shows up (the download's request creates it).
   var watchUntil = 0;
-  var timer = null;
-  var stopped = false;
+  var poller = window.strongroomPoller(table.dataset.poll, function (data) {
+    var jobs = (data && data.jobs) || [];
+    // Oldest first, so that new rows end up newest first.
+    for (var i = jobs.length - 1; i >= 0; i--) update(jobs[i]);
+    schedule();
+  });
 
   function running() {
     var rows = body.querySelectorAll("tr[data-export]");
@@ -77,30 +81,8 @@
   }
 
   function schedule() {
-    if (timer !== null || stopped) return;
     if (!running() && Date.now() > watchUntil) return;
-    timer = window.setTimeout(poll, interval);
-  }
-
-  function poll() {
-    timer = null;
-    fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" }, cache: "no-store", redirect: "error" })
-      .then(function (res) {
-        var type = res.headers.get("Content-Type") || "";
-        if (!res.ok || type.indexOf("application/json") !== 0) throw new Error("progress unavailable");
-        return res.json();
-      })
-      .then(function (data) {
-        var jobs = (data && data.jobs) || [];
-        // Oldest first, so that new rows end up newest first.
-        for (var i = jobs.length - 1; i >= 0; i--) update(jobs[i]);
-        schedule();
-      })
-      .catch(function () {
-        // Signed out, refused or offline: leave the page as it is; the
-        // Refresh link still works.
-        stopped = true;
-      });
+    poller.next(interval);
   }
 
   if (form) {
@@ -110,10 +92,8 @@
       var secret = form.querySelector("input[type=password]");
       if (secret) window.setTimeout(function () { secret.value = ""; }, 0);
       watchUntil = Date.now() + 30000;
-      stopped = false;
       // The download's request is under way; look for its export shortly.
-      if (timer !== null) { window.clearTimeout(timer); timer = null; }
-      timer = window.setTimeout(poll, 300);
+      poller.restart(300);
     });
   }
   schedule();
