@@ -70,8 +70,12 @@ func (k objectKind) parse(name string) (time.Time, bool) {
 
 // Index is the listing entry written beside each archive.
 type Index struct {
-	Name          string         `json:"name"`
-	Format        int            `json:"format"`
+	Name   string `json:"name"`
+	Format int    `json:"format"`
+	// Layout is the archive's layout (LayoutLogical or LayoutSQLiteFile;
+	// absent from indexes of format 1 and 2 archives, which are logical,
+	// and from indexes written before it was added).
+	Layout        Layout         `json:"layout,omitempty"`
 	Engine        string         `json:"engine"`
 	SchemaVersion int            `json:"schema_version"`
 	CreatedAt     time.Time      `json:"created_at"`
@@ -189,7 +193,7 @@ func (l *Location) Put(ctx context.Context, st *store.Store, blobs *sblob.Store,
 	if err := w.Close(); err != nil {
 		return nil, fmt.Errorf("writing %s: %w", name, err)
 	}
-	idx := &Index{Name: name, Format: m.Format, Engine: m.Engine, SchemaVersion: m.SchemaVersion, CreatedAt: m.CreatedAt,
+	idx := &Index{Name: name, Format: m.Format, Layout: m.Layout, Engine: m.Engine, SchemaVersion: m.SchemaVersion, CreatedAt: m.CreatedAt,
 		Rows: m.Rows(), Tables: m.Tables, PlainBytes: m.PlainBytes, ArchiveBytes: ch.n, ArchiveSHA256: hex.EncodeToString(ch.h.Sum(nil)),
 		ManifestSHA256: ManifestDigest(m)}
 	if m.Blobs != nil {

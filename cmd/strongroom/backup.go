@@ -95,8 +95,8 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "backup %s: %s schema %d, %d tables, %d rows, %d file blobs (%d bytes), %d bytes (%d before compression), sha256 %s\n",
-		res.index.Name, res.index.Engine, res.index.SchemaVersion, len(res.index.Tables), res.index.Rows,
+	fmt.Fprintf(stdout, "backup %s: %s schema %d, %s layout, %d tables, %d rows, %d file blobs (%d bytes), %d bytes (%d before compression), sha256 %s\n",
+		res.index.Name, res.index.Engine, res.index.SchemaVersion, res.index.Layout, len(res.index.Tables), res.index.Rows,
 		res.index.Blobs, res.index.BlobBytes, res.index.ArchiveBytes, res.index.PlainBytes, res.index.ArchiveSHA256)
 	if n := res.index.BlobsMissing; n > 0 {
 		fmt.Fprintf(stdout, "%d files had no blob when it was copied (deleted since the snapshot, or lost); the backup lists them as missing\n", n)
@@ -259,10 +259,32 @@ func runBackupList(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return err
 	}
 	for _, idx := range all {
-		fmt.Fprintf(stdout, "%s  %s  %-8s schema %d  %d rows  %d bytes\n", idx.Name, idx.CreatedAt.Format(time.RFC3339), idx.Engine, idx.SchemaVersion, idx.Rows, idx.ArchiveBytes)
+		fmt.Fprintf(stdout, "%s  %s  %-8s %-11s schema %d  %d rows  %s  %d bytes\n", idx.Name, idx.CreatedAt.Format(time.RFC3339), idx.Engine,
+			listLayout(idx), idx.SchemaVersion, idx.Rows, listBlobs(idx), idx.ArchiveBytes)
 	}
 	fmt.Fprintf(stdout, "%d backups\n", len(all))
 	return nil
+}
+
+// listLayout is a listed backup's layout: "-" when its index does not say
+// (missing, or written before indexes named the layout).
+func listLayout(idx backup.Index) string {
+	if l := idx.ArchiveLayout(); l != "" {
+		return string(l)
+	}
+	return "-"
+}
+
+// listBlobs is a listed backup's file blobs, as its index counts them.
+func listBlobs(idx backup.Index) string {
+	if idx.Format < 2 {
+		return "no file blobs"
+	}
+	s := fmt.Sprintf("%d file blobs (%d bytes", idx.Blobs, idx.BlobBytes)
+	if idx.BlobsMissing > 0 {
+		s += fmt.Sprintf(", %d missing", idx.BlobsMissing)
+	}
+	return s + ")"
 }
 
 func runBackupDrill(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -337,9 +359,9 @@ func drillBlobs(r *backup.DrillResult) string {
 		return "no file blobs (a format 1 backup)"
 	}
 	if r.BlobsMissing > 0 {
-		return fmt.Sprintf("%d file blobs verified (%d files without a blob in the backup)", r.Blobs, r.BlobsMissing)
+		return fmt.Sprintf("%d file blobs verified (%d bytes; %d files without a blob in the backup)", r.Blobs, r.BlobBytes, r.BlobsMissing)
 	}
-	return fmt.Sprintf("%d file blobs verified", r.Blobs)
+	return fmt.Sprintf("%d file blobs verified (%d bytes)", r.Blobs, r.BlobBytes)
 }
 
 func drillOutcome(r *backup.DrillResult) string {
