@@ -12,6 +12,7 @@ import (
 
 	"strongroom.dev/strongroom"
 	"strongroom.dev/strongroom/backup"
+	"strongroom.dev/strongroom/internal/testkit"
 	"strongroom.dev/strongroom/store"
 )
 
@@ -120,5 +121,69 @@ func TestLayoutAndBlobsRecorded(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestScheduleLayout: the location's layout is the one of both the
+// scheduled backups and an operator's "Back up now", and is recorded.
+func TestScheduleLayout(t *testing.T) {
+	ctx := context.Background()
+	src := newSource(t, "sqlite")
+	loc, err := backup.OpenLocation(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer loc.Close()
+	loc.Layout = backup.LayoutLogical // the SQLite store's default is its file
+	now := created
+	s, err := backup.NewScheduler(backup.SchedulerConfig{Store: src.st, Source: src.st, Location: loc, Recipients: []age.Recipient{src.id.Recipient()},
+		Every: time.Hour, Holder: "replica-a", Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	res, err := s.Tick(ctx)
+	if err != nil || res.Backup == nil {
+		t.Fatalf("tick: %+v %v", res, err)
+	}
+	if res.Backup.Layout != backup.LayoutLogical {
+		t.Errorf("scheduled backup: layout %q", res.Backup.Layout)
+	}
+	now = now.Add(time.Minute)
+	const operator = strongroom.UserID("0194c2f0-0000-7000-8000-0000000000aa")
+	octx := strongroom.WithPrincipal(ctx, &strongroom.Principal{Kind: strongroom.PrincipalUser, UserID: operator, Operator: true, RequestID: "req-1"})
+	run, err := s.StartBackup(octx, operator)
+	if err != nil {
+		t.Fatal(err)
+	}
+	platform := store.TenantScope(strongroom.PlatformTenant)
+	var last *store.BackupRun
+	testkit.WaitFor(t, time.Minute, func() bool {
+		if err := src.st.Read(ctx, platform, func(tx *store.Tx) (err error) { last, err = tx.LastBackupRun(ctx); return err }); err != nil {
+			t.Fatal(err)
+		}
+		return last.ID == run.ID && !last.Running()
+	})
+	if last.Outcome != store.OutcomeSucceeded {
+		t.Fatalf("Back up now: %+v", last)
+	}
+	list, err := loc.List(ctx)
+	if err != nil || len(list) != 2 {
+		t.Fatalf("%d backups (%v), want 2", len(list), err)
+	}
+	var recs []store.BackupRecord
+	if err := src.st.Read(ctx, platform, func(tx *store.Tx) (err error) { recs, err = tx.Backups(ctx, 10); return err }); err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 2 {
+		t.Fatalf("%d backups recorded, want 2", len(recs))
+	}
+	for i, idx := range list {
+		if idx.Layout != backup.LayoutLogical {
+			t.Errorf("%s: layout %q", idx.Name, idx.Layout)
+		}
+		if rec := recs[len(recs)-1-i]; rec.Name != idx.Name || rec.Layout != string(backup.LayoutLogical) {
+			t.Errorf("recorded %+v for %s", rec, idx.Name)
+		}
 	}
 }

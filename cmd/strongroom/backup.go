@@ -54,7 +54,8 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	passEnv := fs.String("passphrase-env", "", "name of an environment variable holding a passphrase to encrypt to instead (scrypt; default: the backup-passphrase-env setting)")
 	keep := fs.Duration("keep", 0, "delete backups older than this from the location after the backup succeeds (default: the backup-keep setting)")
 	logical := fs.Bool("logical", false, "write the rows in the engine-neutral logical layout even from the embedded (SQLite) store, "+
-		"whose backups otherwise carry its database file (faster to take and to restore into SQLite; both restore into either engine)")
+		"whose backups otherwise carry its database file (faster to take and to restore into SQLite; both restore into either engine); "+
+		"without it, the backup-layout setting decides")
 	cfg, err := loadSubcommandConfig("backup", fs, args, stderr)
 	if err != nil {
 		return err
@@ -73,6 +74,12 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fmt.Fprintf(stderr, "strongroom backup: %v\n", err)
 		return errUsage
 	}
+	if !*logical {
+		if err := checkBackupLayout(cfg); err != nil {
+			fmt.Fprintf(stderr, "strongroom backup: %v (or give --logical)\n", err)
+			return errUsage
+		}
+	}
 	st, err := openBackupStore(ctx, cfg, stderr)
 	if err != nil {
 		return err
@@ -83,6 +90,7 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer loc.Close()
+	loc.Layout = cfg.BackupLayout
 	if *logical {
 		loc.Layout = backup.LayoutLogical
 	}
@@ -654,6 +662,9 @@ func startBackups(ctx context.Context, cfg *Config, a *app) (stop func(), err er
 		return nil, err
 	}
 	closers = append(closers, func() { loc.Close() })
+	// The schedule's backups and operators' "Back up now" both write
+	// through loc, in this layout.
+	loc.Layout = cfg.BackupLayout
 	sc := backup.SchedulerConfig{Store: a.store, Source: src, Location: loc, Blobs: a.blobs, Recipients: recipients, Every: cfg.BackupEvery,
 		Keep: cfg.BackupKeep, DrillEvery: cfg.BackupDrillEvery, Holder: leaseHolder(), Logger: a.log}
 	if cfg.BackupKeyringTo != "" {
@@ -703,6 +714,16 @@ func startBackups(ctx context.Context, cfg *Config, a *app) (stop func(), err er
 		<-done
 		closeAll()
 	}, nil
+}
+
+// checkBackupLayout refuses a backup-layout the configured store cannot
+// write: the sqlite-file layout is the embedded store's database file.
+func checkBackupLayout(cfg *Config) error {
+	if cfg.BackupLayout == backup.LayoutSQLiteFile && cfg.Database != "" {
+		return errors.New("backup-layout sqlite-file needs the embedded (SQLite) store, and database is set (PostgreSQL): " +
+			"use auto or logical, which back up PostgreSQL's rows")
+	}
+	return nil
 }
 
 // leaseHolder names this process in background-work leases.
