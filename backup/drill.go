@@ -26,10 +26,12 @@ type DrillResult struct {
 	Rows      int64         `json:"rows"`
 	Chains    int           `json:"chains"`
 	Events    int64         `json:"events"`
-	// Blobs is the number of file blobs verified (length and SHA-256);
+	// Blobs is the number of file blobs verified (length and SHA-256),
+	// BlobBytes their size;
 	// BlobsMissing the file rows whose blob the backup did not find (deleted
 	// after its snapshot); BlobsInArchive is false for a format 1 archive.
 	Blobs          int64  `json:"blobs"`
+	BlobBytes      int64  `json:"blob_bytes"`
 	BlobsMissing   int    `json:"blobs_missing"`
 	BlobsInArchive bool   `json:"blobs_in_archive"`
 	OK             bool   `json:"ok"`
@@ -113,7 +115,7 @@ func Drill(ctx context.Context, cfg DrillConfig) (*DrillResult, error) {
 	}
 	res.Tables, res.Rows = len(m.Tables), m.Rows()
 	if m.Blobs != nil {
-		res.BlobsInArchive, res.Blobs, res.BlobsMissing = true, m.Blobs.Count, len(m.Blobs.Missing)
+		res.BlobsInArchive, res.Blobs, res.BlobBytes, res.BlobsMissing = true, m.Blobs.Count, m.Blobs.Bytes, len(m.Blobs.Missing)
 		if len(m.Blobs.Missing) > 0 {
 			log.Warn("the backup lacks the blobs of some files (deleted after its snapshot, or lost)", "backup", latest.Name, "missing", len(m.Blobs.Missing))
 		}

@@ -55,6 +55,8 @@ func RecordBackup(ctx context.Context, st *store.Store, loc *Location, started, 
 		rec.Name, rec.Outcome, result = idx.Name, store.OutcomeSucceeded, strongroom.ResultSuccess
 		rec.Engine, rec.SchemaVersion, rec.Tables, rec.Rows = idx.Engine, idx.SchemaVersion, len(idx.Tables), idx.Rows
 		rec.PlainBytes, rec.ArchiveBytes, rec.ArchiveSHA256, rec.ManifestSHA256 = idx.PlainBytes, idx.ArchiveBytes, idx.ArchiveSHA256, idx.ManifestSHA256
+		rec.Layout, rec.Blobs, rec.BlobBytes, rec.BlobsMissing = string(idx.ArchiveLayout()), idx.Blobs, idx.BlobBytes, int64(idx.BlobsMissing)
+		meta["layout"] = rec.Layout
 		meta["rows"], meta["bytes"], meta["sha256"], meta["manifest_sha256"], meta["schema_version"] =
 			idx.Rows, idx.ArchiveBytes, idx.ArchiveSHA256, idx.ManifestSHA256, idx.SchemaVersion
 		if idx.Format >= 2 {
@@ -77,6 +79,25 @@ func RecordBackup(ctx context.Context, st *store.Store, loc *Location, started, 
 	return nil
 }
 
+// manifestLayout is the layout of an archive with manifest m: format 1 and
+// 2 archives, which name none, hold rows.
+func manifestLayout(m *Manifest) Layout {
+	if m.Layout == "" {
+		return LayoutLogical
+	}
+	return m.Layout
+}
+
+// ArchiveLayout is the layout of the archive an index describes:
+// LayoutLogical for format 1 and 2 archives, "" when the index does not say
+// (written before it named the layout, or missing).
+func (idx Index) ArchiveLayout() Layout {
+	if idx.Layout == "" && idx.Format >= 1 && idx.Format < 3 {
+		return LayoutLogical
+	}
+	return idx.Layout
+}
+
 // RecordRestore records, in the store just restored from the backup whose
 // manifest is m (named name in the location where: a folder, a redacted
 // bucket URL, or the folder of a backup file), that it was restored at at,
@@ -84,7 +105,11 @@ func RecordBackup(ctx context.Context, st *store.Store, loc *Location, started, 
 // index of the backup, when there is one.
 func RecordRestore(ctx context.Context, st *store.Store, where, name string, m *Manifest, idx *Index, at time.Time) error {
 	rec := &store.BackupRecord{Location: where, Name: name, StartedAt: m.CreatedAt, FinishedAt: m.CreatedAt, Engine: m.Engine,
-		SchemaVersion: m.SchemaVersion, Tables: len(m.Tables), Rows: m.Rows(), PlainBytes: m.PlainBytes, ManifestSHA256: ManifestDigest(m)}
+		SchemaVersion: m.SchemaVersion, Tables: len(m.Tables), Rows: m.Rows(), PlainBytes: m.PlainBytes, ManifestSHA256: ManifestDigest(m),
+		Layout: string(manifestLayout(m))}
+	if m.Blobs != nil {
+		rec.Blobs, rec.BlobBytes, rec.BlobsMissing = m.Blobs.Count, m.Blobs.Bytes, int64(len(m.Blobs.Missing))
+	}
 	if idx != nil && idx.Name == name && idx.ManifestSHA256 == rec.ManifestSHA256 {
 		// The index is not authenticated: its archive size and digest are
 		// taken only when it describes the manifest just verified.
@@ -127,6 +152,7 @@ func RecordDrill(ctx context.Context, st *store.Store, loc *Location, started ti
 		rec.ID, rec.StartedAt = DrillID(res.StartedAt), res.StartedAt.UTC()
 		rec.Backup, rec.Duration, rec.Tables, rec.Rows, rec.Chains, rec.Events, rec.Error =
 			res.Backup, res.Duration, res.Tables, res.Rows, res.Chains, res.Events, res.Problem
+		rec.Blobs, rec.BlobBytes, rec.BlobsMissing = res.Blobs, res.BlobBytes, int64(res.BlobsMissing)
 		rec.Outcome = store.OutcomeFailed
 		if res.OK {
 			rec.Outcome, result = store.OutcomeSucceeded, strongroom.ResultSuccess
@@ -134,7 +160,7 @@ func RecordDrill(ctx context.Context, st *store.Store, loc *Location, started ti
 		meta = map[string]any{"rows": res.Rows, "tables": res.Tables, "chains": res.Chains, "events": res.Events,
 			"duration_ms": res.Duration.Milliseconds(), "ok": res.OK}
 		if res.BlobsInArchive {
-			meta["blobs"], meta["blobs_missing"] = res.Blobs, res.BlobsMissing
+			meta["blobs"], meta["blob_bytes"], meta["blobs_missing"] = res.Blobs, res.BlobBytes, res.BlobsMissing
 		}
 	case failure != nil:
 		rec.Error = failure.Error()

@@ -150,7 +150,8 @@ func RestoreKeyring(ctx context.Context, st *store.Store, r io.Reader, identitie
 }
 
 // PutKeyring writes a keyring backup of st into a keyring location, with an
-// index (time, key count, size, SHA-256) beside it.
+// index (time, key count, size, SHA-256) beside it; in a folder both are
+// synced to disk before it returns, as Put's.
 func (l *Location) PutKeyring(ctx context.Context, st *store.Store, recipients []age.Recipient, now time.Time) (*Index, error) {
 	if l.kind != keyringKind {
 		return nil, errors.New("backup: a keyring backup put into a data location")
@@ -164,6 +165,9 @@ func (l *Location) PutKeyring(ctx context.Context, st *store.Store, recipients [
 	if err := l.bucket.WriteAll(ctx, name, b.Bytes(), &blob.WriterOptions{ContentType: "application/octet-stream"}); err != nil {
 		return nil, fmt.Errorf("writing %s: %w", name, err)
 	}
+	if err := l.syncArchive(ctx, name); err != nil {
+		return nil, err
+	}
 	sum := sha256.Sum256(b.Bytes())
 	idx := &Index{Name: name, Format: KeyringFormat, CreatedAt: ka.CreatedAt, Rows: int64(len(ka.Keys)),
 		ArchiveBytes: int64(b.Len()), ArchiveSHA256: hex.EncodeToString(sum[:])}
@@ -173,6 +177,9 @@ func (l *Location) PutKeyring(ctx context.Context, st *store.Store, recipients [
 	}
 	if err := l.bucket.WriteAll(ctx, l.kind.index(name), ib, &blob.WriterOptions{ContentType: "application/json"}); err != nil {
 		return nil, fmt.Errorf("writing the index of %s: %w", name, err)
+	}
+	if err := l.syncObject(l.kind.index(name)); err != nil {
+		return nil, err
 	}
 	return idx, nil
 }

@@ -35,6 +35,10 @@ type Location struct {
 	bucket *blob.Bucket
 	kind   objectKind
 	label  string
+	// dir is the folder of a folder location (a path or a file:// URL),
+	// with the URL's key prefix; "" for a bucket. Put syncs what it
+	// writes there (durable.go).
+	dir, prefix string
 
 	// Layout is the layout Put writes data backups in (WriteLayout);
 	// LayoutAuto by default.
@@ -70,8 +74,12 @@ func (k objectKind) parse(name string) (time.Time, bool) {
 
 // Index is the listing entry written beside each archive.
 type Index struct {
-	Name          string         `json:"name"`
-	Format        int            `json:"format"`
+	Name   string `json:"name"`
+	Format int    `json:"format"`
+	// Layout is the archive's layout (LayoutLogical or LayoutSQLiteFile;
+	// absent from indexes of format 1 and 2 archives, which are logical,
+	// and from indexes written before it was added).
+	Layout        Layout         `json:"layout,omitempty"`
 	Engine        string         `json:"engine"`
 	SchemaVersion int            `json:"schema_version"`
 	CreatedAt     time.Time      `json:"created_at"`
@@ -108,12 +116,12 @@ func openLocation(ctx context.Context, where string, kind objectKind) (*Location
 	}
 	var b *blob.Bucket
 	var err error
-	var label string
+	var label, dir, prefix string
 	if strings.Contains(where, "://") {
 		label = redactURL(where)
+		dir, prefix = fileURLFolder(where)
 		b, err = blob.OpenBucket(ctx, where)
 	} else {
-		var dir string
 		if dir, err = filepath.Abs(where); err == nil {
 			label = dir
 			b, err = fileblob.OpenBucket(dir, &fileblob.Options{CreateDir: true, DirFileMode: 0o700, NoTempDir: true,
@@ -123,7 +131,7 @@ func openLocation(ctx context.Context, where string, kind objectKind) (*Location
 	if err != nil {
 		return nil, fmt.Errorf("opening backup location: %w", err)
 	}
-	return &Location{bucket: b, kind: kind, label: label}, nil
+	return &Location{bucket: b, kind: kind, label: label, dir: dir, prefix: prefix}, nil
 }
 
 // String names the location in records and listings: the folder's absolute
@@ -167,7 +175,11 @@ func (c *countingHash) Write(p []byte) (int, error) {
 // Put writes a backup of st taken now, with the blobs of its files from
 // blobs (see Write), then its index. An archive is only
 // visible under its name once complete (the bucket's writer commits on
-// Close; a failed backup is abandoned, never left half-written).
+// Close; a failed backup is abandoned, never left half-written). In a folder,
+// the archive and its index are synced to disk, with the folder's entries,
+// before Put returns: a backup reported taken survives a crash, and only then
+// may retention delete older ones. An archive that cannot be synced is
+// deleted and the backup fails.
 func (l *Location) Put(ctx context.Context, st *store.Store, blobs *sblob.Store, recipients []age.Recipient, now time.Time) (*Index, error) {
 	if l.kind != dataKind {
 		return nil, errors.New("backup: a data backup put into a keyring location")
@@ -189,7 +201,10 @@ func (l *Location) Put(ctx context.Context, st *store.Store, blobs *sblob.Store,
 	if err := w.Close(); err != nil {
 		return nil, fmt.Errorf("writing %s: %w", name, err)
 	}
-	idx := &Index{Name: name, Format: m.Format, Engine: m.Engine, SchemaVersion: m.SchemaVersion, CreatedAt: m.CreatedAt,
+	if err := l.syncArchive(ctx, name); err != nil {
+		return nil, err
+	}
+	idx := &Index{Name: name, Format: m.Format, Layout: m.Layout, Engine: m.Engine, SchemaVersion: m.SchemaVersion, CreatedAt: m.CreatedAt,
 		Rows: m.Rows(), Tables: m.Tables, PlainBytes: m.PlainBytes, ArchiveBytes: ch.n, ArchiveSHA256: hex.EncodeToString(ch.h.Sum(nil)),
 		ManifestSHA256: ManifestDigest(m)}
 	if m.Blobs != nil {
@@ -201,6 +216,9 @@ func (l *Location) Put(ctx context.Context, st *store.Store, blobs *sblob.Store,
 	}
 	if err := l.bucket.WriteAll(ctx, l.kind.index(name), b, &blob.WriterOptions{ContentType: "application/json"}); err != nil {
 		return nil, fmt.Errorf("writing the index of %s: %w", name, err)
+	}
+	if err := l.syncObject(l.kind.index(name)); err != nil {
+		return nil, err
 	}
 	return idx, nil
 }

@@ -24,6 +24,10 @@ type backupJSON struct {
 	Bytes          int64      `json:"bytes"`
 	SHA256         string     `json:"sha256"`
 	ManifestSHA256 string     `json:"manifest_sha256"`
+	Layout         string     `json:"layout"`
+	Blobs          int64      `json:"blobs"`
+	BlobBytes      int64      `json:"blob_bytes"`
+	BlobsMissing   int64      `json:"blobs_missing"`
 	RestoredAt     *time.Time `json:"restored_at,omitempty"`
 }
 
@@ -36,7 +40,8 @@ func (s *Server) operatorBackups(w http.ResponseWriter, r *http.Request) error {
 	for _, b := range items {
 		out = append(out, backupJSON{Location: b.Location, Name: b.Name, CreatedAt: b.StartedAt, FinishedAt: b.FinishedAt, Outcome: b.Outcome,
 			Error: b.Error, Engine: b.Engine, SchemaVersion: b.SchemaVersion, Tables: b.Tables, Rows: b.Rows, PlainBytes: b.PlainBytes,
-			Bytes: b.ArchiveBytes, SHA256: b.ArchiveSHA256, ManifestSHA256: b.ManifestSHA256, RestoredAt: b.RestoredAt})
+			Bytes: b.ArchiveBytes, SHA256: b.ArchiveSHA256, ManifestSHA256: b.ManifestSHA256, RestoredAt: b.RestoredAt,
+			Layout: b.Layout, Blobs: b.Blobs, BlobBytes: b.BlobBytes, BlobsMissing: b.BlobsMissing})
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, map[string]any{"configured": location != "", "location": location, "items": out})
@@ -55,8 +60,13 @@ type drillJSON struct {
 	Rows       int64     `json:"rows"`
 	Chains     int       `json:"chains"`
 	Events     int64     `json:"events"`
-	OK         bool      `json:"ok"`
-	Problem    string    `json:"problem,omitempty"`
+	// Blobs, BlobBytes and BlobsMissing: the file blobs verified, and the
+	// files the backup lists without a blob.
+	Blobs        int64  `json:"blobs"`
+	BlobBytes    int64  `json:"blob_bytes"`
+	BlobsMissing int64  `json:"blobs_missing"`
+	OK           bool   `json:"ok"`
+	Problem      string `json:"problem,omitempty"`
 }
 
 func (s *Server) operatorDrills(w http.ResponseWriter, r *http.Request) error {
@@ -67,7 +77,8 @@ func (s *Server) operatorDrills(w http.ResponseWriter, r *http.Request) error {
 	out := make([]drillJSON, 0, len(items))
 	for _, d := range items {
 		out = append(out, drillJSON{ID: d.ID, Location: d.Location, Backup: d.Backup, StartedAt: d.StartedAt, DurationMS: d.Duration.Milliseconds(),
-			Outcome: d.Outcome, Tables: d.Tables, Rows: d.Rows, Chains: d.Chains, Events: d.Events, OK: d.Outcome == store.OutcomeSucceeded, Problem: d.Error})
+			Outcome: d.Outcome, Tables: d.Tables, Rows: d.Rows, Chains: d.Chains, Events: d.Events, OK: d.Outcome == store.OutcomeSucceeded, Problem: d.Error,
+			Blobs: d.Blobs, BlobBytes: d.BlobBytes, BlobsMissing: d.BlobsMissing})
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, map[string]any{"configured": location != "", "location": location, "items": out})

@@ -38,6 +38,14 @@ type BackupRecord struct {
 	ArchiveBytes   int64
 	ArchiveSHA256  string
 	ManifestSHA256 string
+	// Layout is the archive's layout ("logical" or "sqlite-file"); "" for
+	// a failed attempt and for rows recorded before it was kept.
+	Layout string
+	// Blobs, BlobBytes and BlobsMissing count the file blobs in the archive
+	// and the files whose blob was gone when the backup copied it.
+	Blobs        int64
+	BlobBytes    int64
+	BlobsMissing int64
 	// RestoredAt is when this store was restored from the backup.
 	RestoredAt *time.Time
 }
@@ -54,7 +62,12 @@ type DrillRecord struct {
 	Rows      int64
 	Chains    int
 	Events    int64
-	Error     string
+	// Blobs and BlobBytes count the file blobs the drill verified,
+	// BlobsMissing the files the backup listed without a blob.
+	Blobs        int64
+	BlobBytes    int64
+	BlobsMissing int64
+	Error        string
 }
 
 // maxEvidenceText bounds the error text kept with a backup or drill.
@@ -71,6 +84,8 @@ func clip(s string) string {
 	return s[:cut] + "…"
 }
 
+func validLayout(l string) bool { return l == "" || l == "logical" || l == "sqlite-file" }
+
 func validOutcome(o string, drill bool) bool {
 	return o == OutcomeSucceeded || o == OutcomeFailed || (drill && o == OutcomeError)
 }
@@ -85,11 +100,15 @@ func (tx *Tx) RecordBackup(ctx context.Context, b *BackupRecord) error {
 	if b.Location == "" || b.Name == "" || !validOutcome(b.Outcome, false) || b.StartedAt.IsZero() || b.FinishedAt.IsZero() {
 		return errors.New("store: a backup record needs a location, a name, an outcome and its times")
 	}
+	if !validLayout(b.Layout) {
+		return fmt.Errorf("store: unknown backup layout %q", b.Layout)
+	}
 	_, err := tx.exec(ctx, "INSERT INTO backups (location, name, started_at, finished_at, outcome, error, engine, schema_version, "+
-		"table_count, row_count, plain_bytes, archive_bytes, archive_sha256, manifest_sha256, restored_at) "+
-		"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+		"table_count, row_count, plain_bytes, archive_bytes, archive_sha256, manifest_sha256, restored_at, layout, blob_count, blob_bytes, blobs_missing) "+
+		"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
 		b.Location, b.Name, micros(b.StartedAt), micros(b.FinishedAt), b.Outcome, clip(b.Error), b.Engine, b.SchemaVersion,
-		b.Tables, b.Rows, b.PlainBytes, b.ArchiveBytes, b.ArchiveSHA256, b.ManifestSHA256, nullMicros(b.RestoredAt))
+		b.Tables, b.Rows, b.PlainBytes, b.ArchiveBytes, b.ArchiveSHA256, b.ManifestSHA256, nullMicros(b.RestoredAt),
+		b.Layout, b.Blobs, b.BlobBytes, b.BlobsMissing)
 	if isUniqueViolation(err) {
 		return strongroom.Errorf(strongroom.ECONFLICT, "the backup is already recorded")
 	}
@@ -110,12 +129,16 @@ func (tx *Tx) RecordRestore(ctx context.Context, b *BackupRecord, at time.Time) 
 	if b.Location == "" || b.Name == "" {
 		return errors.New("store: a restore record needs the backup's location and name")
 	}
+	if !validLayout(b.Layout) {
+		return fmt.Errorf("store: unknown backup layout %q", b.Layout)
+	}
 	_, err := tx.exec(ctx, "INSERT INTO backups (location, name, started_at, finished_at, outcome, error, engine, schema_version, "+
-		"table_count, row_count, plain_bytes, archive_bytes, archive_sha256, manifest_sha256, restored_at) "+
-		`VALUES ($1, $2, $3, $4, 'succeeded', '', $5, $6, $7, $8, $9, $10, $11, $12, $13)
+		"table_count, row_count, plain_bytes, archive_bytes, archive_sha256, manifest_sha256, restored_at, layout, blob_count, blob_bytes, blobs_missing) "+
+		`VALUES ($1, $2, $3, $4, 'succeeded', '', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
 		 ON CONFLICT (location, name) DO UPDATE SET restored_at = excluded.restored_at`,
 		b.Location, b.Name, micros(b.StartedAt), micros(b.FinishedAt), b.Engine, b.SchemaVersion,
-		b.Tables, b.Rows, b.PlainBytes, b.ArchiveBytes, b.ArchiveSHA256, b.ManifestSHA256, micros(at))
+		b.Tables, b.Rows, b.PlainBytes, b.ArchiveBytes, b.ArchiveSHA256, b.ManifestSHA256, micros(at),
+		b.Layout, b.Blobs, b.BlobBytes, b.BlobsMissing)
 	if err != nil {
 		return fmt.Errorf("recording the restore: %w", err)
 	}
@@ -131,9 +154,11 @@ func (tx *Tx) RecordDrill(ctx context.Context, d *DrillRecord) error {
 	if d.ID == "" || d.Location == "" || !validOutcome(d.Outcome, true) || d.StartedAt.IsZero() || d.Duration < 0 {
 		return errors.New("store: a drill record needs an id, a location, an outcome and its start")
 	}
-	_, err := tx.exec(ctx, `INSERT INTO backup_drills (id, location, backup, started_at, duration_us, outcome, table_count, row_count, chains, events, error)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-		d.ID, d.Location, d.Backup, micros(d.StartedAt), d.Duration.Microseconds(), d.Outcome, d.Tables, d.Rows, d.Chains, d.Events, clip(d.Error))
+	_, err := tx.exec(ctx, `INSERT INTO backup_drills (id, location, backup, started_at, duration_us, outcome, table_count, row_count, chains, events, error,
+		blob_count, blob_bytes, blobs_missing)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+		d.ID, d.Location, d.Backup, micros(d.StartedAt), d.Duration.Microseconds(), d.Outcome, d.Tables, d.Rows, d.Chains, d.Events, clip(d.Error),
+		d.Blobs, d.BlobBytes, d.BlobsMissing)
 	if isUniqueViolation(err) {
 		return strongroom.Errorf(strongroom.ECONFLICT, "the drill is already recorded")
 	}
@@ -144,14 +169,14 @@ func (tx *Tx) RecordDrill(ctx context.Context, d *DrillRecord) error {
 }
 
 const backupColumns = "location, name, started_at, finished_at, outcome, error, engine, schema_version, table_count, row_count, " +
-	"plain_bytes, archive_bytes, archive_sha256, manifest_sha256, restored_at"
+	"plain_bytes, archive_bytes, archive_sha256, manifest_sha256, restored_at, layout, blob_count, blob_bytes, blobs_missing"
 
 func scanBackup(row interface{ Scan(...any) error }) (*BackupRecord, error) {
 	var b BackupRecord
 	var started, finished int64
 	var restored sql.NullInt64
 	if err := row.Scan(&b.Location, &b.Name, &started, &finished, &b.Outcome, &b.Error, &b.Engine, &b.SchemaVersion, &b.Tables, &b.Rows,
-		&b.PlainBytes, &b.ArchiveBytes, &b.ArchiveSHA256, &b.ManifestSHA256, &restored); err != nil {
+		&b.PlainBytes, &b.ArchiveBytes, &b.ArchiveSHA256, &b.ManifestSHA256, &restored, &b.Layout, &b.Blobs, &b.BlobBytes, &b.BlobsMissing); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, strongroom.Errorf(strongroom.ENOTFOUND, "backup not found")
 		}
@@ -161,12 +186,14 @@ func scanBackup(row interface{ Scan(...any) error }) (*BackupRecord, error) {
 	return &b, nil
 }
 
-const drillColumns = "id, location, backup, started_at, duration_us, outcome, table_count, row_count, chains, events, error"
+const drillColumns = "id, location, backup, started_at, duration_us, outcome, table_count, row_count, chains, events, error, " +
+	"blob_count, blob_bytes, blobs_missing"
 
 func scanDrill(row interface{ Scan(...any) error }) (*DrillRecord, error) {
 	var d DrillRecord
 	var started, dur int64
-	if err := row.Scan(&d.ID, &d.Location, &d.Backup, &started, &dur, &d.Outcome, &d.Tables, &d.Rows, &d.Chains, &d.Events, &d.Error); err != nil {
+	if err := row.Scan(&d.ID, &d.Location, &d.Backup, &started, &dur, &d.Outcome, &d.Tables, &d.Rows, &d.Chains, &d.Events, &d.Error,
+		&d.Blobs, &d.BlobBytes, &d.BlobsMissing); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, strongroom.Errorf(strongroom.ENOTFOUND, "drill not found")
 		}

@@ -54,7 +54,8 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	passEnv := fs.String("passphrase-env", "", "name of an environment variable holding a passphrase to encrypt to instead (scrypt; default: the backup-passphrase-env setting)")
 	keep := fs.Duration("keep", 0, "delete backups older than this from the location after the backup succeeds (default: the backup-keep setting)")
 	logical := fs.Bool("logical", false, "write the rows in the engine-neutral logical layout even from the embedded (SQLite) store, "+
-		"whose backups otherwise carry its database file (faster to take and to restore into SQLite; both restore into either engine)")
+		"whose backups otherwise carry its database file (faster to take and to restore into SQLite; both restore into either engine); "+
+		"without it, the backup-layout setting decides")
 	cfg, err := loadSubcommandConfig("backup", fs, args, stderr)
 	if err != nil {
 		return err
@@ -73,6 +74,12 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fmt.Fprintf(stderr, "strongroom backup: %v\n", err)
 		return errUsage
 	}
+	if !*logical {
+		if err := checkBackupLayout(cfg); err != nil {
+			fmt.Fprintf(stderr, "strongroom backup: %v (or give --logical)\n", err)
+			return errUsage
+		}
+	}
 	st, err := openBackupStore(ctx, cfg, stderr)
 	if err != nil {
 		return err
@@ -83,6 +90,7 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer loc.Close()
+	loc.Layout = cfg.BackupLayout
 	if *logical {
 		loc.Layout = backup.LayoutLogical
 	}
@@ -95,8 +103,8 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "backup %s: %s schema %d, %d tables, %d rows, %d file blobs (%d bytes), %d bytes (%d before compression), sha256 %s\n",
-		res.index.Name, res.index.Engine, res.index.SchemaVersion, len(res.index.Tables), res.index.Rows,
+	fmt.Fprintf(stdout, "backup %s: %s schema %d, %s layout, %d tables, %d rows, %d file blobs (%d bytes), %d bytes (%d before compression), sha256 %s\n",
+		res.index.Name, res.index.Engine, res.index.SchemaVersion, res.index.Layout, len(res.index.Tables), res.index.Rows,
 		res.index.Blobs, res.index.BlobBytes, res.index.ArchiveBytes, res.index.PlainBytes, res.index.ArchiveSHA256)
 	if n := res.index.BlobsMissing; n > 0 {
 		fmt.Fprintf(stdout, "%d files had no blob when it was copied (deleted since the snapshot, or lost); the backup lists them as missing\n", n)
@@ -259,10 +267,32 @@ func runBackupList(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return err
 	}
 	for _, idx := range all {
-		fmt.Fprintf(stdout, "%s  %s  %-8s schema %d  %d rows  %d bytes\n", idx.Name, idx.CreatedAt.Format(time.RFC3339), idx.Engine, idx.SchemaVersion, idx.Rows, idx.ArchiveBytes)
+		fmt.Fprintf(stdout, "%s  %s  %-8s %-11s schema %d  %d rows  %s  %d bytes\n", idx.Name, idx.CreatedAt.Format(time.RFC3339), idx.Engine,
+			listLayout(idx), idx.SchemaVersion, idx.Rows, listBlobs(idx), idx.ArchiveBytes)
 	}
 	fmt.Fprintf(stdout, "%d backups\n", len(all))
 	return nil
+}
+
+// listLayout is a listed backup's layout: "-" when its index does not say
+// (missing, or written before indexes named the layout).
+func listLayout(idx backup.Index) string {
+	if l := idx.ArchiveLayout(); l != "" {
+		return string(l)
+	}
+	return "-"
+}
+
+// listBlobs is a listed backup's file blobs, as its index counts them.
+func listBlobs(idx backup.Index) string {
+	if idx.Format < 2 {
+		return "no file blobs"
+	}
+	s := fmt.Sprintf("%d file blobs (%d bytes", idx.Blobs, idx.BlobBytes)
+	if idx.BlobsMissing > 0 {
+		s += fmt.Sprintf(", %d missing", idx.BlobsMissing)
+	}
+	return s + ")"
 }
 
 func runBackupDrill(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -337,9 +367,9 @@ func drillBlobs(r *backup.DrillResult) string {
 		return "no file blobs (a format 1 backup)"
 	}
 	if r.BlobsMissing > 0 {
-		return fmt.Sprintf("%d file blobs verified (%d files without a blob in the backup)", r.Blobs, r.BlobsMissing)
+		return fmt.Sprintf("%d file blobs verified (%d bytes; %d files without a blob in the backup)", r.Blobs, r.BlobBytes, r.BlobsMissing)
 	}
-	return fmt.Sprintf("%d file blobs verified", r.Blobs)
+	return fmt.Sprintf("%d file blobs verified (%d bytes)", r.Blobs, r.BlobBytes)
 }
 
 func drillOutcome(r *backup.DrillResult) string {
@@ -632,6 +662,9 @@ func startBackups(ctx context.Context, cfg *Config, a *app) (stop func(), err er
 		return nil, err
 	}
 	closers = append(closers, func() { loc.Close() })
+	// The schedule's backups and operators' "Back up now" both write
+	// through loc, in this layout.
+	loc.Layout = cfg.BackupLayout
 	sc := backup.SchedulerConfig{Store: a.store, Source: src, Location: loc, Blobs: a.blobs, Recipients: recipients, Every: cfg.BackupEvery,
 		Keep: cfg.BackupKeep, DrillEvery: cfg.BackupDrillEvery, Holder: leaseHolder(), Logger: a.log}
 	if cfg.BackupKeyringTo != "" {
@@ -681,6 +714,16 @@ func startBackups(ctx context.Context, cfg *Config, a *app) (stop func(), err er
 		<-done
 		closeAll()
 	}, nil
+}
+
+// checkBackupLayout refuses a backup-layout the configured store cannot
+// write: the sqlite-file layout is the embedded store's database file.
+func checkBackupLayout(cfg *Config) error {
+	if cfg.BackupLayout == backup.LayoutSQLiteFile && cfg.Database != "" {
+		return errors.New("backup-layout sqlite-file needs the embedded (SQLite) store, and database is set (PostgreSQL): " +
+			"use auto or logical, which back up PostgreSQL's rows")
+	}
+	return nil
 }
 
 // leaseHolder names this process in background-work leases.

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"strongroom.dev/strongroom/auditstream"
+	"strongroom.dev/strongroom/backup"
 	"strongroom.dev/strongroom/certs"
 	"strongroom.dev/strongroom/disclosure"
 	"strongroom.dev/strongroom/httpapi"
@@ -101,6 +102,11 @@ type Config struct {
 	BackupDatabase      string
 	BackupDrillIdentity string
 	BackupDrillEvery    time.Duration
+	// BackupLayout is the layout of serve's backups (scheduled and "Back up
+	// now") and the default of `strongroom backup`: backup.LayoutAuto (the
+	// database file of the embedded store, the rows of PostgreSQL),
+	// LayoutLogical or LayoutSQLiteFile (embedded store only).
+	BackupLayout backup.Layout
 	// Data lifecycle (docs/lifecycle.md): how often the retention sweeper
 	// runs, the legal minimum of audit retention, the deadline of
 	// data-subject requests and the return window after termination.
@@ -537,6 +543,18 @@ var settings = []setting{
 			return errors.New("must be a duration of at least 1m, such as 168h")
 		}
 		c.BackupDrillEvery = d
+		return nil
+	}},
+	{"backup-layout", "auto", "layout of the backups serve takes (scheduled and Back up now) and the default of strongroom backup: auto (the embedded store's database file, PostgreSQL's rows), " +
+		"logical (rows, engine-neutral) or sqlite-file (the database file; embedded store only, refused with database)", func(c *Config, v string) error {
+		switch v {
+		case "auto":
+			c.BackupLayout = backup.LayoutAuto
+		case string(backup.LayoutLogical), string(backup.LayoutSQLiteFile):
+			c.BackupLayout = backup.Layout(v)
+		default:
+			return errors.New("must be auto, logical or sqlite-file")
+		}
 		return nil
 	}},
 	{"blobs", "", "where files' encrypted blobs live: a folder (created 0700), or an s3://bucket?region=…&endpoint=… URL for S3-compatible storage (scale-out); empty: the data dir's blobs folder (see docs/files.md)", func(c *Config, v string) error {

@@ -107,6 +107,9 @@ func openApp(ctx context.Context, cfg *Config, stderr io.Writer, serving bool) (
 	if serving {
 		// Checked before anything is opened. Only the server talks to the
 		// providers: maintenance commands do not need their secrets.
+		if err := checkBackupLayout(cfg); err != nil {
+			return nil, err
+		}
 		var err error
 		if conns, err = openConnections(cfg, os.Getenv); err != nil {
 			return nil, err

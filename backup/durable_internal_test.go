@@ -1,0 +1,134 @@
+package backup
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"filippo.io/age"
+
+	"strongroom.dev/strongroom/store"
+)
+
+func TestFileURLFolder(t *testing.T) {
+	for _, c := range []struct{ url, dir, prefix string }{
+		{"file:///srv/backups", "/srv/backups", ""},
+		{"file:///srv/backups?prefix=nightly/&create_dir=1", "/srv/backups", "nightly/"},
+		{"file://./backups", "backups", ""},
+		{"s3://bucket?region=eu-central-1", "", ""},
+		{"file://", "", ""},
+	} {
+		dir, prefix := fileURLFolder(c.url)
+		if dir != filepath.FromSlash(c.dir) || prefix != c.prefix {
+			t.Errorf("%s: folder %q prefix %q, want %q %q", c.url, dir, prefix, c.dir, c.prefix)
+		}
+	}
+}
+
+// durableStore is an empty embedded store to back up.
+func durableStore(t *testing.T) *store.Store {
+	t.Helper()
+	st, err := store.Open(context.Background(), store.Config{Path: filepath.Join(t.TempDir(), "strongroom.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if _, err := st.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// TestPutSyncs: Put and PutKeyring into a file:// URL with a key prefix sync
+// the objects where fileblob put them (a wrong path would fail the put), and
+// the archives and indexes are complete on disk when they return.
+func TestPutSyncs(t *testing.T) {
+	ctx := context.Background()
+	st := durableStore(t)
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 11, 22, 1, 0, 0, 0, time.UTC)
+	for _, keyring := range []bool{false, true} {
+		dir := t.TempDir()
+		open := OpenLocation
+		if keyring {
+			open = OpenKeyringLocation
+		}
+		loc, err := open(ctx, "file://"+filepath.ToSlash(dir)+"?prefix=nightly/&create_dir=1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer loc.Close()
+		if loc.dir != dir || loc.prefix != "nightly/" {
+			t.Fatalf("folder %q prefix %q", loc.dir, loc.prefix)
+		}
+		var idx *Index
+		if keyring {
+			idx, err = loc.PutKeyring(ctx, st, []age.Recipient{id.Recipient()}, now)
+		} else {
+			idx, err = loc.Put(ctx, st, nil, []age.Recipient{id.Recipient()}, now)
+		}
+		if err != nil {
+			t.Fatalf("keyring %v: %v", keyring, err)
+		}
+		archive, err := os.ReadFile(filepath.Join(dir, "nightly", idx.Name))
+		if err != nil || int64(len(archive)) != idx.ArchiveBytes || idx.ArchiveBytes == 0 {
+			t.Errorf("keyring %v: archive of %d bytes (%v), index says %d", keyring, len(archive), err, idx.ArchiveBytes)
+		}
+		b, err := os.ReadFile(filepath.Join(dir, "nightly", idx.Name+".json"))
+		var got Index
+		if err != nil || json.Unmarshal(b, &got) != nil || got.Name != idx.Name || got.ArchiveSHA256 != idx.ArchiveSHA256 {
+			t.Errorf("keyring %v: index on disk %q (%v)", keyring, b, err)
+		}
+	}
+}
+
+// TestPutSyncFailure: when what was written cannot be synced (here, the
+// folder the location syncs is gone), Put and PutKeyring fail and delete the
+// archive, so that no listing, schedule or drill takes it for a backup.
+func TestPutSyncFailure(t *testing.T) {
+	ctx := context.Background()
+	st := durableStore(t)
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 11, 22, 1, 0, 0, 0, time.UTC)
+	for _, keyring := range []bool{false, true} {
+		dir := t.TempDir()
+		open := OpenLocation
+		if keyring {
+			open = OpenKeyringLocation
+		}
+		loc, err := open(ctx, dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer loc.Close()
+		if loc.dir != dir {
+			t.Fatalf("folder %q, want %q", loc.dir, dir)
+		}
+		loc.dir = filepath.Join(dir, "gone")
+		if keyring {
+			_, err = loc.PutKeyring(ctx, st, []age.Recipient{id.Recipient()}, now)
+		} else {
+			_, err = loc.Put(ctx, st, nil, []age.Recipient{id.Recipient()}, now)
+		}
+		if err == nil || !strings.Contains(err.Error(), "syncing") {
+			t.Errorf("keyring %v: a put that could not sync: %v", keyring, err)
+		}
+		if list, err := loc.List(ctx); err != nil || len(list) != 0 {
+			t.Errorf("keyring %v: %d backups listed after a failed sync (%v)", keyring, len(list), err)
+		}
+		entries, err := os.ReadDir(dir)
+		if err != nil || len(entries) != 0 {
+			t.Errorf("keyring %v: left in the folder: %v (%v)", keyring, entries, err)
+		}
+	}
+}
