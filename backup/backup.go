@@ -210,11 +210,28 @@ func Decrypt(r io.Reader, identities []age.Identity) (io.ReadCloser, error) {
 		}
 		return nil, fmt.Errorf("backup: opening the archive: %w", err)
 	}
-	zr, err := zstd.NewReader(ar, zstd.WithDecoderConcurrency(2), zstd.WithDecoderMaxMemory(256<<20), zstd.WithDecoderMaxWindow(32<<20))
+	// Decrypting (the read-ahead's goroutine) overlaps decompressing (zstd's).
+	ra := newReadAhead(ar, stageBuffer, stageDepth)
+	zr, err := zstd.NewReader(ra, zstd.WithDecoderConcurrency(2), zstd.WithDecoderMaxMemory(256<<20), zstd.WithDecoderMaxWindow(32<<20))
 	if err != nil {
+		ra.Close()
 		return nil, fmt.Errorf("backup: starting decompression: %w", err)
 	}
-	return zr.IOReadCloser(), nil
+	return &plainReader{zr: zr, ra: ra}, nil
+}
+
+// plainReader is the plaintext of an archive: zstd over a read-ahead of age.
+type plainReader struct {
+	zr *zstd.Decoder
+	ra *readAhead
+}
+
+func (p *plainReader) Read(b []byte) (int, error) { return p.zr.Read(b) }
+
+// Close stops the decoder and the read-ahead.
+func (p *plainReader) Close() error {
+	p.zr.Close()
+	return p.ra.Close()
 }
 
 // Reader reads a plaintext archive: first the header, then the rows.

@@ -192,7 +192,9 @@ func (l *Location) Put(ctx context.Context, st *store.Store, blobs *sblob.Store,
 		return nil, fmt.Errorf("creating %s: %w", name, err)
 	}
 	ch := &countingHash{h: sha256.New()}
-	m, err := WriteLayout(ctx, st, blobs, io.MultiWriter(w, ch), recipients, now, l.Layout)
+	out := newTee(w, ch) // the archive hashed while it is written
+	m, err := WriteLayout(ctx, st, blobs, out, recipients, now, l.Layout)
+	out.Close()
 	if err != nil {
 		cancel() // abandons the upload
 		_ = w.Close()

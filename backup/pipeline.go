@@ -2,6 +2,7 @@ package backup
 
 import (
 	"errors"
+	"io"
 	"sync"
 )
 
@@ -118,4 +119,122 @@ func (s *stage) Abort() {
 	s.cur = nil
 	close(s.full)
 	<-s.done
+}
+
+// A tee writes each buffer to two writers at once: to the first from a
+// goroutine of its own, to the second from the caller, and returns when both
+// have it (p is not kept). Hashing a buffer then costs no time beside the
+// system call writing it. Close ends the goroutine.
+type tee struct {
+	bg, fg io.Writer
+	in     chan []byte
+	out    chan error
+}
+
+func newTee(bg, fg io.Writer) *tee {
+	t := &tee{bg: bg, fg: fg, in: make(chan []byte), out: make(chan error)}
+	go func() {
+		for p := range t.in {
+			_, err := t.bg.Write(p)
+			t.out <- err
+		}
+	}()
+	return t
+}
+
+func (t *tee) Write(p []byte) (int, error) {
+	t.in <- p
+	_, ferr := t.fg.Write(p)
+	if err := <-t.out; err != nil {
+		return 0, err
+	}
+	if ferr != nil {
+		return 0, ferr
+	}
+	return len(p), nil
+}
+
+// Close ends the tee's goroutine; it writes nothing.
+func (t *tee) Close() error {
+	close(t.in)
+	return nil
+}
+
+// readAhead reads r from a goroutine of its own into depth buffers of size
+// bytes, so that what r does (decrypting) overlaps what its reader does
+// (decompressing). Close stops the goroutine (after its current read).
+type readAhead struct {
+	full chan chunk
+	free chan []byte
+	quit chan struct{}
+	cur  chunk
+	off  int
+}
+
+type chunk struct {
+	b   []byte
+	err error
+}
+
+func newReadAhead(r io.Reader, size, depth int) *readAhead {
+	ra := &readAhead{full: make(chan chunk, depth), free: make(chan []byte, depth), quit: make(chan struct{})}
+	for range depth {
+		ra.free <- make([]byte, size)
+	}
+	go func() {
+		defer close(ra.full)
+		for {
+			var b []byte
+			select {
+			case b = <-ra.free:
+			case <-ra.quit:
+				return
+			}
+			n, err := io.ReadFull(r, b[:cap(b)])
+			if errors.Is(err, io.ErrUnexpectedEOF) {
+				err = io.EOF
+			}
+			select {
+			case ra.full <- chunk{b: b[:n], err: err}:
+			case <-ra.quit:
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	return ra
+}
+
+func (ra *readAhead) Read(p []byte) (int, error) {
+	for ra.off == len(ra.cur.b) {
+		if ra.cur.err != nil {
+			return 0, ra.cur.err
+		}
+		if ra.cur.b != nil {
+			ra.free <- ra.cur.b
+		}
+		c, ok := <-ra.full
+		if !ok {
+			return 0, errors.New("backup: read after the read-ahead was closed")
+		}
+		ra.cur, ra.off = c, 0
+		if len(c.b) == 0 && c.err == nil {
+			continue
+		}
+	}
+	n := copy(p, ra.cur.b[ra.off:])
+	ra.off += n
+	return n, nil
+}
+
+// Close stops the goroutine.
+func (ra *readAhead) Close() error {
+	select {
+	case <-ra.quit:
+	default:
+		close(ra.quit)
+	}
+	return nil
 }

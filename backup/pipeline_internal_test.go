@@ -3,6 +3,7 @@ package backup
 import (
 	"bytes"
 	"errors"
+	"io"
 	"math/rand/v2"
 	"testing"
 )
@@ -94,3 +95,83 @@ func TestStageAbort(t *testing.T) {
 	}
 	s.Abort() // a second Abort is harmless
 }
+
+// TestTee checks that both writers get every buffer whole and in order, and
+// that an error of either comes back.
+func TestTee(t *testing.T) {
+	var a, b bytes.Buffer
+	tw := newTee(&a, &b)
+	for i := range 50 {
+		p := bytes.Repeat([]byte{byte(i)}, 1+i*37)
+		if n, err := tw.Write(p); err != nil || n != len(p) {
+			t.Fatalf("Write: %d, %v", n, err)
+		}
+	}
+	tw.Close()
+	if a.Len() == 0 || !bytes.Equal(a.Bytes(), b.Bytes()) {
+		t.Fatalf("the writers got %d and %d bytes, not the same", a.Len(), b.Len())
+	}
+	boom := errors.New("no space")
+	for _, c := range []struct {
+		name   string
+		bg, fg io.Writer
+	}{{"background", failWriter{boom}, io.Discard}, {"foreground", io.Discard, failWriter{boom}}} {
+		tw := newTee(c.bg, c.fg)
+		if _, err := tw.Write([]byte("x")); !errors.Is(err, boom) {
+			t.Errorf("%s writer failing: Write returned %v, want %v", c.name, err, boom)
+		}
+		tw.Close()
+	}
+}
+
+type failWriter struct{ err error }
+
+func (f failWriter) Write([]byte) (int, error) { return 0, f.err }
+
+// TestReadAhead reads through the read-ahead with reads of uneven sizes and
+// compares; an error of the source after some bytes comes after those bytes.
+func TestReadAhead(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	want := make([]byte, 100_003)
+	for i := range want {
+		want[i] = byte(rng.Uint32())
+	}
+	ra := newReadAhead(bytes.NewReader(want), 4096, 3)
+	var got []byte
+	for {
+		p := make([]byte, 1+rng.IntN(10000))
+		n, err := ra.Read(p)
+		got = append(got, p[:n]...)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	ra.Close()
+	if !bytes.Equal(got, want) {
+		t.Fatalf("read %d bytes, not the %d of the source", len(got), len(want))
+	}
+
+	boom := errors.New("authentication failed")
+	ra = newReadAhead(io.MultiReader(bytes.NewReader(want[:5000]), errReader{boom}), 4096, 2)
+	b, err := io.ReadAll(ra)
+	if !errors.Is(err, boom) || !bytes.Equal(b, want[:5000]) {
+		t.Errorf("source failing after 5000 bytes: read %d bytes and %v", len(b), err)
+	}
+	ra.Close()
+
+	// Closing before the end stops the goroutine, which a blocked source
+	// would otherwise keep.
+	ra = newReadAhead(bytes.NewReader(want), 16, 2)
+	if _, err := ra.Read(make([]byte, 8)); err != nil {
+		t.Fatal(err)
+	}
+	ra.Close()
+	ra.Close()
+}
+
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) { return 0, e.err }

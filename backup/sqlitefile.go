@@ -97,15 +97,17 @@ func writeSQLiteFile(ctx context.Context, w io.Writer, sn *store.Snapshot, now t
 		prog.fileBytes(0, total)
 		prog.phase("database file")
 	}
-	// Reading the pages (here), hashing and framing them (the stage's
-	// goroutine), compressing and encrypting them (the writer's) overlap.
+	// Reading the pages (here), hashing them (the stage's goroutine),
+	// framing and compressing them (the tee's and zstd's) and encrypting and
+	// writing them (WriteLayout's) overlap.
 	sum := sha256.New()
+	framed := newTee(frameTo{fw, kindFile}, sum)
+	defer framed.Close()
 	var n int64
 	pages := newStage(stageBuffer, stageDepth, func(p []byte) error {
-		sum.Write(p)
 		n += int64(len(p))
 		prog.fileBytes(n, total)
-		if err := fw.frame(kindFile, p); err != nil {
+		if _, err := framed.Write(p); err != nil {
 			return fmt.Errorf("writing archive: %w", err)
 		}
 		return nil
@@ -149,6 +151,19 @@ func writeSQLiteFile(ctx context.Context, w io.Writer, sn *store.Snapshot, now t
 	return m, nil
 }
 
+// frameTo writes each buffer as one frame of a kind.
+type frameTo struct {
+	fw   *frameWriter
+	kind byte
+}
+
+func (f frameTo) Write(p []byte) (int, error) {
+	if err := f.fw.frame(f.kind, p); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
 // File reads the rest of a sqlite-file archive, writing the database file to
 // w, and checks the file's size and SHA-256, the blob section's frames and
 // summary, the manifest against the header and the archive's end. Only when
@@ -167,13 +182,14 @@ func (ar *Reader) File(w io.Writer) (*Manifest, error) {
 	if h.Engine != string(store.SQLite) {
 		return nil, formatErr("a %s archive of a %q store", h.Layout, h.Engine)
 	}
-	// Decrypting and decompressing (zstd's goroutines), reading frames
-	// (here) and hashing and writing the file (the stage's goroutine)
-	// overlap.
+	// Decrypting (Decrypt's read-ahead), decompressing (zstd's
+	// goroutines), reading frames (here), hashing the file (the stage's
+	// goroutine) and writing it (the tee's) overlap.
 	sum := sha256.New()
+	fw := newTee(w, sum) // hashing a buffer while it is written
+	defer fw.Close()
 	out := newStage(stageBuffer, stageDepth, func(p []byte) error {
-		sum.Write(p)
-		if _, err := w.Write(p); err != nil {
+		if _, err := fw.Write(p); err != nil {
 			return fmt.Errorf("writing the database file: %w", err)
 		}
 		return nil

@@ -152,10 +152,23 @@ func (s *Store) LoadSQLiteFile(ctx context.Context, schemaVersion int, write fun
 			f.Close()
 			return err
 		}
-		if err := f.Close(); err != nil {
-			return fmt.Errorf("writing the restore file: %w", err)
+		// The file is synced while it is checked: the check reads the page
+		// cache, the sync writes it back, and neither waits for the other.
+		// (replaceSQLite's sync after it finds nothing left to write.)
+		synced := make(chan error, 1)
+		go func() { synced <- f.Sync() }()
+		cerr := checkSQLiteFile(ctx, tmp, schemaVersion, check)
+		serr := <-synced
+		if err := f.Close(); err != nil && serr == nil {
+			serr = err
 		}
-		return checkSQLiteFile(ctx, tmp, schemaVersion, check)
+		if cerr != nil {
+			return cerr
+		}
+		if serr != nil {
+			return fmt.Errorf("writing the restore file: %w", serr)
+		}
+		return nil
 	})
 }
 
