@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strings"
 
+	"gocloud.dev/blob"
 	"gocloud.dev/gcerrors"
 )
 
@@ -84,4 +85,26 @@ func syncPath(path string) error {
 		err = cerr
 	}
 	return err
+}
+
+// writerOptions are the options of every object a location writes: a folder
+// location's files are readable by their owner only (fileblob creates them
+// 0666 less the umask, and an operator may point a backup at a folder others
+// can list: the archives are encrypted, but an index tells tables and row
+// counts). A bucket's objects are governed by the bucket's policy.
+func writerOptions(contentType string) *blob.WriterOptions {
+	return &blob.WriterOptions{ContentType: contentType, BeforeWrite: ownerOnly}
+}
+
+// ownerOnly makes the file behind a fileblob writer mode 0600 before anything
+// is written to it; for other drivers it does nothing.
+func ownerOnly(as func(any) bool) error {
+	var f *os.File
+	if !as(&f) || f == nil {
+		return nil
+	}
+	if err := f.Chmod(0o600); err != nil {
+		return fmt.Errorf("making the backup file private: %w", err)
+	}
+	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -129,6 +130,55 @@ func TestPutSyncFailure(t *testing.T) {
 		entries, err := os.ReadDir(dir)
 		if err != nil || len(entries) != 0 {
 			t.Errorf("keyring %v: left in the folder: %v (%v)", keyring, entries, err)
+		}
+	}
+}
+
+// TestPutFilesOwnerOnly: in a folder others may list (mode 0755, as an
+// operator might have made it), the archives and indexes of data and keyring
+// backups are readable by their owner only.
+func TestPutFilesOwnerOnly(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no Unix file modes on Windows")
+	}
+	ctx := context.Background()
+	st := durableStore(t)
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 11, 22, 2, 0, 0, 0, time.UTC)
+	for _, keyring := range []bool{false, true} {
+		open := OpenLocation
+		if keyring {
+			open = OpenKeyringLocation
+		}
+		loc, err := open(ctx, dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var idx *Index
+		if keyring {
+			idx, err = loc.PutKeyring(ctx, st, []age.Recipient{id.Recipient()}, now)
+		} else {
+			idx, err = loc.Put(ctx, st, nil, []age.Recipient{id.Recipient()}, now)
+		}
+		loc.Close()
+		if err != nil {
+			t.Fatalf("keyring %v: %v", keyring, err)
+		}
+		for _, name := range []string{idx.Name, idx.Name + ".json"} {
+			fi, err := os.Stat(filepath.Join(dir, name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m := fi.Mode().Perm(); m != 0o600 {
+				t.Errorf("%s: mode %v, want -rw-------", name, m)
+			}
 		}
 	}
 }

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"filippo.io/age"
-	"gocloud.dev/blob"
 
 	"strongroom.dev/strongroom"
 	"strongroom.dev/strongroom/store"
@@ -162,7 +161,7 @@ func (l *Location) PutKeyring(ctx context.Context, st *store.Store, recipients [
 	if err != nil {
 		return nil, err
 	}
-	if err := l.bucket.WriteAll(ctx, name, b.Bytes(), &blob.WriterOptions{ContentType: "application/octet-stream"}); err != nil {
+	if err := l.bucket.WriteAll(ctx, name, b.Bytes(), writerOptions("application/octet-stream")); err != nil {
 		return nil, fmt.Errorf("writing %s: %w", name, err)
 	}
 	if err := l.syncArchive(ctx, name); err != nil {
@@ -175,7 +174,7 @@ func (l *Location) PutKeyring(ctx context.Context, st *store.Store, recipients [
 	if err != nil {
 		return nil, fmt.Errorf("encoding the index: %w", err)
 	}
-	if err := l.bucket.WriteAll(ctx, l.kind.index(name), ib, &blob.WriterOptions{ContentType: "application/json"}); err != nil {
+	if err := l.bucket.WriteAll(ctx, l.kind.index(name), ib, writerOptions("application/json")); err != nil {
 		return nil, fmt.Errorf("writing the index of %s: %w", name, err)
 	}
 	if err := l.syncObject(l.kind.index(name)); err != nil {

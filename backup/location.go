@@ -187,7 +187,7 @@ func (l *Location) Put(ctx context.Context, st *store.Store, blobs *sblob.Store,
 	name := ArchiveName(now)
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	w, err := l.bucket.NewWriter(wctx, name, &blob.WriterOptions{ContentType: "application/octet-stream"})
+	w, err := l.bucket.NewWriter(wctx, name, writerOptions("application/octet-stream"))
 	if err != nil {
 		return nil, fmt.Errorf("creating %s: %w", name, err)
 	}
@@ -216,7 +216,7 @@ func (l *Location) Put(ctx context.Context, st *store.Store, blobs *sblob.Store,
 	if err != nil {
 		return nil, fmt.Errorf("encoding the index: %w", err)
 	}
-	if err := l.bucket.WriteAll(ctx, l.kind.index(name), b, &blob.WriterOptions{ContentType: "application/json"}); err != nil {
+	if err := l.bucket.WriteAll(ctx, l.kind.index(name), b, writerOptions("application/json")); err != nil {
 		return nil, fmt.Errorf("writing the index of %s: %w", name, err)
 	}
 	if err := l.syncObject(l.kind.index(name)); err != nil {
