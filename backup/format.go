@@ -372,10 +372,22 @@ func formatErr(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrFormat, fmt.Sprintf(format, args...))
 }
 
+// readErr reports a failed read of the plaintext: the archive ended early,
+// or what it is read from failed (age finding a chunk that does not
+// authenticate: the encrypted file was damaged or tampered with), which reads
+// stopped by the read-ahead of decryption may meet before the bytes they
+// look for.
+func readErr(what string, err error) error {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return formatErr("the archive is truncated (%s: %v)", what, err)
+	}
+	return formatErr("the archive cannot be read (%s: %v)", what, err)
+}
+
 func (fr *frameReader) magic() error {
 	b := make([]byte, len(magic)+1)
 	if _, err := io.ReadFull(fr.r, b); err != nil {
-		return formatErr("reading the magic: %v", err)
+		return readErr("reading the magic", err)
 	}
 	if string(b[:len(magic)]) != magic {
 		return formatErr("it does not start with the Strongroom backup magic")
@@ -393,7 +405,7 @@ func (fr *frameReader) magic() error {
 // end frame it checks the hash of everything before it.
 func (fr *frameReader) next() (byte, []byte, error) {
 	if _, err := io.ReadFull(fr.r, fr.hdr[:]); err != nil {
-		return 0, nil, formatErr("the archive is truncated (reading a frame header: %v)", err)
+		return 0, nil, readErr("reading a frame header", err)
 	}
 	kind, n := fr.hdr[0], binary.BigEndian.Uint32(fr.hdr[1:])
 	if n > MaxFrame {
@@ -408,7 +420,7 @@ func (fr *frameReader) next() (byte, []byte, error) {
 		k, err := io.ReadFull(fr.r, p[len(p):len(p)+chunk])
 		p = p[:len(p)+k]
 		if err != nil {
-			return 0, nil, formatErr("the archive is truncated (reading a frame: %v)", err)
+			return 0, nil, readErr("reading a frame", err)
 		}
 	}
 	fr.buf = p

@@ -141,8 +141,8 @@ func TestRefused(t *testing.T) {
 		{"truncated in the middle", src.archive[:n/2], src.id, ""},
 		{"truncated by one byte", src.archive[:n-1], src.id, ""},
 		{"flipped in the age header", flip(60), src.id, ""},
-		{"flipped in the middle", flip(n / 2), src.id, ""},
-		{"flipped in the last byte", flip(n - 1), src.id, ""},
+		{"flipped in the middle", flip(n / 2), src.id, "tampered"},
+		{"flipped in the last byte", flip(n - 1), src.id, "tampered"},
 		{"appended bytes", append(bytes.Clone(src.archive), 0), src.id, ""},
 		{"newer schema version", seal(t, rewrite(t, plain, func(kind byte, p []byte) []byte {
 			if kind == 'H' {
