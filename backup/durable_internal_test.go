@@ -44,37 +44,59 @@ func durableStore(t *testing.T) *store.Store {
 	return st
 }
 
-// TestPutSyncs: Put and PutKeyring into a file:// URL with a key prefix sync
-// the objects where fileblob put them (a wrong path would fail the put), and
-// the archives and indexes are complete on disk when they return.
-func TestPutSyncs(t *testing.T) {
-	ctx := context.Background()
-	st := durableStore(t)
+// putFixture puts data and keyring backups of an empty store.
+type putFixture struct {
+	ctx context.Context
+	st  *store.Store
+	rcp []age.Recipient
+	now time.Time
+}
+
+func newPutFixture(t *testing.T) *putFixture {
+	t.Helper()
 	id, err := age.GenerateX25519Identity()
 	if err != nil {
 		t.Fatal(err)
 	}
-	now := time.Date(2026, 11, 22, 1, 0, 0, 0, time.UTC)
+	return &putFixture{ctx: context.Background(), st: durableStore(t), rcp: []age.Recipient{id.Recipient()},
+		now: time.Date(2026, 11, 22, 1, 0, 0, 0, time.UTC)}
+}
+
+// open opens a data or keyring location, closed at the test's end.
+func (f *putFixture) open(t *testing.T, keyring bool, where string) *Location {
+	t.Helper()
+	open := OpenLocation
+	if keyring {
+		open = OpenKeyringLocation
+	}
+	loc, err := open(f.ctx, where)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { loc.Close() })
+	return loc
+}
+
+// put takes a data or a keyring backup into loc.
+func (f *putFixture) put(loc *Location, keyring bool) (*Index, error) {
+	if keyring {
+		return loc.PutKeyring(f.ctx, f.st, f.rcp, f.now)
+	}
+	return loc.Put(f.ctx, f.st, nil, f.rcp, f.now)
+}
+
+// TestPutSyncs: Put and PutKeyring into a file:// URL with a key prefix sync
+// the objects where fileblob put them (a wrong path would fail the put), and
+// the archives and indexes are complete on disk when they return.
+func TestPutSyncs(t *testing.T) {
+	f := newPutFixture(t)
 	for _, keyring := range []bool{false, true} {
 		dir := t.TempDir()
-		open := OpenLocation
-		if keyring {
-			open = OpenKeyringLocation
-		}
-		loc, err := open(ctx, "file://"+filepath.ToSlash(dir)+"?prefix=nightly/&create_dir=1")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer loc.Close()
+		loc := f.open(t, keyring, "file://"+filepath.ToSlash(dir)+"?prefix=nightly/&create_dir=1")
 		if loc.dir != dir || loc.prefix != "nightly/" {
 			t.Fatalf("folder %q prefix %q", loc.dir, loc.prefix)
 		}
-		var idx *Index
-		if keyring {
-			idx, err = loc.PutKeyring(ctx, st, []age.Recipient{id.Recipient()}, now)
-		} else {
-			idx, err = loc.Put(ctx, st, nil, []age.Recipient{id.Recipient()}, now)
-		}
+		idx, err := f.put(loc, keyring)
 		if err != nil {
 			t.Fatalf("keyring %v: %v", keyring, err)
 		}
@@ -94,37 +116,18 @@ func TestPutSyncs(t *testing.T) {
 // folder the location syncs is gone), Put and PutKeyring fail and delete the
 // archive, so that no listing, schedule or drill takes it for a backup.
 func TestPutSyncFailure(t *testing.T) {
-	ctx := context.Background()
-	st := durableStore(t)
-	id, err := age.GenerateX25519Identity()
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Date(2026, 11, 22, 1, 0, 0, 0, time.UTC)
+	f := newPutFixture(t)
 	for _, keyring := range []bool{false, true} {
 		dir := t.TempDir()
-		open := OpenLocation
-		if keyring {
-			open = OpenKeyringLocation
-		}
-		loc, err := open(ctx, dir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer loc.Close()
+		loc := f.open(t, keyring, dir)
 		if loc.dir != dir {
 			t.Fatalf("folder %q, want %q", loc.dir, dir)
 		}
 		loc.dir = filepath.Join(dir, "gone")
-		if keyring {
-			_, err = loc.PutKeyring(ctx, st, []age.Recipient{id.Recipient()}, now)
-		} else {
-			_, err = loc.Put(ctx, st, nil, []age.Recipient{id.Recipient()}, now)
-		}
-		if err == nil || !strings.Contains(err.Error(), "syncing") {
+		if _, err := f.put(loc, keyring); err == nil || !strings.Contains(err.Error(), "syncing") {
 			t.Errorf("keyring %v: a put that could not sync: %v", keyring, err)
 		}
-		if list, err := loc.List(ctx); err != nil || len(list) != 0 {
+		if list, err := loc.List(f.ctx); err != nil || len(list) != 0 {
 			t.Errorf("keyring %v: %d backups listed after a failed sync (%v)", keyring, len(list), err)
 		}
 		entries, err := os.ReadDir(dir)
@@ -141,33 +144,13 @@ func TestPutFilesOwnerOnly(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		t.Skip("no Unix file modes on Windows")
 	}
-	ctx := context.Background()
-	st := durableStore(t)
-	id, err := age.GenerateX25519Identity()
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := newPutFixture(t)
 	dir := t.TempDir()
 	if err := os.Chmod(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	now := time.Date(2026, 11, 22, 2, 0, 0, 0, time.UTC)
 	for _, keyring := range []bool{false, true} {
-		open := OpenLocation
-		if keyring {
-			open = OpenKeyringLocation
-		}
-		loc, err := open(ctx, dir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var idx *Index
-		if keyring {
-			idx, err = loc.PutKeyring(ctx, st, []age.Recipient{id.Recipient()}, now)
-		} else {
-			idx, err = loc.Put(ctx, st, nil, []age.Recipient{id.Recipient()}, now)
-		}
-		loc.Close()
+		idx, err := f.put(f.open(t, keyring, dir), keyring)
 		if err != nil {
 			t.Fatalf("keyring %v: %v", keyring, err)
 		}
