@@ -48,27 +48,19 @@ func (c *Console) apiKeysPage(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+func apiKeysPath(org strongroom.TenantID) string {
+	return "/orgs/" + url.PathEscape(string(org)) + "/api-keys"
+}
+
+// apiKeysForms are the page's forms: a failure shows the page again with
+// the form kept, or asks for a recent second factor.
+func (c *Console) apiKeysForms() orgFormPage {
+	return orgFormPage{template: "apikeys", path: apiKeysPath, view: c.apiKeysView, stepUp: true}
+}
+
 // apiKeyForm runs a create or rotate form and shows the new secret once.
 func (c *Console) apiKeyForm(act func(ctx context.Context, r *http.Request, org strongroom.TenantID) (*service.NewAPIKey, error)) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		ctx, org, ok := c.enterOrg(w, r)
-		if !ok {
-			return
-		}
-		if err := readForm(w, r); err != nil {
-			c.errorPage(w, r, err)
-			return
-		}
-		k, err := act(ctx, r, org)
-		if err != nil {
-			c.stepUpOr(w, r, err, func() {
-				if v, ok := c.apiKeysView(w, r, ctx, org); ok {
-					v.Form = keep(r)
-					c.fail(w, r, "apikeys", v, err)
-				}
-			})
-			return
-		}
+	return orgForm(c, c.apiKeysForms(), act, func(w http.ResponseWriter, r *http.Request, ctx context.Context, org strongroom.TenantID, k *service.NewAPIKey) {
 		v, ok := c.apiKeysView(w, r, ctx, org)
 		if !ok {
 			return
@@ -77,7 +69,7 @@ func (c *Console) apiKeyForm(act func(ctx context.Context, r *http.Request, org 
 		d.Secret, d.New = k.Secret, &k.Key
 		v.Data = d
 		c.render(w, r, http.StatusOK, "apikeys", v)
-	}
+	})
 }
 
 func (c *Console) createAPIKey(ctx context.Context, r *http.Request, org strongroom.TenantID) (*service.NewAPIKey, error) {
@@ -104,22 +96,8 @@ func (c *Console) rotateAPIKey(ctx context.Context, r *http.Request, org strongr
 	return c.svc.RotateAPIKey(ctx, org, strongroom.APIKeyID(r.PathValue("key")), time.Duration(hours)*time.Hour)
 }
 
-func (c *Console) revokeAPIKey(w http.ResponseWriter, r *http.Request) {
-	ctx, org, ok := c.enterOrg(w, r)
-	if !ok {
-		return
-	}
-	if err := readForm(w, r); err != nil {
-		c.errorPage(w, r, err)
-		return
-	}
-	if err := c.svc.RevokeAPIKey(ctx, org, strongroom.APIKeyID(r.PathValue("key"))); err != nil {
-		c.stepUpOr(w, r, err, func() {
-			if v, ok := c.apiKeysView(w, r, ctx, org); ok {
-				c.fail(w, r, "apikeys", v, err)
-			}
-		})
-		return
-	}
-	redirect(w, r, "/orgs/"+url.PathEscape(string(org))+"/api-keys", "key-revoked")
+func (c *Console) revokeAPIKey() http.HandlerFunc {
+	return c.formAction(c.apiKeysForms(), "key-revoked", func(ctx context.Context, r *http.Request, org strongroom.TenantID) error {
+		return c.svc.RevokeAPIKey(ctx, org, strongroom.APIKeyID(r.PathValue("key")))
+	})
 }

@@ -192,6 +192,7 @@ func TestFormBadInput(t *testing.T) {
 		{name: "API key bad role", path: "/orgs/" + acct.OrgID + "/api-keys", ct: form, body: "name=x&role=root", cookie: cookie, want: 422, says: "Must be admin, editor or viewer."},
 		{name: "rotate unknown key", path: "/orgs/" + acct.OrgID + "/api-keys/nope/rotate", ct: form, body: "overlap_hours=1", cookie: cookie, want: 404, says: `role="alert"`},
 		{name: "rotate bad overlap", path: "/orgs/" + acct.OrgID + "/api-keys/nope/rotate", ct: form, body: "overlap_hours=-1", cookie: cookie, want: 422, says: "from 0 to 720"},
+		{name: "revoke unknown key", path: "/orgs/" + acct.OrgID + "/api-keys/nope/revoke", ct: form, body: "", cookie: cookie, want: 404, says: `role="alert"`},
 		{name: "settings without a method", path: "/orgs/" + acct.OrgID + "/settings", ct: form, body: "mfa_required=on", cookie: cookie, want: 422, says: `id="f-sign_in_methods-error"`},
 		{name: "settings shutting myself out", path: "/orgs/" + acct.OrgID + "/settings", ct: form, body: "sign_in_methods=email", cookie: cookie, want: 422, says: "shut yourself out"},
 		{name: "settings bad domain", path: "/orgs/" + acct.OrgID + "/settings", ct: form, body: "sign_in_methods=password&allowed_email_domains=a%2Fb", cookie: cookie, want: 422, says: `id="f-allowed_email_domains-error"`},

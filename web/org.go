@@ -67,7 +67,7 @@ func (c *Console) routes() {
 	c.private("GET /orgs/{org}/api-keys", c.apiKeysPage)
 	c.private("POST /orgs/{org}/api-keys", c.apiKeyForm(c.createAPIKey))
 	c.private("POST /orgs/{org}/api-keys/{key}/rotate", c.apiKeyForm(c.rotateAPIKey))
-	c.private("POST /orgs/{org}/api-keys/{key}/revoke", c.revokeAPIKey)
+	c.private("POST /orgs/{org}/api-keys/{key}/revoke", c.revokeAPIKey())
 	c.private("POST /orgs/{org}/members/{user}/sessions/end", c.endMemberSessions)
 
 	c.private("GET /operator/outbox", c.outboxPage)

@@ -23,8 +23,19 @@ type orgFormPage struct {
 	stepUp bool
 }
 
-// formAction runs one of p's forms with act.
+// formAction runs one of p's forms with act; on success the browser goes
+// back to the page with flash.
 func (c *Console) formAction(p orgFormPage, flash string, act func(ctx context.Context, r *http.Request, org strongroom.TenantID) error) http.HandlerFunc {
+	return orgForm(c, p, func(ctx context.Context, r *http.Request, org strongroom.TenantID) (struct{}, error) {
+		return struct{}{}, act(ctx, r, org)
+	}, func(w http.ResponseWriter, r *http.Request, ctx context.Context, org strongroom.TenantID, _ struct{}) {
+		redirect(w, r, p.path(org), flash)
+	})
+}
+
+// orgForm runs one of p's forms with act and answers its result with done.
+func orgForm[T any](c *Console, p orgFormPage, act func(ctx context.Context, r *http.Request, org strongroom.TenantID) (T, error),
+	done func(w http.ResponseWriter, r *http.Request, ctx context.Context, org strongroom.TenantID, result T)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		ctx, org, ok := c.enterOrg(w, r)
 		if !ok {
@@ -34,16 +45,18 @@ func (c *Console) formAction(p orgFormPage, flash string, act func(ctx context.C
 			c.errorPage(w, r, err)
 			return
 		}
-		err := act(ctx, r, org)
+		res, err := act(ctx, r, org)
 		if err == nil {
-			redirect(w, r, p.path(org), flash)
+			done(w, r, ctx, org, res)
 			return
 		}
 		again := func() {
 			if v, ok := p.view(w, r, ctx, org); ok {
 				v.Form = keep(r)
-				if row := r.PathValue(p.rowParam); row != "" {
-					v.Form.Set(p.rowField, row)
+				if p.rowParam != "" {
+					if row := r.PathValue(p.rowParam); row != "" {
+						v.Form.Set(p.rowField, row)
+					}
 				}
 				c.fail(w, r, p.template, v, err)
 			}
