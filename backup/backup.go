@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"slices"
 	"time"
 
@@ -53,11 +54,13 @@ func WriteLayout(ctx context.Context, st *store.Store, blobs *blob.Store, w io.W
 		out.Abort()
 		return nil, fmt.Errorf("starting encryption: %w", err)
 	}
-	// The database file is mostly sealed ciphertext, which entropy coding
-	// cannot shrink: only matches (page structure, text) are looked for. No
-	// zstd checksum: age authenticates every byte.
-	zw, err := zstd.NewWriter(aw, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithNoEntropyCompression(layout == LayoutSQLiteFile),
-		zstd.WithEncoderCRC(false))
+	// Compressing runs on several cores, a frame per chunk. The database
+	// file is mostly sealed ciphertext, which entropy coding cannot shrink:
+	// only matches (page structure, text) are looked for. No zstd checksum:
+	// age authenticates every byte.
+	workers := min(max(runtime.GOMAXPROCS(0), 2), 8)
+	zw, err := newChunkCompressor(aw, stageBuffer, 2*workers, workers, zstd.WithEncoderLevel(zstd.SpeedFastest),
+		zstd.WithNoEntropyCompression(layout == LayoutSQLiteFile), zstd.WithEncoderCRC(false))
 	if err != nil {
 		out.Abort()
 		return nil, fmt.Errorf("starting compression: %w", err)
@@ -74,7 +77,7 @@ func WriteLayout(ctx context.Context, st *store.Store, blobs *blob.Store, w io.W
 		return err
 	})
 	if err != nil {
-		zw.Close()
+		zw.Abort()
 		out.Abort()
 		return nil, err
 	}
@@ -88,6 +91,12 @@ func WriteLayout(ctx context.Context, st *store.Store, blobs *blob.Store, w io.W
 	}
 	if err := out.Close(); err != nil {
 		return nil, fmt.Errorf("writing the archive: %w", err)
+	}
+	// The pipeline's buffers (a few MiB) can let the reading finish before
+	// a cancellation reaches it: a backup cancelled before its last byte
+	// was written is still reported cancelled, not taken.
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
 	return m, nil
 }

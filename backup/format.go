@@ -6,7 +6,10 @@
 // drills, and backs up the keyring apart from the data. docs/operations.md
 // describes its use, docs/decisions.md its choices.
 //
-// The archive (the plaintext inside zstd inside age) is a sequence of frames:
+// The zstd stream is a sequence of independent zstd frames, one per MiB of
+// plaintext, compressed on several cores (archives written before 2026-11-22
+// hold one zstd frame; any zstd decoder reads both the same). The archive (the
+// plaintext inside zstd inside age) is a sequence of frames of its own:
 //
 //	archive = magic frame* end
 //	magic   = "STRONGROOM-BACKUP" 0x0A u8(format)        format is 3 (1 and 2 still read)

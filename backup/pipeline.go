@@ -4,6 +4,8 @@ import (
 	"errors"
 	"io"
 	"sync"
+
+	"github.com/klauspost/compress/zstd"
 )
 
 // A stage hands the bytes written to it, in buffers of a fixed size, to a
@@ -237,4 +239,154 @@ func (ra *readAhead) Close() error {
 		close(ra.quit)
 	}
 	return nil
+}
+
+// A chunkCompressor compresses what is written to it with zstd on several
+// cores. It cuts the stream into chunks of a fixed size, compresses each as
+// an independent zstd frame (EncodeAll) on one of its worker goroutines and
+// writes the frames to w in order from a goroutine of its own. Concatenated
+// frames are one zstd stream to any decoder, so the archive format does not
+// change. The streaming encoder it replaces keeps one block in flight, which
+// left it the longest chain of the backup's pipeline (docs/benchmarks.md);
+// the price is that no match reaches across a chunk's edge.
+//
+// Memory is bounded: depth chunks, each an input and an output buffer,
+// recycled. Write copies into the current chunk and hands it over when it is
+// full; Close hands over the last, partial one, waits until every frame is
+// written and returns the first error (of w). Once w failed, Write returns
+// that error and nothing more is compressed. Abort stops without handing over
+// what is left. A chunkCompressor is used from one goroutine (besides its
+// own).
+type chunkCompressor struct {
+	enc   *zstd.Encoder
+	free  chan *zchunk
+	work  chan *zchunk // to the workers, in any order
+	order chan *zchunk // to the writer, in the order written
+	done  chan struct{}
+	cur   *zchunk
+
+	mu  sync.Mutex
+	err error
+
+	closed bool
+}
+
+type zchunk struct {
+	in, out []byte
+	ready   chan struct{} // a worker compressed in into out
+}
+
+// newChunkCompressor starts a chunkCompressor writing to w, with depth
+// chunks of size bytes and workers goroutines compressing them with the
+// encoder options opts.
+func newChunkCompressor(w io.Writer, size, depth, workers int, opts ...zstd.EOption) (*chunkCompressor, error) {
+	enc, err := zstd.NewWriter(nil, append(opts, zstd.WithEncoderConcurrency(workers))...)
+	if err != nil {
+		return nil, err
+	}
+	c := &chunkCompressor{enc: enc, free: make(chan *zchunk, depth), work: make(chan *zchunk, depth),
+		order: make(chan *zchunk, depth), done: make(chan struct{})}
+	for range depth {
+		c.free <- &zchunk{in: make([]byte, 0, size), ready: make(chan struct{}, 1)}
+	}
+	for range workers {
+		go func() {
+			for z := range c.work {
+				if c.failed() == nil {
+					z.out = enc.EncodeAll(z.in, z.out[:0])
+				}
+				z.ready <- struct{}{}
+			}
+		}()
+	}
+	go func() {
+		defer close(c.done)
+		for z := range c.order {
+			<-z.ready
+			if c.failed() == nil {
+				if _, err := w.Write(z.out); err != nil {
+					c.fail(err)
+				}
+			}
+			z.in = z.in[:0]
+			c.free <- z
+		}
+	}()
+	return c, nil
+}
+
+func (c *chunkCompressor) failed() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.err
+}
+
+func (c *chunkCompressor) fail(err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err == nil {
+		c.err = err
+	}
+}
+
+// handOver passes the current chunk to a worker and, in its turn, to the
+// writer. Neither send blocks: both channels hold every chunk there is.
+func (c *chunkCompressor) handOver() {
+	c.order <- c.cur
+	c.work <- c.cur
+	c.cur = nil
+}
+
+func (c *chunkCompressor) Write(p []byte) (int, error) {
+	if c.closed {
+		return 0, errStageClosed
+	}
+	if err := c.failed(); err != nil {
+		return 0, err
+	}
+	n := len(p)
+	for len(p) > 0 {
+		if c.cur == nil {
+			c.cur = <-c.free
+		}
+		in := c.cur.in
+		k := copy(in[len(in):cap(in)], p)
+		c.cur.in, p = in[:len(in)+k], p[k:]
+		if len(c.cur.in) == cap(c.cur.in) {
+			c.handOver()
+		}
+	}
+	return n, nil
+}
+
+// Close compresses and writes what is buffered, waits until every frame is
+// written and returns the first error.
+func (c *chunkCompressor) Close() error {
+	if c.closed {
+		return c.failed()
+	}
+	c.closed = true
+	if c.cur != nil && len(c.cur.in) > 0 {
+		c.handOver()
+	}
+	c.stop()
+	return c.failed()
+}
+
+// Abort stops without compressing what is buffered and waits for the
+// goroutines; frames already handed over may still have been written.
+func (c *chunkCompressor) Abort() {
+	if c.closed {
+		return
+	}
+	c.fail(errors.New("backup: compression aborted"))
+	c.closed = true
+	c.stop()
+}
+
+func (c *chunkCompressor) stop() {
+	c.cur = nil
+	close(c.work)
+	close(c.order)
+	<-c.done
 }

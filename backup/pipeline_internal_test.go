@@ -6,6 +6,8 @@ import (
 	"io"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/klauspost/compress/zstd"
 )
 
 // TestStageKeepsOrder writes pieces of uneven sizes, some larger than a
@@ -175,3 +177,138 @@ func TestReadAhead(t *testing.T) {
 type errReader struct{ err error }
 
 func (e errReader) Read([]byte) (int, error) { return 0, e.err }
+
+// compressible returns n bytes that zstd can shrink: runs of random words.
+func compressible(rng *rand.Rand, n int) []byte {
+	b := make([]byte, 0, n)
+	for len(b) < n {
+		w := []byte{byte('a' + rng.IntN(26)), byte('a' + rng.IntN(26)), byte('a' + rng.IntN(26))}
+		b = append(b, bytes.Repeat(w, 1+rng.IntN(40))...)
+		b = append(b, byte(rng.Uint32()))
+	}
+	return b[:n]
+}
+
+// TestChunkCompressorRoundTrip writes pieces of uneven sizes through a
+// chunkCompressor with small chunks and several workers, and checks that a
+// standard zstd decoder reads the concatenated frames back to the same bytes
+// in order, that there is one frame per chunk, and that the stream is
+// smaller than its input.
+func TestChunkCompressorRoundTrip(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, size := range []int{0, 1, 4096, 4096*7 + 3, 300_000} {
+		want := compressible(rng, size)
+		var z bytes.Buffer
+		c, err := newChunkCompressor(&z, 4096, 4, 3, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderCRC(false))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rest := want; len(rest) > 0; {
+			k := min(len(rest), 1+rng.IntN(10000))
+			if n, err := c.Write(rest[:k]); err != nil || n != k {
+				t.Fatalf("Write: %d, %v", n, err)
+			}
+			rest = rest[k:]
+		}
+		if err := c.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if size > 1000 && z.Len() >= size {
+			t.Errorf("%d bytes compressed to %d", size, z.Len())
+		}
+		frames := countFrames(t, z.Bytes())
+		if wantFrames := (size + 4095) / 4096; frames != wantFrames {
+			t.Errorf("%d bytes: %d frames, want %d (one per chunk)", size, frames, wantFrames)
+		}
+		d, err := zstd.NewReader(bytes.NewReader(z.Bytes()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(d)
+		d.Close()
+		if err != nil {
+			t.Fatalf("%d bytes: decoding: %v", size, err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("%d bytes: decoded %d bytes, not the ones written in order", size, len(got))
+		}
+		if _, err := c.Write([]byte("x")); !errors.Is(err, errStageClosed) {
+			t.Errorf("Write after Close: %v, want errStageClosed", err)
+		}
+	}
+}
+
+// countFrames counts the zstd frames of a stream, walking from frame to
+// frame by their lengths.
+func countFrames(t *testing.T, b []byte) int {
+	t.Helper()
+	n := 0
+	for len(b) > 0 {
+		b = b[frameSize(t, b):]
+		n++
+	}
+	return n
+}
+
+// frameSize is the length of the zstd frame at the start of b: the header
+// and its blocks, each block header naming its size and whether it is last.
+func frameSize(t *testing.T, b []byte) int {
+	t.Helper()
+	var h zstd.Header
+	if err := h.Decode(b); err != nil {
+		t.Fatal(err)
+	}
+	off := h.HeaderSize
+	for {
+		if off+3 > len(b) {
+			t.Fatalf("a block header past the stream's end")
+		}
+		bh := uint32(b[off]) | uint32(b[off+1])<<8 | uint32(b[off+2])<<16
+		last, typ, size := bh&1 == 1, (bh>>1)&3, int(bh>>3)
+		off += 3
+		if typ == 1 { // RLE: one byte stands for size bytes
+			size = 1
+		}
+		off += size
+		if last {
+			return off
+		}
+	}
+}
+
+// TestChunkCompressorFailure checks that an error of the writer comes back
+// from a later Write and from Close, that nothing blocks, and that Abort
+// after a few chunks returns.
+func TestChunkCompressorFailure(t *testing.T) {
+	boom := errors.New("disk full")
+	c, err := newChunkCompressor(failWriter{boom}, 64, 2, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var werr error
+	for range 1000 {
+		if _, werr = c.Write(make([]byte, 50)); werr != nil {
+			break
+		}
+	}
+	if !errors.Is(werr, boom) {
+		t.Errorf("Write after the failure: %v, want %v", werr, boom)
+	}
+	if err := c.Close(); !errors.Is(err, boom) {
+		t.Errorf("Close: %v, want %v", err, boom)
+	}
+
+	var out bytes.Buffer
+	c, err = newChunkCompressor(&out, 64, 2, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Write(make([]byte, 200)); err != nil {
+		t.Fatal(err)
+	}
+	c.Abort()
+	if err := c.Close(); err == nil {
+		t.Error("Close after Abort returned nil")
+	}
+	c.Abort() // a second Abort is harmless
+}

@@ -31,9 +31,10 @@ func (w *failingWriter) Write(p []byte) (int, error) {
 }
 
 // TestWriteStops: a backup whose destination fails, or whose context ends,
-// while rows are still being read returns the
-// error instead of hanging, on both engines; the same store backs up fine
-// afterwards.
+// while it runs returns the error instead of hanging or reporting a backup
+// taken, on both engines (the pipeline's buffers may hold all of these 3 MiB,
+// so the reading may be done when the error comes); the same store backs up
+// fine afterwards.
 func TestWriteStops(t *testing.T) {
 	for _, engine := range engines {
 		t.Run(engine, func(t *testing.T) {
