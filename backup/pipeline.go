@@ -26,9 +26,7 @@ type stage struct {
 	full chan []byte
 	done chan struct{}
 	cur  []byte
-
-	mu  sync.Mutex
-	err error
+	firstError
 
 	closed bool
 }
@@ -55,17 +53,26 @@ func (s *stage) run() {
 	}
 }
 
-func (s *stage) failed() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.err
+// firstError keeps the first error of a pipeline step, shared by its
+// goroutines.
+type firstError struct {
+	mu  sync.Mutex
+	err error
 }
 
-func (s *stage) fail(err error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.err == nil {
-		s.err = err
+// failed returns the first error set, or nil.
+func (f *firstError) failed() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.err
+}
+
+// fail sets err unless an error was set before.
+func (f *firstError) fail(err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err == nil {
+		f.err = err
 	}
 }
 
@@ -264,9 +271,7 @@ type chunkCompressor struct {
 	order chan *zchunk // to the writer, in the order written
 	done  chan struct{}
 	cur   *zchunk
-
-	mu  sync.Mutex
-	err error
+	firstError
 
 	closed bool
 }
@@ -313,20 +318,6 @@ func newChunkCompressor(w io.Writer, size, depth, workers int, opts ...zstd.EOpt
 		}
 	}()
 	return c, nil
-}
-
-func (c *chunkCompressor) failed() error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.err
-}
-
-func (c *chunkCompressor) fail(err error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.err == nil {
-		c.err = err
-	}
 }
 
 // handOver passes the current chunk to a worker and, in its turn, to the
