@@ -265,7 +265,6 @@ func (ra *readAhead) Close() error {
 // what is left. A chunkCompressor is used from one goroutine (besides its
 // own).
 type chunkCompressor struct {
-	enc   *zstd.Encoder
 	free  chan *zchunk
 	work  chan *zchunk // to the workers, in any order
 	order chan *zchunk // to the writer, in the order written
@@ -289,7 +288,7 @@ func newChunkCompressor(w io.Writer, size, depth, workers int, opts ...zstd.EOpt
 	if err != nil {
 		return nil, err
 	}
-	c := &chunkCompressor{enc: enc, free: make(chan *zchunk, depth), work: make(chan *zchunk, depth),
+	c := &chunkCompressor{free: make(chan *zchunk, depth), work: make(chan *zchunk, depth),
 		order: make(chan *zchunk, depth), done: make(chan struct{})}
 	for range depth {
 		c.free <- &zchunk{in: make([]byte, 0, size), ready: make(chan struct{}, 1)}
