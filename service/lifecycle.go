@@ -493,7 +493,7 @@ func actorID(ctx context.Context) string {
 	case p.UserID != "":
 		return string(p.UserID)
 	case p.APIKey != nil:
-		return "api_key:" + string(p.APIKey.ID)
+		return APIKeyActor + string(p.APIKey.ID)
 	}
 	return string(p.Kind)
 }

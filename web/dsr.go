@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"strongroom.dev/strongroom"
+	"strongroom.dev/strongroom/access"
 	"strongroom.dev/strongroom/service"
 )
 
@@ -179,8 +180,10 @@ func (c *Console) dsrPage(w http.ResponseWriter, r *http.Request) {
 		c.errorPage(w, r, err)
 		return
 	}
-	c.render(w, r, http.StatusOK, "request", &view{Title: "Data-subject request · " + o.Organization.Name, Nav: "requests", Org: o,
-		Data: dsrData{Base: dsrPath(org), Request: d, Overdue: d.Status == strongroom.DSROpen && time.Now().After(d.Deadline)}})
+	v := &view{Title: "Data-subject request · " + o.Organization.Name, Nav: "requests", Org: o,
+		Data: dsrData{Base: dsrPath(org), Request: d, Overdue: d.Status == strongroom.DSROpen && time.Now().After(d.Deadline)}}
+	c.nameActors(ctx, v, org, access.DataSubjectRequests, d.RequestedBy)
+	c.render(w, r, http.StatusOK, "request", v)
 }
 
 // executeDSR carries the request out once the Admin has ticked the
@@ -206,8 +209,10 @@ func (c *Console) executeDSR(w http.ResponseWriter, r *http.Request) {
 			c.errorPage(w, r, err)
 			return
 		}
-		c.fail(w, r, "request", &view{Title: "Data-subject request · " + o.Organization.Name, Nav: "requests", Org: o,
-			Data: dsrData{Base: dsrPath(org), Request: d}}, fieldError("/confirm", "tick the box to confirm"))
+		v := &view{Title: "Data-subject request · " + o.Organization.Name, Nav: "requests", Org: o,
+			Data: dsrData{Base: dsrPath(org), Request: d}}
+		c.nameActors(ctx, v, org, access.DataSubjectRequests, d.RequestedBy)
+		c.fail(w, r, "request", v, fieldError("/confirm", "tick the box to confirm"))
 		return
 	}
 	d, export, err := c.svc.ExecuteDSR(ctx, org, id)

@@ -2,8 +2,11 @@ package web
 
 import (
 	"context"
+	"strings"
 
 	"strongroom.dev/strongroom"
+	"strongroom.dev/strongroom/access"
+	"strongroom.dev/strongroom/service"
 )
 
 // People named on a page (who opened a review, acknowledged a notice,
@@ -47,4 +50,57 @@ func (v *view) Person(id any) string {
 		return n
 	}
 	return string(u)
+}
+
+// Actors named on a page (who opened a data-subject request, who terminated
+// the organization) are recorded as actor ids: a user, an API key, an
+// operator or the system. The handler resolves them in the organization
+// (nameActors) and the template writes {{template "actor" ($.Actor .SomeoneBy)}}:
+// the member's e-mail address or the key's name beside the raw id, which is
+// what the audit log is searched by.
+
+// nameActors resolves actor ids of org for v.Actor; perm is the permission
+// the page read them under. A failure is logged and the page shows the ids.
+func (c *Console) nameActors(ctx context.Context, v *view, org strongroom.TenantID, perm access.Permission, ids ...string) {
+	actors, err := c.svc.Actors(ctx, org, perm, ids...)
+	if err != nil {
+		c.log.Warn("console: naming the actors on a page", "err", err, "request_id", strongroom.PrincipalFrom(ctx).RequestID)
+		return
+	}
+	if v.Actors == nil {
+		v.Actors = actors
+		return
+	}
+	for id, a := range actors {
+		v.Actors[id] = a
+	}
+}
+
+// actorView is an actor as the "actor" template shows it: Label (an e-mail
+// address, an API key's name, "operator", "system"), the raw ID in a code
+// element unless the label says all, and a Note for an actor the
+// organization no longer knows.
+type actorView struct {
+	Label, ID, Note string
+}
+
+// Actor names an actor id resolved by nameActors; an id not resolved (the
+// lookup failed) is shown as it is.
+func (v *view) Actor(id string) actorView {
+	a, ok := v.Actors[id]
+	switch {
+	case !ok:
+		return actorView{ID: id}
+	case a.Gone() && strings.HasPrefix(id, service.APIKeyActor):
+		return actorView{ID: id, Note: "API key no longer exists"}
+	case a.Gone():
+		return actorView{ID: id, Note: "no longer a member"}
+	case a.Kind == strongroom.PrincipalAPIKey:
+		return actorView{Label: "API key “" + a.Name + "”", ID: id}
+	case a.Name != "":
+		return actorView{Label: a.Name, ID: id}
+	case string(a.Kind) == id: // "system": the kind is the whole id
+		return actorView{Label: id}
+	}
+	return actorView{Label: string(a.Kind), ID: id}
 }

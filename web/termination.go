@@ -6,6 +6,7 @@ import (
 	"net/url"
 
 	"strongroom.dev/strongroom"
+	"strongroom.dev/strongroom/access"
 	"strongroom.dev/strongroom/service"
 )
 
@@ -45,6 +46,9 @@ func (c *Console) terminationViewCtx(w http.ResponseWriter, r *http.Request) (co
 	if o, err := c.svc.Organization(ctx, org); err == nil { // not during the return window
 		v.Org = o
 	}
+	if !st.None {
+		c.nameActors(ctx, v, org, access.OrgTerminate, st.RequestedBy)
+	}
 	return ctx, v, org, true
 }
 
@@ -78,8 +82,9 @@ func (c *Console) terminate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// The certificate token is shown once, on this answer: no redirect.
-	c.render(w, r, http.StatusOK, "termination", &view{Title: "Organization terminated",
-		Data: terminationData{Base: terminationPath(org), Status: st, Token: st.Token}})
+	v := &view{Title: "Organization terminated", Data: terminationData{Base: terminationPath(org), Status: st, Token: st.Token}}
+	c.nameActors(ctx, v, org, access.OrgTerminate, st.RequestedBy)
+	c.render(w, r, http.StatusOK, "termination", v)
 }
 
 func (c *Console) cancelTermination(w http.ResponseWriter, r *http.Request) {

@@ -138,6 +138,8 @@ type view struct {
 	Wide   bool // a page that uses the full width
 	// People names the accounts the page mentions (namePeople, Person).
 	People map[strongroom.UserID]string
+	// Actors names the actor ids the page mentions (nameActors, Actor).
+	Actors map[string]service.Actor
 	// PendingNotices is how many breach notices of the organization in view
 	// no Admin has acknowledged (Admins only): the banner on its pages.
 	PendingNotices int
