@@ -15,21 +15,6 @@ import (
 	"strongroom.dev/strongroom/store"
 )
 
-func TestFileURLFolder(t *testing.T) {
-	for _, c := range []struct{ url, dir, prefix string }{
-		{"file:///srv/backups", "/srv/backups", ""},
-		{"file:///srv/backups?prefix=nightly/&create_dir=1", "/srv/backups", "nightly/"},
-		{"file://./backups", "backups", ""},
-		{"s3://bucket?region=eu-central-1", "", ""},
-		{"file://", "", ""},
-	} {
-		dir, prefix := fileURLFolder(c.url)
-		if dir != filepath.FromSlash(c.dir) || prefix != c.prefix {
-			t.Errorf("%s: folder %q prefix %q, want %q %q", c.url, dir, prefix, c.dir, c.prefix)
-		}
-	}
-}
-
 // durableStore is an empty embedded store to back up.
 func durableStore(t *testing.T) *store.Store {
 	t.Helper()

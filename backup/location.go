@@ -119,7 +119,7 @@ func openLocation(ctx context.Context, where string, kind objectKind) (*Location
 	var label, dir, prefix string
 	if strings.Contains(where, "://") {
 		label = redactURL(where)
-		dir, prefix = fileURLFolder(where)
+		dir, prefix = sblob.FileURLFolder(where)
 		b, err = blob.OpenBucket(ctx, where)
 	} else {
 		if dir, err = filepath.Abs(where); err == nil {

@@ -26,11 +26,15 @@ var ErrNotFound = errors.New("blob: object not found")
 type Store struct {
 	bucket *gcblob.Bucket
 	kind   string
+	// dir is the folder of a folder store (a path or a file:// URL), whose
+	// objects are synced to disk as they are written, and prefix the key
+	// prefix a file:// URL gives; dir is "" for a bucket.
+	dir, prefix string
 }
 
 // Open opens a folder (a path, created 0700 if missing; objects are written
-// 0600 through a temporary file and a rename) or a bucket URL
-// (s3://bucket?region=…&endpoint=…, file:///path).
+// 0600 through a temporary file and a rename, and synced to disk) or a bucket
+// URL (s3://bucket?region=…&endpoint=…, file:///path).
 func Open(ctx context.Context, where string) (*Store, error) {
 	if where == "" {
 		return nil, errors.New("blob: no store (a folder or an s3:// or file:// URL)")
@@ -41,7 +45,8 @@ func Open(ctx context.Context, where string) (*Store, error) {
 			return nil, fmt.Errorf("opening blob store: %w", err)
 		}
 		kind, _, _ := strings.Cut(where, "://")
-		return &Store{bucket: b, kind: kind}, nil
+		dir, prefix := FileURLFolder(where)
+		return &Store{bucket: b, kind: kind, dir: dir, prefix: prefix}, nil
 	}
 	dir, err := filepath.Abs(where)
 	if err != nil {
@@ -52,7 +57,7 @@ func Open(ctx context.Context, where string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening blob folder: %w", err)
 	}
-	return &Store{bucket: b, kind: "folder"}, nil
+	return &Store{bucket: b, kind: "folder", dir: dir}, nil
 }
 
 // Kind names the kind of store: "folder", "s3", "file" (a file:// URL) or
@@ -63,9 +68,27 @@ func (s *Store) Kind() string { return s.kind }
 func (s *Store) Close() error { return s.bucket.Close() }
 
 // NewWriter returns a writer of a new object named key. The object appears
-// only when Close returns nil; cancelling ctx before Close abandons it (a
-// folder keeps no partial file; a bucket keeps no partial object).
+// only when Close returns nil, and is then durable: a folder's file and the
+// folders naming it are synced to disk (a bucket acknowledges an upload once
+// it has stored it), so a database row committed after Close cannot outlive
+// its blob in a crash. Cancelling ctx before Close abandons the object (a
+// folder keeps no partial file; a bucket keeps no partial object), and so
+// does a failed sync, whose object is deleted.
 func (s *Store) NewWriter(ctx context.Context, key string) (io.WriteCloser, error) {
+	w, err := s.NewUnsyncedWriter(ctx, key)
+	switch {
+	case err != nil:
+		return nil, err
+	case s.dir == "":
+		return w, nil
+	}
+	return &syncedWriter{Writer: w, ctx: ctx, s: s, key: key}, nil
+}
+
+// NewUnsyncedWriter is NewWriter without the sync on Close, for a caller that
+// writes many objects and makes them durable with a Syncer before it relies
+// on them (a restore, before its rows commit).
+func (s *Store) NewUnsyncedWriter(ctx context.Context, key string) (*gcblob.Writer, error) {
 	if err := checkKey(key); err != nil {
 		return nil, err
 	}
@@ -87,6 +110,73 @@ func (s *Store) NewWriter(ctx context.Context, key string) (io.WriteCloser, erro
 		return nil, fmt.Errorf("writing blob: %w", err)
 	}
 	return w, nil
+}
+
+// A Syncer makes objects written with NewUnsyncedWriter durable: Add starts
+// syncing an object's file in the background (a few at a time) as soon as it
+// is written, Wait waits for those and then syncs each folder naming one. A
+// bucket's Syncer does nothing. A Syncer is used from one goroutine.
+type Syncer struct {
+	prefix string
+	y      *folderSyncer // nil for a bucket
+}
+
+// NewSyncer returns a Syncer of the store's objects; ctx stops the syncs not
+// started yet.
+func (s *Store) NewSyncer(ctx context.Context) *Syncer {
+	if s.dir == "" {
+		return &Syncer{}
+	}
+	return &Syncer{prefix: s.prefix, y: newFolderSyncer(ctx, s.dir)}
+}
+
+// Add starts syncing the object key, whose writer was closed; it may wait
+// while the syncs started before are under way.
+func (y *Syncer) Add(key string) error {
+	if err := checkKey(key); err != nil {
+		return err
+	}
+	if y.y != nil {
+		y.y.add(y.prefix + key)
+	}
+	return nil
+}
+
+// Wait returns once every object added and the folders naming them are on
+// disk, or with the first error.
+func (y *Syncer) Wait() error {
+	if y.y == nil {
+		return nil
+	}
+	if err := y.y.wait(); err != nil {
+		return fmt.Errorf("syncing blobs: %w", err)
+	}
+	return nil
+}
+
+// syncedWriter is a folder store's writer: fileblob renames the finished
+// temporary file into place on Close without syncing anything, so after a
+// crash the object could be empty or gone although Close returned nil.
+type syncedWriter struct {
+	*gcblob.Writer
+	ctx context.Context
+	s   *Store
+	key string
+}
+
+func (w *syncedWriter) Close() error {
+	if err := w.Writer.Close(); err != nil {
+		return err
+	}
+	err := SyncObject(w.s.dir, w.s.prefix+w.key)
+	if err == nil {
+		return nil
+	}
+	err = fmt.Errorf("storing blob: %w", err)
+	if derr := w.s.bucket.Delete(context.WithoutCancel(w.ctx), w.key); derr != nil && gcerrors.Code(derr) != gcerrors.NotFound {
+		err = errors.Join(err, fmt.Errorf("deleting the unsynced blob: %w", derr))
+	}
+	return err
 }
 
 // NewReader returns a reader of the object named key; ErrNotFound if there
