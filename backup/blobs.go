@@ -138,6 +138,11 @@ func writeBlobSection(ctx context.Context, fw *frameWriter, keys []string, bs *b
 	sum := newBlobSum()
 	var missing []string
 	buf := make([]byte, blobChunk)
+	// Each chunk is hashed (the tee's goroutine) while it is framed and
+	// compressed (here and the chunk compressor's).
+	h := &currentHash{}
+	out := newTee(h, frameTo{fw, kindBlobData})
+	defer out.Close()
 	for _, key := range keys {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -150,7 +155,8 @@ func writeBlobSection(ctx context.Context, fw *frameWriter, keys []string, bs *b
 		if err != nil {
 			return nil, fmt.Errorf("copying blob %s: %w", key, err)
 		}
-		e, err := copyBlob(fw, key, r, buf)
+		h.Hash = sha256.New()
+		e, err := copyBlob(fw, out, h, key, r, buf)
 		r.Close()
 		if err != nil {
 			return nil, err
@@ -160,18 +166,19 @@ func writeBlobSection(ctx context.Context, fw *frameWriter, keys []string, bs *b
 	return sum.summary(missing), nil
 }
 
-func copyBlob(fw *frameWriter, key string, r io.Reader, buf []byte) (blobEnd, error) {
+// copyBlob writes the blob of key, read from r, to fw: its start frame, its
+// data frames through out (which also hashes them into h, a new hash) and its
+// end frame.
+func copyBlob(fw *frameWriter, out io.Writer, h hash.Hash, key string, r io.Reader, buf []byte) (blobEnd, error) {
 	if err := writeJSON(fw, kindBlob, blobStart{Key: key}); err != nil {
 		return blobEnd{}, err
 	}
-	h := sha256.New()
 	var n int64
 	for {
 		k, err := io.ReadFull(r, buf)
 		if k > 0 {
-			h.Write(buf[:k])
 			n += int64(k)
-			if werr := fw.frame(kindBlobData, buf[:k]); werr != nil {
+			if _, werr := out.Write(buf[:k]); werr != nil {
 				return blobEnd{}, fmt.Errorf("writing archive: %w", werr)
 			}
 		}
@@ -185,6 +192,10 @@ func copyBlob(fw *frameWriter, key string, r io.Reader, buf []byte) (blobEnd, er
 	e := blobEnd{Key: key, Bytes: n, SHA256: hex.EncodeToString(h.Sum(nil))}
 	return e, writeJSON(fw, kindBlobEnd, e)
 }
+
+// currentHash is the hash of the blob being copied, which a tee writes to
+// from its goroutine: swapped only between blobs, when no write is under way.
+type currentHash struct{ hash.Hash }
 
 // blobReader checks the blob section while an archive is read and, with a
 // sink, writes each blob into it; what it wrote is deleted again by abort.
@@ -209,9 +220,28 @@ type blobReader struct {
 	skip bool
 
 	cur    *blobEnd // the open blob: key, bytes and
-	h      hash.Hash
+	h      currentHash
 	w      io.WriteCloser
 	cancel context.CancelFunc
+	// out hashes each data frame (its goroutine) while writing it to w,
+	// and syncer syncs each blob written to disk in the background, when
+	// there is a sink; both started at the first blob.
+	out    *tee
+	syncer *blob.Syncer
+}
+
+// blobWriter writes to the blob reader's current sink writer (a tee's
+// foreground).
+type blobWriter struct{ br *blobReader }
+
+func (w blobWriter) Write(p []byte) (int, error) { return w.br.w.Write(p) }
+
+// stopTee ends the tee's goroutine, if one was started.
+func (br *blobReader) stopTee() {
+	if br.out != nil {
+		br.out.Close()
+		br.out = nil
+	}
 }
 
 func newBlobReader() *blobReader {
@@ -259,27 +289,30 @@ func (br *blobReader) frame(kind byte, p []byte) error {
 			}
 			br.rows[s.Key] = rowBlob
 		}
-		br.cur, br.h, br.last = &blobEnd{Key: s.Key}, sha256.New(), s.Key
+		br.cur, br.h.Hash, br.last = &blobEnd{Key: s.Key}, sha256.New(), s.Key
 		br.seen++
 		if br.sink != nil {
 			wctx, cancel := context.WithCancel(br.ctx)
-			w, err := br.sink.NewWriter(wctx, s.Key)
+			w, err := br.sink.NewUnsyncedWriter(wctx, s.Key) // synced by br.syncer
 			if err != nil {
 				cancel()
 				return fmt.Errorf("restoring blob %s: %w", s.Key, err)
 			}
 			br.w, br.cancel = w, cancel
+			if br.out == nil {
+				br.out = newTee(&br.h, blobWriter{br})
+				br.syncer = br.sink.NewSyncer(br.ctx)
+			}
 		}
 	case kindBlobData:
 		if br.cur == nil {
 			return formatErr("blob data outside a blob")
 		}
-		br.h.Write(p)
 		br.cur.Bytes += int64(len(p))
-		if br.w != nil {
-			if _, err := br.w.Write(p); err != nil {
-				return fmt.Errorf("restoring blob %s: %w", br.cur.Key, err)
-			}
+		if br.w == nil {
+			br.h.Write(p)
+		} else if _, err := br.out.Write(p); err != nil {
+			return fmt.Errorf("restoring blob %s: %w", br.cur.Key, err)
 		}
 	case kindBlobEnd:
 		if br.cur == nil {
@@ -303,6 +336,9 @@ func (br *blobReader) frame(kind byte, p []byte) error {
 				return fmt.Errorf("restoring blob %s: %w", got.Key, err)
 			}
 			br.written = append(br.written, got.Key)
+			if err := br.syncer.Add(got.Key); err != nil {
+				return fmt.Errorf("restoring blob %s: %w", got.Key, err)
+			}
 		}
 		br.sum.add(got)
 		br.cur = nil
@@ -313,6 +349,7 @@ func (br *blobReader) frame(kind byte, p []byte) error {
 // check compares the section read with the manifest's summary: the same
 // blobs, and every file row of the archive with its blob or listed missing.
 func (br *blobReader) check(format int, m *BlobSummary) error {
+	br.stopTee()
 	if br.cur != nil {
 		return formatErr("the manifest comes inside a blob")
 	}
@@ -336,7 +373,7 @@ func (br *blobReader) check(format int, m *BlobSummary) error {
 	if br.deferRows {
 		return nil // checkRows, once the rows are known
 	}
-	return br.checkMissing(m)
+	return br.checkedMissing(m)
 }
 
 // checkRows is check's comparison of the file rows with the blobs read and
@@ -353,7 +390,30 @@ func (br *blobReader) checkRows(m *BlobSummary) error {
 		}
 		br.rows[k] = rowBlob
 	}
-	return br.checkMissing(m)
+	return br.checkedMissing(m)
+}
+
+// checkedMissing is checkMissing, the last check of the section, and then
+// waits until the blobs written are durable: the restore commits the rows
+// that name them only after it.
+func (br *blobReader) checkedMissing(m *BlobSummary) error {
+	if err := br.checkMissing(m); err != nil {
+		return err
+	}
+	return br.waitSynced()
+}
+
+// waitSynced waits for the syncs of the blobs written.
+func (br *blobReader) waitSynced() error {
+	if br.syncer == nil {
+		return nil
+	}
+	err := br.syncer.Wait()
+	br.syncer = nil
+	if err != nil {
+		return fmt.Errorf("restoring blobs: %w", err)
+	}
+	return nil
 }
 
 // checkMissing checks that every file row has its blob or is listed missing,
@@ -373,6 +433,8 @@ func (br *blobReader) checkMissing(m *BlobSummary) error {
 // abort abandons the blob being written and deletes the blobs written, when
 // the restore is refused or fails: nothing is left behind.
 func (br *blobReader) abort() error {
+	br.stopTee()
+	_ = br.waitSynced() // no sync left running; the blobs go anyway
 	if br.w != nil {
 		br.cancel()
 		_ = br.w.Close() // abandoned: its context is cancelled

@@ -12,7 +12,7 @@
 // plaintext inside zstd inside age) is a sequence of frames of its own:
 //
 //	archive = magic frame* end
-//	magic   = "STRONGROOM-BACKUP" 0x0A u8(format)        format is 3 (1 and 2 still read)
+//	magic   = "STRONGROOM-BACKUP" 0x0A u8(format)        format is 4 (1 to 3 still read)
 //	frame   = u8(kind) u32(len) payload[len]             len ≤ MaxFrame
 //	kinds   'H' header JSON (engine, schema version, created at, layout, tables and columns)
 //	        'T' u32(table index)                         starts a table's rows
@@ -23,12 +23,12 @@
 //	        'G' blob end JSON (key, bytes, SHA-256)
 //	        'M' manifest JSON (the header's facts, every table's count and checksum,
 //	            and the blob section's count, bytes, checksum and missing keys)
-//	end     = 'Z' u32(32) SHA-256(the magic and every frame before this one but the 'R' and 'P' frames)
+//	end     = 'Z' u32(32) SHA-256(the magic and every frame before this one but the 'R', 'P' and 'D' frames)
 //	row     = value*  (one per column)
 //	value   = 0x00 (null) | 0x01 i64 | 0x02 u32(len) utf8 | 0x03 u32(len) bytes | 0x04 f64 bits
 //
 // That is the logical layout: magic H (T R* E)* (F D* G)* M end, header
-// "layout": "logical". Format 3 has a second layout for SQLite sources,
+// "layout": "logical". Formats 3 and 4 have a second layout for SQLite sources,
 // "sqlite-file": the database file itself instead of rows (see sqlitefile.go):
 //
 //	archive = magic H P* (F D* G)* M end
@@ -37,14 +37,18 @@
 //	            every table's row count (no row checksums) and the blob section's summary
 //
 // Both layouts carry the blob section between the data section ('T'…'E' or
-// 'P'*) and the manifest. Older formats still read: format 2 is the logical
+// 'P'*) and the manifest. Older formats still read: format 3 is format 4
+// with the blobs' 'D' frames in the end's hash; format 2 is the logical
 // layout with the blob section and no layout in the header; format 1 the
 // logical layout without a blob section.
 //
-// Row and file frames are left out of the end's hash: each table's checksum covers its
-// rows (a row changed, dropped, added or moved to another table changes a
-// checksum), the manifest's SHA-256 covers the file, and hashing them twice
-// would cost a quarter of a backup's time.
+// Row, file and blob data frames are left out of the end's hash: each
+// table's checksum covers its rows (a row changed, dropped, added or moved to
+// another table changes a checksum), the manifest's SHA-256 covers the file,
+// each blob's SHA-256 in its 'G' frame (which the end's hash covers) covers
+// its data frames (a frame changed, dropped, added or moved to another blob
+// changes a blob's SHA-256 or size), and hashing them twice would cost a
+// quarter of a backup's time, a third of one of mostly blobs.
 //
 // The blob section (blobs.go) holds, by key, the blob of every
 // record_files row of the snapshot the data comes from, as the blob store
@@ -82,9 +86,10 @@ import (
 )
 
 // Format is the archive format version this package writes. It reads this
-// one, format 2 (the logical layout with the blob section, no layout in the
+// one, format 3 (the same frames, with the blobs' data frames in the end's
+// hash), format 2 (the logical layout with the blob section, no layout in the
 // header) and format 1 (the logical layout, no blob section).
-const Format = 3
+const Format = 4
 
 // readableFormat reports whether this binary reads archives of format f.
 func readableFormat(f int) bool { return f >= 1 && f <= Format }
@@ -106,9 +111,12 @@ const (
 	kindFile     = 'P' // sqlite-file layout: a run of the database file's pages
 )
 
-// unhashed reports whether a frame kind is left out of the end's hash (its
-// contents are covered by a table checksum or the file's SHA-256).
-func unhashed(kind byte) bool { return kind == kindRow || kind == kindFile }
+// unhashed reports whether a frame kind is left out of the end's hash in an
+// archive of a format: its contents are covered by a table checksum, the
+// file's SHA-256 or, from format 4 on, the blob's SHA-256.
+func unhashed(format int, kind byte) bool {
+	return kind == kindRow || kind == kindFile || (format >= 4 && kind == kindBlobData)
+}
 
 // Value tags.
 const (
@@ -325,7 +333,7 @@ func (fw *frameWriter) frame(kind byte, payload []byte) error {
 	}
 	fw.hdr[0] = kind
 	binary.BigEndian.PutUint32(fw.hdr[1:], uint32(len(payload)))
-	if err := fw.write(fw.hdr[:], !unhashed(kind)); err != nil {
+	if err := fw.write(fw.hdr[:], !unhashed(Format, kind)); err != nil {
 		return err
 	}
 	if len(payload) >= fw.w.Size() {
@@ -335,7 +343,7 @@ func (fw *frameWriter) frame(kind byte, payload []byte) error {
 			return err
 		}
 	}
-	return fw.write(payload, !unhashed(kind))
+	return fw.write(payload, !unhashed(Format, kind))
 }
 
 // end writes the end frame (not hashed into itself) and flushes.
@@ -437,7 +445,7 @@ func (fr *frameReader) next() (byte, []byte, error) {
 		}
 		return kind, p, nil
 	}
-	if !unhashed(kind) {
+	if !unhashed(fr.format, kind) {
 		fr.h.Write(fr.hdr[:])
 		fr.h.Write(p)
 	}

@@ -3,8 +3,6 @@ package backup_test
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -73,32 +71,13 @@ const magicLen = len("STRONGROOM-BACKUP\n") + 1
 // holding the recipient's public key could.
 func rewrite(t testing.TB, plain []byte, edit func(kind byte, p []byte) []byte) []byte {
 	t.Helper()
-	out := append([]byte(nil), plain[:magicLen]...)
-	h := sha256.New()
-	h.Write(out)
-	p := plain[magicLen:]
-	for len(p) > 0 {
-		kind, n := p[0], binary.BigEndian.Uint32(p[1:5])
-		payload := p[5 : 5+n]
-		p = p[5+n:]
-		if kind == 'Z' {
-			break
-		}
-		payload = edit(kind, append([]byte(nil), payload...))
-		if payload == nil {
-			continue // dropped
-		}
-		frame := binary.BigEndian.AppendUint32([]byte{kind}, uint32(len(payload)))
-		frame = append(frame, payload...)
-		out = append(out, frame...)
-		if kind != 'R' && kind != 'P' {
-			h.Write(frame)
+	var frames []plainFrame
+	for _, f := range splitFrames(t, plain) {
+		if p := edit(f.kind, f.p); p != nil { // nil: dropped
+			frames = append(frames, plainFrame{f.kind, p})
 		}
 	}
-	var sum [32]byte
-	h.Sum(sum[:0])
-	out = append(out, 'Z', 0, 0, 0, 32)
-	return append(out, sum[:]...)
+	return joinFrames(plain[magicLen-1], frames)
 }
 
 func editJSON(t testing.TB, p []byte, change func(map[string]any)) []byte {
@@ -152,8 +131,8 @@ func TestRefused(t *testing.T) {
 		}), src.id.Recipient()), src.id, "schema version 999, newer than this binary"},
 		{"newer format", seal(t, append(append([]byte(nil), plain[:magicLen-1]...), append([]byte{backup.Format + 1}, plain[magicLen:]...)...), src.id.Recipient()),
 			src.id, fmt.Sprintf("archive format %d", backup.Format+1)},
-		{"format 1 magic with a format 3 header", seal(t, append(append([]byte(nil), plain[:magicLen-1]...), append([]byte{1}, plain[magicLen:]...)...), src.id.Recipient()),
-			src.id, "header says format 3"},
+		{"format 1 magic with a format 4 header", seal(t, append(append([]byte(nil), plain[:magicLen-1]...), append([]byte{1}, plain[magicLen:]...)...), src.id.Recipient()),
+			src.id, "header says format 4"},
 		{"row changed with its table checksum kept", seal(t, rewrite(t, plain, func() func(byte, []byte) []byte {
 			done := false
 			return func(kind byte, p []byte) []byte {

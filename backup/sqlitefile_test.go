@@ -77,8 +77,8 @@ func splitFrames(t testing.TB, plain []byte) []plainFrame {
 }
 
 // joinFrames builds a plaintext archive of format from frames with a valid
-// end hash (row and file frames left out of it), as an attacker holding the
-// recipient's public key could.
+// end hash (row and file frames left out of it, and from format 4 on blob
+// data frames), as an attacker holding the recipient's public key could.
 func joinFrames(format byte, frames []plainFrame) []byte {
 	out := append([]byte("STRONGROOM-BACKUP\n"), format)
 	h := sha256.New()
@@ -87,7 +87,7 @@ func joinFrames(format byte, frames []plainFrame) []byte {
 		frame := binary.BigEndian.AppendUint32([]byte{f.kind}, uint32(len(f.p)))
 		frame = append(frame, f.p...)
 		out = append(out, frame...)
-		if f.kind != 'R' && f.kind != 'P' {
+		if f.kind != 'R' && f.kind != 'P' && (f.kind != 'D' || format < 4) {
 			h.Write(frame)
 		}
 	}
@@ -171,7 +171,7 @@ func editFrames(frames []plainFrame, kind byte, edit func([]byte) []byte) []plai
 func TestSQLiteFileLayout(t *testing.T) {
 	src := newSource(t, "sqlite")
 	m := src.manifest
-	if m.Format != 3 || m.Layout != backup.LayoutSQLiteFile || m.File == nil || m.File.Bytes != m.File.Pages*int64(m.File.PageSize) {
+	if m.Format != backup.Format || m.Layout != backup.LayoutSQLiteFile || m.File == nil || m.File.Bytes != m.File.Pages*int64(m.File.PageSize) {
 		t.Fatalf("manifest: %+v", m)
 	}
 	frames := splitFrames(t, plaintext(t, src.archive, src.id))
@@ -237,7 +237,9 @@ func TestSQLiteFileRefused(t *testing.T) {
 		b[at] ^= 0x01
 		return b
 	}
-	sealed := func(fs []plainFrame) []byte { return seal(t, joinFrames(3, fixPlainBytes(t, fs)), src.id.Recipient()) }
+	sealed := func(fs []plainFrame) []byte {
+		return seal(t, joinFrames(backup.Format, fixPlainBytes(t, fs)), src.id.Recipient())
+	}
 	// A file whose pages were shuffled: the same size, not a sound database.
 	pageSize := src.manifest.File.PageSize
 	shuffled := bytes.Clone(file)
