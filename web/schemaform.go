@@ -255,6 +255,9 @@ func dataFromForm(props []schemaProp, get func(string) string, base []byte) (jso
 		if err := json.Unmarshal(base, &obj); err != nil {
 			return nil, fmt.Errorf("decoding the stored record: %w", err)
 		}
+		if obj == nil { // a stored null: nothing to keep
+			obj = map[string]json.RawMessage{}
+		}
 	}
 	var bad []strongroom.FieldError
 	fail := func(p schemaProp, msg string) {
@@ -276,7 +279,7 @@ func dataFromForm(props []schemaProp, get func(string) string, base []byte) (jso
 		switch p.Kind {
 		case kindWhole:
 			var whole map[string]json.RawMessage
-			if json.Unmarshal([]byte(v), &whole) != nil {
+			if json.Unmarshal([]byte(v), &whole) != nil || whole == nil { // null decodes without error
 				fail(p, "must be a JSON object, such as {\"name\": \"value\"}")
 				continue
 			}

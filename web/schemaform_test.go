@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"strongroom.dev/strongroom"
 )
 
 const fuzzSchema = `{"type":"object","properties":{"name":{"type":"string"},"age":{"type":"integer"},
@@ -55,6 +57,25 @@ func FuzzDataFromForm(f *testing.F) {
 			t.Errorf("age %q present=%v", age, ok)
 		}
 	})
+}
+
+// TestDataFromFormNull: JSON null, which decodes into a map without an
+// error, is neither taken for a whole record (a field error) nor breaks an
+// edit of a stored null record (its fields start from nothing).
+func TestDataFromFormNull(t *testing.T) {
+	whole := formProps([]byte(`{}`))
+	for _, v := range []string{"null", " null "} {
+		_, err := dataFromForm(whole, func(string) string { return v }, []byte(`{"kept":1}`))
+		if fe := strongroom.ErrorFields(err); len(fe) != 1 || fe[0].Path != "/record" {
+			t.Errorf("whole record %q: %v", v, err)
+		}
+	}
+	props := schemaProps([]byte(fuzzSchema))
+	vals := map[string]string{"p0": "Ada", "p1": "36"}
+	out, err := dataFromForm(props, func(k string) string { return vals[k] }, []byte("null"))
+	if err != nil || string(out) != `{"age":36,"name":"Ada"}` {
+		t.Errorf("editing a stored null: %s, %v", out, err)
+	}
 }
 
 func unquote(raw json.RawMessage) (string, error) {
