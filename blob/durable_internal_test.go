@@ -3,6 +3,8 @@ package blob
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -42,6 +44,19 @@ func recordSyncs(t *testing.T) *[]string {
 	}
 	t.Cleanup(func() { syncPath = fsyncPath })
 	return &synced
+}
+
+// openFolder opens a folder store in a new temporary folder, closed at the
+// test's end.
+func openFolder(t testing.TB) (*Store, string) {
+	t.Helper()
+	dir := t.TempDir()
+	s, err := Open(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s, dir
 }
 
 func writeObject(ctx context.Context, s *Store, key string, data []byte) error {
@@ -102,12 +117,7 @@ func TestWritesSync(t *testing.T) {
 // committed afterwards points at a blob a crash could take away.
 func TestSyncFailureDeletes(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	s, err := Open(ctx, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s, dir := openFolder(t)
 	s.dir = filepath.Join(dir, "gone")
 	if err := writeObject(ctx, s, "org/file", []byte("sealed")); err == nil || !strings.Contains(err.Error(), "syncing") {
 		t.Fatalf("a write that could not sync: %v", err)
@@ -125,12 +135,7 @@ func TestSyncerMany(t *testing.T) {
 		t.Skip("folders are not synced on Windows")
 	}
 	ctx := context.Background()
-	dir := t.TempDir()
-	s, err := Open(ctx, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s, dir := openFolder(t)
 	synced := recordSyncs(t)
 	y := s.NewSyncer(ctx)
 	keys := []string{"a/1", "a/2", "b/1", "b/c/1", "top"}
@@ -187,11 +192,7 @@ func TestSyncerMany(t *testing.T) {
 // TestUnsyncedWritesAreNot: NewUnsyncedWriter's Close syncs nothing.
 func TestUnsyncedWritesAreNot(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s, _ := openFolder(t)
 	synced := recordSyncs(t)
 	w, err := s.NewUnsyncedWriter(ctx, "org/file")
 	if err != nil {
@@ -205,5 +206,41 @@ func TestUnsyncedWritesAreNot(t *testing.T) {
 	}
 	if len(*synced) != 0 {
 		t.Errorf("an unsynced write synced %q", *synced)
+	}
+}
+
+// BenchmarkFolderWrite: writing an object to a folder store, synced (what an
+// upload pays) against unsynced (what it paid before).
+func BenchmarkFolderWrite(b *testing.B) {
+	for _, size := range []int{64 << 10, 1 << 20} {
+		data := bytes.Repeat([]byte{0xA5}, size)
+		for _, synced := range []bool{true, false} {
+			b.Run(fmt.Sprintf("%dKiB/synced=%v", size>>10, synced), func(b *testing.B) {
+				ctx := context.Background()
+				s, _ := openFolder(b)
+				b.SetBytes(int64(size))
+				i := 0
+				for b.Loop() {
+					i++
+					key := fmt.Sprintf("org/%d", i)
+					var w io.WriteCloser
+					var err error
+					if synced {
+						w, err = s.NewWriter(ctx, key)
+					} else {
+						w, err = s.NewUnsyncedWriter(ctx, key)
+					}
+					if err != nil {
+						b.Fatal(err)
+					}
+					if _, err := w.Write(data); err != nil {
+						b.Fatal(err)
+					}
+					if err := w.Close(); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
 	}
 }
